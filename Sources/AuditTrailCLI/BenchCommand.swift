@@ -1,0 +1,112 @@
+// AuditTrail — command-line tool
+// SPDX-License-Identifier: Apache-2.0
+
+import ArgumentParser
+import Foundation
+import Kafka
+import Logging
+
+/// `audit-trail bench`: prints throughput figures (never gated: numbers live here, not in tests).
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print performance figures.",
+        subcommands: [KafkaBench.self])
+}
+
+/// Produce and consume throughput against the embedded cluster, next to kcat on the same topic.
+struct KafkaBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kafka",
+        abstract: "Produce and consume throughput on the embedded cluster, with `kcat -C -e` for scale.")
+
+    @Option(help: "Messages to produce and consume.")
+    var messages: Int = 1_000_000
+
+    @Option(help: "Bytes per message value.")
+    var size: Int = 1700
+
+    @Option(help: "Partitions (the mock broker keeps a bounded log per partition; spread the data).")
+    var partitions: Int32 = 400
+
+    @Option(help: "Path of kcat, or empty to skip the comparison.")
+    var kcat: String = "/usr/bin/kcat"
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .warning
+            return handler
+        }
+        let topic = "bench"
+        let cluster = try MockCluster(brokers: 1)
+        try cluster.createTopic(topic, partitions: partitions)
+        let bootstrap = cluster.bootstrapServers
+        let totalMB = Double(messages * size) / 1_000_000
+        print("embedded cluster \(bootstrap); \(messages) messages of \(size) B (\(String(format: "%.0f", totalMB)) MB), \(partitions) partitions")
+
+        // Produce.
+        var configuration = KafkaConfiguration(bootstrapServers: bootstrap)
+        configuration.set("linger.ms", "20")
+        configuration.set("batch.size", "1000000")
+        let producer = try Producer(configuration: configuration)
+        var value = [UInt8](repeating: UInt8(ascii: "a"), count: size)
+        let clock = ContinuousClock()
+        let produceStart = clock.now
+        for i in 0..<messages {
+            withUnsafeBytes(of: UInt64(i).littleEndian) { value.replaceSubrange(0..<8, with: $0) }
+            try await producer.enqueue(ProducerRecord(topic: topic, partition: Int32(i % Int(partitions)), value: value))
+        }
+        let summary = try await producer.flush(timeout: .seconds(600))
+        let produceTime = produceStart.duration(to: clock.now)
+        report("produce (idempotent, acks=all, delivery confirmed)", count: summary.delivered, bytes: summary.delivered * size, produceTime)
+        if summary.failed > 0 { print("  \(summary.failed) deliveries failed") }
+
+        // Consume with our consumer.
+        let consumer = try Consumer(configuration: KafkaConfiguration(bootstrapServers: bootstrap))
+        var assignment: [TopicPartition: Offset] = [:]
+        for p in 0..<partitions { assignment[TopicPartition(topic, p)] = .beginning }
+        try consumer.assign(assignment)
+        var consumed = 0
+        var bytes = 0
+        let consumeStart = clock.now
+        while consumed < summary.delivered {
+            let batch = try await consumer.poll(maxMessages: 4096, timeout: .seconds(10))
+            if batch.isEmpty { break }
+            for message in batch.messages { bytes += message.value?.count ?? 0 }
+            consumed += batch.messages.count
+        }
+        let consumeTime = consumeStart.duration(to: clock.now)
+        try await consumer.close()
+        let ours = report("consume (AuditTrail Consumer, batches of 4096)", count: consumed, bytes: bytes, consumeTime)
+
+        // kcat on the same topic, same run.
+        guard !kcat.isEmpty else { return }
+        guard FileManager.default.isExecutableFile(atPath: kcat) else {
+            print("kcat not found at \(kcat): comparison skipped")
+            return
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: kcat)
+        process.arguments = ["-C", "-b", bootstrap, "-t", topic, "-e", "-q", "-o", "beginning", "-f", "%o\\n"]
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        let kcatStart = clock.now
+        try process.run()
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                process.waitUntilExit()
+                continuation.resume()
+            }
+        }
+        let kcatTime = kcatStart.duration(to: clock.now)
+        let theirs = report("consume (kcat -C -e, same topic)", count: summary.delivered, bytes: summary.delivered * size, kcatTime)
+        print(String(format: "consume ratio AuditTrail / kcat: %.2fx (goal >= 0.8x)", ours / theirs))
+    }
+
+    @discardableResult
+    private func report(_ what: String, count: Int, bytes: Int, _ duration: Duration) -> Double {
+        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        let rate = Double(count) / seconds
+        print(String(format: "%@: %d msgs in %.2f s = %.0f msgs/s, %.1f MB/s", what, count, seconds, rate, Double(bytes) / seconds / 1e6))
+        return rate
+    }
+}

@@ -1,0 +1,52 @@
+// AuditTrail — command-line tool
+// SPDX-License-Identifier: Apache-2.0
+
+import ArgumentParser
+import Foundation
+import Kafka
+import Logging
+
+/// `audit-trail broker`: the embedded Kafka cluster as a process of its own.
+struct Broker: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run an embedded Kafka cluster (librdkafka's mock brokers) until SIGINT/SIGTERM.",
+        discussion: """
+            Prints the bootstrap address as the first line on stdout, then runs until it is stopped.
+            Messages live in memory only; each partition keeps a bounded log, like retention would.
+            Example: audit-trail broker --brokers 1 --topic notifications.info:6
+            """
+    )
+
+    @Option(help: "Number of brokers.")
+    var brokers: Int32 = 1
+
+    @Option(name: .customLong("topic"), help: "A topic to create, as NAME:PARTITIONS (repeatable).")
+    var topics: [String] = []
+
+    func run() async throws {
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        let cluster = try MockCluster(brokers: brokers)
+        for spec in topics {
+            let (name, partitions) = try parseTopic(spec)
+            try cluster.createTopic(name, partitions: partitions)
+        }
+        print(cluster.bootstrapServers)
+        fflush(nil)
+        let signal = await Signals.waitForTermination()
+        FileHandle.standardError.write(Data("audit-trail broker: \(signal) received, stopping\n".utf8))
+        withExtendedLifetime(cluster) {}
+    }
+}
+
+/// Parses `NAME:PARTITIONS` (partitions default to 1).
+func parseTopic(_ spec: String) throws -> (String, Int32) {
+    let parts = spec.split(separator: ":", omittingEmptySubsequences: false)
+    guard let name = parts.first, !name.isEmpty, parts.count <= 2 else {
+        throw ValidationError("--topic expects NAME:PARTITIONS, got '\(spec)'")
+    }
+    guard parts.count == 2 else { return (String(name), 1) }
+    guard let count = Int32(parts[1]), count > 0 else {
+        throw ValidationError("--topic expects a positive partition count, got '\(spec)'")
+    }
+    return (String(name), count)
+}

@@ -1,0 +1,25 @@
+// AuditTrail — librdkafka system library shim.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+/// rd_kafka_producev is variadic, which Swift cannot call: this fixed-arity wrapper
+/// produces one message (copying key and value) with optional headers, whose
+/// ownership passes to librdkafka on success.
+static inline rd_kafka_resp_err_t audit_produce(rd_kafka_t *rk, const char *topic, int32_t partition,
+                                                const void *key, size_t key_len,
+                                                const void *value, size_t value_len,
+                                                rd_kafka_headers_t *headers, int64_t timestamp,
+                                                void *opaque) {
+    return rd_kafka_producev(rk,
+                             RD_KAFKA_V_TOPIC(topic),
+                             RD_KAFKA_V_PARTITION(partition),
+                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                             RD_KAFKA_V_KEY(key, key_len),
+                             RD_KAFKA_V_VALUE((void *)value, value_len),
+                             RD_KAFKA_V_HEADERS(headers),
+                             RD_KAFKA_V_TIMESTAMP(timestamp),
+                             RD_KAFKA_V_OPAQUE(opaque),
+                             RD_KAFKA_V_END);
+}

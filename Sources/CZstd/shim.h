@@ -1,0 +1,4 @@
+// AuditTrail — zstd system library shim.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+#include <zstd.h>

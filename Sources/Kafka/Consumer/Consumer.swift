@@ -1,0 +1,335 @@
+// AuditTrail — Kafka module
+// SPDX-License-Identifier: Apache-2.0
+
+import CRdKafka
+import Dispatch
+import Logging
+
+/// A consumer (group member or manual assignment) with exactly one owner.
+///
+/// The owner is the one task that calls ``poll(maxMessages:timeout:)``, ``commit(_:)``,
+/// ``completeRebalance(_:startOffsets:)`` and ``close()``; the type is not `Sendable`, so the
+/// compiler keeps it with that task. Messages, rebalances and errors arrive on one queue
+/// (`rd_kafka_poll_set_consumer`) read with librdkafka's event API: the owner suspends until
+/// librdkafka signals that the queue became non-empty (`rd_kafka_queue_cb_event_enable`), then
+/// drains a batch without blocking. Rebalances arrive as events (`RD_KAFKA_EVENT_REBALANCE`),
+/// so the owner can await durability and commit before partitions move.
+public final class Consumer {
+    let handle: KafkaHandle
+    private let queue: OpaquePointer
+    private let wakeup = WakeupSignal()
+    private let logger: Logger
+    private var pendingRebalance: Rebalance?
+    private var closed = false
+    private var topicNames: [OpaquePointer: String] = [:]
+
+    /// Creates a consumer. It joins a group only after ``subscribe(_:)``.
+    ///
+    /// - Throws: ``KafkaError/Code/configuration``, ``KafkaError/Code/unsafeConfiguration``.
+    public init(configuration: KafkaConfiguration, logger: Logger = Logger(label: "kafka.consumer")) throws(KafkaError) {
+        var configuration = configuration
+        // A consumer used only with assign() still needs a group id for librdkafka's offset API.
+        if configuration["group.id"] == nil { configuration.set("group.id", "audit-trail-unused") }
+        self.logger = logger
+        self.handle = try KafkaHandle(
+            role: .consumer, configuration: configuration.withDefaults(for: .consumer),
+            context: HandleContext(logger: logger)
+        ) { conf in
+            rd_kafka_conf_set_events(
+                conf, Int32(RD_KAFKA_EVENT_FETCH | RD_KAFKA_EVENT_REBALANCE | RD_KAFKA_EVENT_ERROR))
+        }
+        rd_kafka_poll_set_consumer(handle.pointer)
+        self.queue = rd_kafka_queue_get_consumer(handle.pointer)
+        rd_kafka_queue_cb_event_enable(queue, wakeupCallback, Unmanaged.passUnretained(wakeup).toOpaque())
+    }
+
+    deinit {
+        // Stop callbacks before the signal they point to can go away, then free the queue;
+        // the handle is destroyed after (KafkaHandle.deinit), closing the group session if needed.
+        rd_kafka_queue_cb_event_enable(queue, nil, nil)
+        rd_kafka_queue_destroy(queue)
+        if !closed { handle.destroyFlags = Int32(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE) }
+    }
+
+    /// Joins the group (from `group.id`) and subscribes to `topics`.
+    public func subscribe(_ topics: [String]) throws(KafkaError) {
+        try PartitionList.with(topics.map { (TopicPartition($0, RD_KAFKA_PARTITION_UA), nil) }) { list throws(KafkaError) in
+            try KafkaError.check(rd_kafka_subscribe(handle.pointer, list), function: "rd_kafka_subscribe")
+        }
+    }
+
+    /// Assigns partitions explicitly, outside any group protocol, each from its offset.
+    public func assign(_ partitions: [TopicPartition: Offset]) throws(KafkaError) {
+        let entries = partitions.sorted { $0.key < $1.key }.map { ($0.key, Optional($0.value.rawValue)) }
+        try PartitionList.with(entries) { list throws(KafkaError) in
+            try KafkaError.check(rd_kafka_assign(handle.pointer, list), function: "rd_kafka_assign")
+        }
+    }
+
+    /// The partitions currently assigned to this consumer.
+    public func assignment() throws(KafkaError) -> [TopicPartition] {
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        try KafkaError.check(rd_kafka_assignment(handle.pointer, &list), function: "rd_kafka_assignment")
+        guard let list else { return [] }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        return PartitionList.read(list).map(\.0).sorted()
+    }
+
+    /// Returns the next batch: up to `maxMessages` messages, a rebalance, or errors.
+    ///
+    /// Suspends (without blocking a thread) until something arrives or `timeout` passes, in
+    /// which case the batch is empty; owners use the timeout for periodic work.
+    ///
+    /// - Important: after a batch that carries a ``ConsumerBatch/rebalance``, call
+    ///   ``completeRebalance(_:startOffsets:)`` before polling again.
+    public func poll(maxMessages: Int = 1024, timeout: Duration = .seconds(1)) async throws(KafkaError) -> ConsumerBatch {
+        precondition(pendingRebalance == nil, "complete the rebalance before polling again")
+        if closed { throw KafkaError(.closed, "consumer is closed") }
+        var batch = ConsumerBatch()
+        var waited = false
+        while true {
+            drain(into: &batch, maxMessages: maxMessages)
+            if !batch.isEmpty || waited || Task.isCancelled { return batch }
+            await wakeup.wait(timeout: timeout)
+            waited = true
+        }
+    }
+
+    private func drain(into batch: inout ConsumerBatch, maxMessages: Int) {
+        while batch.messages.count < maxMessages, batch.rebalance == nil {
+            guard let event = rd_kafka_queue_poll(queue, 0) else { return }
+            defer { rd_kafka_event_destroy(event) }
+            switch rd_kafka_event_type(event) {
+            case RD_KAFKA_EVENT_FETCH:
+                while let message = rd_kafka_event_message_next(event) {
+                    append(message, to: &batch)
+                }
+            case RD_KAFKA_EVENT_REBALANCE:
+                let rebalance = makeRebalance(event)
+                pendingRebalance = rebalance
+                batch.rebalance = rebalance
+                logger.info("rebalance: \(rebalance)")
+            case RD_KAFKA_EVENT_ERROR:
+                var error = KafkaError.resp(
+                    rd_kafka_event_error(event), function: "consumer",
+                    String(cString: rd_kafka_event_error_string(event)))
+                error.isFatal = rd_kafka_event_error_is_fatal(event) != 0
+                batch.errors.append(ConsumerError(error: error))
+            default:
+                break
+            }
+        }
+    }
+
+    private func append(_ message: UnsafePointer<rd_kafka_message_t>, to batch: inout ConsumerBatch) {
+        let m = message.pointee
+        var topic = ""
+        if let rkt = m.rkt {
+            if let cached = topicNames[rkt] {
+                topic = cached
+            } else {
+                topic = String(cString: rd_kafka_topic_name(rkt))
+                topicNames[rkt] = topic
+            }
+        }
+        if m.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            let text = m.payload.map {
+                String(decoding: UnsafeRawBufferPointer(start: $0, count: m.len), as: UTF8.self)
+            } ?? ""
+            batch.errors.append(
+                ConsumerError(
+                    error: .resp(m.err, function: "consumer", text),
+                    topicPartition: m.rkt == nil ? nil : TopicPartition(topic, m.partition), offset: m.offset))
+            return
+        }
+        batch.messages.append(KafkaMessage(copying: message, topic: topic))
+    }
+
+    private func makeRebalance(_ event: OpaquePointer) -> Rebalance {
+        let kind: Rebalance.Kind = rd_kafka_event_error(event) == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS ? .assign : .revoke
+        var partitions: [TopicPartition] = []
+        if let list = rd_kafka_event_topic_partition_list(event) {
+            partitions = PartitionList.read(list).map(\.0)
+        }
+        let proto = String(cString: rd_kafka_rebalance_protocol(handle.pointer))
+        return Rebalance(
+            kind: kind, partitions: partitions.sorted(), isCooperative: proto == "COOPERATIVE",
+            isLost: kind == .revoke && rd_kafka_assignment_lost(handle.pointer) != 0)
+    }
+
+    /// Completes the rebalance returned by the last poll: assigns (from `startOffsets`, or the
+    /// committed offset where none is given) or unassigns its partitions.
+    ///
+    /// - Important: on revoke, make data durable and ``commit(_:)`` *before* calling this:
+    ///   after it returns, another member may start consuming the partitions.
+    public func completeRebalance(_ rebalance: Rebalance, startOffsets: [TopicPartition: Offset] = [:]) throws(KafkaError) {
+        precondition(pendingRebalance != nil, "no rebalance is pending")
+        pendingRebalance = nil
+        switch (rebalance.kind, rebalance.isCooperative) {
+        case (.assign, true):
+            let entries = rebalance.partitions.map { ($0, Optional((startOffsets[$0] ?? .committed).rawValue)) }
+            try PartitionList.with(entries) { list throws(KafkaError) in
+                try KafkaError.check(rd_kafka_incremental_assign(handle.pointer, list), function: "rd_kafka_incremental_assign")
+            }
+        case (.revoke, true):
+            try PartitionList.with(rebalance.partitions.map { ($0, nil) }) { list throws(KafkaError) in
+                try KafkaError.check(rd_kafka_incremental_unassign(handle.pointer, list), function: "rd_kafka_incremental_unassign")
+            }
+        case (.assign, false):
+            let entries = rebalance.partitions.map { ($0, Optional((startOffsets[$0] ?? .committed).rawValue)) }
+            try PartitionList.with(entries) { list throws(KafkaError) in
+                try KafkaError.check(rd_kafka_assign(handle.pointer, list), function: "rd_kafka_assign")
+            }
+        case (.revoke, false):
+            try KafkaError.check(rd_kafka_assign(handle.pointer, nil), function: "rd_kafka_assign")
+        }
+    }
+
+    /// Commits `offsets` (the next offset to read, i.e. last processed + 1) and waits for the broker.
+    ///
+    /// The result arrives on a private queue whose wake-up resumes this call: no thread blocks.
+    /// - Throws: ``KafkaError/Code/librdkafka`` with the broker's code (e.g. `UNKNOWN_MEMBER_ID`,
+    ///   `REBALANCE_IN_PROGRESS`, `ILLEGAL_GENERATION` when fenced), for the call or any partition.
+    public func commit(_ offsets: [TopicPartition: Int64]) async throws(KafkaError) {
+        guard !offsets.isEmpty else { return }
+        let resultQueue = rd_kafka_queue_new(handle.pointer)!
+        let signal = WakeupSignal()
+        rd_kafka_queue_cb_event_enable(resultQueue, wakeupCallback, Unmanaged.passUnretained(signal).toOpaque())
+        defer {
+            rd_kafka_queue_cb_event_enable(resultQueue, nil, nil)
+            rd_kafka_queue_destroy(resultQueue)
+            withExtendedLifetime(signal) {}
+        }
+        let entries = offsets.sorted { $0.key < $1.key }.map { ($0.key, Optional($0.value)) }
+        try PartitionList.with(entries) { list throws(KafkaError) in
+            try KafkaError.check(
+                rd_kafka_commit_queue(handle.pointer, list, resultQueue, nil, nil), function: "rd_kafka_commit_queue")
+        }
+        while true {
+            if let event = rd_kafka_queue_poll(resultQueue, 0) {
+                defer { rd_kafka_event_destroy(event) }
+                guard rd_kafka_event_type(event) == RD_KAFKA_EVENT_OFFSET_COMMIT else { continue }
+                try KafkaError.check(rd_kafka_event_error(event), function: "rd_kafka_commit_queue", "commit \(entries.map { "\($0.0)@\($0.1!)" })")
+                if let list = rd_kafka_event_topic_partition_list(event) {
+                    for (tp, offset, err) in PartitionList.read(list) where err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                        throw KafkaError.resp(err, function: "rd_kafka_commit_queue", "\(tp)@\(offset)")
+                    }
+                }
+                return
+            }
+            await signal.wait(timeout: .seconds(1))
+        }
+    }
+
+    /// The group's committed offsets for `partitions` (nil where none is committed).
+    public func committed(_ partitions: [TopicPartition], timeout: Duration = .seconds(10)) async throws -> [TopicPartition: Int64?] {
+        let handle = self.handle
+        let ms = Int32(timeout.components.seconds * 1000)
+        return try await runBlocking { () throws(KafkaError) -> [TopicPartition: Int64?] in
+            try PartitionList.with(partitions.map { ($0, nil) }) { list throws(KafkaError) in
+                try KafkaError.check(rd_kafka_committed(handle.pointer, list, ms), function: "rd_kafka_committed")
+                var result: [TopicPartition: Int64?] = [:]
+                for (tp, offset, _) in PartitionList.read(list) { result[tp] = offset >= 0 ? offset : nil }
+                return result
+            }
+        }
+    }
+
+    /// The next offset this consumer will read for each of `partitions` (nil where unknown).
+    public func position(_ partitions: [TopicPartition]) throws(KafkaError) -> [TopicPartition: Int64?] {
+        try PartitionList.with(partitions.map { ($0, nil) }) { list throws(KafkaError) in
+            try KafkaError.check(rd_kafka_position(handle.pointer, list), function: "rd_kafka_position")
+            var result: [TopicPartition: Int64?] = [:]
+            for (tp, offset, _) in PartitionList.read(list) { result[tp] = offset >= 0 ? offset : nil }
+            return result
+        }
+    }
+
+    /// Pauses fetching from `partitions` (back-pressure); messages already queued still arrive.
+    public func pause(_ partitions: [TopicPartition]) throws(KafkaError) {
+        try PartitionList.with(partitions.map { ($0, nil) }) { list throws(KafkaError) in
+            try KafkaError.check(rd_kafka_pause_partitions(handle.pointer, list), function: "rd_kafka_pause_partitions")
+        }
+    }
+
+    /// Resumes fetching from `partitions`.
+    public func resume(_ partitions: [TopicPartition]) throws(KafkaError) {
+        try PartitionList.with(partitions.map { ($0, nil) }) { list throws(KafkaError) in
+            try KafkaError.check(rd_kafka_resume_partitions(handle.pointer, list), function: "rd_kafka_resume_partitions")
+        }
+    }
+
+    /// Moves an assigned partition's position to `offset`.
+    public func seek(_ partition: TopicPartition, to offset: Offset) throws(KafkaError) {
+        try PartitionList.with([(partition, offset.rawValue)]) { list throws(KafkaError) in
+            try KafkaError.check(rd_kafka_seek_partitions(handle.pointer, list, 0), function: "rd_kafka_seek_partitions")
+        }
+    }
+
+    /// Low and high watermarks of a partition, asked of the broker (off the cooperative pool).
+    public func watermarks(_ partition: TopicPartition, timeout: Duration = .seconds(10)) async throws -> (low: Int64, high: Int64) {
+        let handle = self.handle
+        let ms = Int32(timeout.components.seconds * 1000)
+        return try await runBlocking { () throws(KafkaError) -> (low: Int64, high: Int64) in
+            var low: Int64 = 0
+            var high: Int64 = 0
+            try KafkaError.check(
+                rd_kafka_query_watermark_offsets(handle.pointer, partition.topic, partition.partition, &low, &high, ms),
+                function: "rd_kafka_query_watermark_offsets", "\(partition)")
+            return (low, high)
+        }
+    }
+
+    /// Watermarks as last seen in fetch responses, without asking the broker (nil if unknown).
+    public func cachedWatermarks(_ partition: TopicPartition) -> (low: Int64, high: Int64)? {
+        var low: Int64 = -1
+        var high: Int64 = -1
+        let err = rd_kafka_get_watermark_offsets(handle.pointer, partition.topic, partition.partition, &low, &high)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 else { return nil }
+        return (low, high)
+    }
+
+    /// Lag per assigned partition: cached high watermark minus position.
+    public func lag() throws(KafkaError) -> [TopicPartition: Int64] {
+        var result: [TopicPartition: Int64] = [:]
+        for (tp, position) in try position(try assignment()) {
+            guard let wm = cachedWatermarks(tp) else { continue }
+            result[tp] = max(0, wm.high - (position ?? wm.low))
+        }
+        return result
+    }
+
+    /// Leaves the group cleanly and stops fetching.
+    ///
+    /// The owner must have committed what it wants committed: revocations that arrive while
+    /// closing are completed by librdkafka without handing them back.
+    public func close() async throws {
+        guard !closed else { return }
+        closed = true
+        let handle = self.handle
+        try await runBlocking { () throws(KafkaError) in
+            try KafkaError.check(rd_kafka_consumer_close(handle.pointer), function: "rd_kafka_consumer_close")
+        }
+    }
+
+    /// The member id the group coordinator gave this consumer (empty before joining).
+    public var memberID: String {
+        guard let id = rd_kafka_memberid(handle.pointer) else { return "" }
+        defer { rd_kafka_mem_free(handle.pointer, id) }
+        return String(cString: id)
+    }
+}
+
+/// Runs a blocking librdkafka call on a Dispatch thread so it never occupies the cooperative pool.
+func runBlocking<T: Sendable>(_ body: @escaping @Sendable () throws(KafkaError) -> T) async throws(KafkaError) -> T {
+    let result: Result<T, KafkaError> = await withCheckedContinuation { continuation in
+        DispatchQueue.global().async {
+            do throws(KafkaError) {
+                continuation.resume(returning: .success(try body()))
+            } catch {
+                continuation.resume(returning: .failure(error))
+            }
+        }
+    }
+    return try result.get()
+}

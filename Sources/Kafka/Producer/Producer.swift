@@ -1,0 +1,189 @@
+// AuditTrail — Kafka module
+// SPDX-License-Identifier: Apache-2.0
+
+import CRdKafka
+import Logging
+import Synchronization
+
+/// The outcome of one delivered message.
+public struct DeliveryReport: Sendable {
+    /// Topic and partition the message was written to.
+    public var topicPartition: TopicPartition
+    /// The offset the broker assigned.
+    public var offset: Int64
+}
+
+/// What ``Producer/flush(timeout:)`` observed since the producer started.
+public struct DeliverySummary: Sendable {
+    /// Messages acknowledged by the broker.
+    public var delivered: Int
+    /// Messages that failed permanently.
+    public var failed: Int
+    /// The most recent failures (at most 100 are kept).
+    public var recentFailures: [KafkaError]
+}
+
+/// An idempotent producer (`acks=all` by default) whose delivery reports are observed.
+///
+/// Delivery reports arrive as events on librdkafka's background thread
+/// (`rd_kafka_conf_set_background_event_cb`): no poll loop runs in Swift, and a per-message
+/// ``send(_:)`` resumes as soon as its report arrives, without a polling-interval floor.
+/// Bulk publishers use ``enqueue(_:)`` and ``flush(timeout:)``.
+///
+/// - Important: call ``flush(timeout:)`` before releasing the producer, or queued messages
+///   are dropped when the handle is destroyed.
+public final class Producer: Sendable {
+    let handle: KafkaHandle
+    private var context: ProducerContext { handle.context as! ProducerContext }
+
+    /// Creates a producer.
+    ///
+    /// - Throws: ``KafkaError/Code/configuration`` for a property librdkafka rejects,
+    ///   ``KafkaError/Code/unsafeConfiguration`` for settings that can lose data.
+    public init(configuration: KafkaConfiguration, logger: Logger = Logger(label: "kafka.producer")) throws(KafkaError) {
+        let context = ProducerContext(logger: logger)
+        self.handle = try KafkaHandle(
+            role: .producer, configuration: configuration.withDefaults(for: .producer), context: context
+        ) { conf in
+            rd_kafka_conf_set_events(conf, Int32(RD_KAFKA_EVENT_DR | RD_KAFKA_EVENT_ERROR))
+            rd_kafka_conf_set_background_event_cb(conf, producerEventCallback)
+        }
+        // Route the main queue (delivery reports, errors) to the background queue, which
+        // librdkafka's own background thread serves by calling producerEventCallback.
+        let main = rd_kafka_queue_get_main(handle.pointer)
+        let background = rd_kafka_queue_get_background(handle.pointer)
+        rd_kafka_queue_forward(main, background)
+        rd_kafka_queue_destroy(main)
+        rd_kafka_queue_destroy(background)
+    }
+
+    /// Produces one message and waits for the broker's acknowledgement.
+    ///
+    /// - Returns: where the message was written.
+    /// - Throws: ``KafkaError/Code/delivery`` with librdkafka's code when delivery failed,
+    ///   ``KafkaError/Code/librdkafka`` when the message could not be queued.
+    @discardableResult
+    public func send(_ record: ProducerRecord) async throws -> DeliveryReport {
+        let id = context.registerWaiter()
+        do {
+            try await enqueue(record, opaque: UnsafeMutableRawPointer(bitPattern: id))
+        } catch {
+            context.abandonWaiter(id)
+            throw error
+        }
+        return try await context.awaitDelivery(id)
+    }
+
+    /// Queues one message for delivery without waiting for the broker.
+    ///
+    /// When librdkafka's queue is full this suspends until deliveries free space (no sleep).
+    /// Outcomes are counted and reported by ``flush(timeout:)`` and ``summary``.
+    public func enqueue(_ record: ProducerRecord) async throws {
+        try await enqueue(record, opaque: nil)
+    }
+
+    private func enqueue(_ record: ProducerRecord, opaque: UnsafeMutableRawPointer?) async throws {
+        while true {
+            let err = try produceOnce(record, opaque: opaque)
+            if err == RD_KAFKA_RESP_ERR_NO_ERROR { return }
+            if err == RD_KAFKA_RESP_ERR__QUEUE_FULL {
+                await context.waitForSpace()
+                continue
+            }
+            throw KafkaError.resp(err, function: "rd_kafka_producev", "topic \(record.topic)")
+        }
+    }
+
+    private func produceOnce(_ record: ProducerRecord, opaque: UnsafeMutableRawPointer?) throws -> rd_kafka_resp_err_t {
+        if let fatal = context.fatalError { throw fatal }
+        var headers: OpaquePointer?
+        if !record.headers.isEmpty {
+            headers = rd_kafka_headers_new(record.headers.count)
+            for header in record.headers {
+                if let value = header.value {
+                    value.withUnsafeBytes { _ = rd_kafka_header_add(headers, header.key, -1, $0.baseAddress, $0.count) }
+                } else {
+                    _ = rd_kafka_header_add(headers, header.key, -1, nil, 0)
+                }
+            }
+        }
+        context.messageQueued()
+        let err = record.value.withUnsafeBytes { value in
+            withOptionalBytes(record.key) { key in
+                audit_produce(
+                    handle.pointer, record.topic, record.partition ?? RD_KAFKA_PARTITION_UA,
+                    key?.baseAddress, key?.count ?? 0, value.baseAddress, value.count, headers, 0, opaque)
+            }
+        }
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            context.messageNotQueued()
+            if let headers { rd_kafka_headers_destroy(headers) }
+        }
+        return err
+    }
+
+    /// Waits until every queued message has been delivered or has failed.
+    ///
+    /// - Returns: the counts since the producer started.
+    /// - Throws: ``KafkaError/Code/timedOut`` when messages are still in flight at the deadline.
+    @discardableResult
+    public func flush(timeout: Duration = .seconds(60)) async throws -> DeliverySummary {
+        // Ask librdkafka to send what it lingers on now rather than after linger.ms.
+        _ = rd_kafka_flush(handle.pointer, 0)
+        if await !context.waitUntilIdle(timeout: timeout) {
+            throw KafkaError(.timedOut, "\(context.inFlight) message(s) still in flight after \(timeout)")
+        }
+        return summary
+    }
+
+    /// Counts of delivered and failed messages so far.
+    public var summary: DeliverySummary { context.summary }
+
+    /// Messages queued but not yet acknowledged or failed.
+    public var inFlight: Int { context.inFlight }
+
+    /// Errors librdkafka reported for the client as a whole (e.g. `_TRANSPORT`, `_ALL_BROKERS_DOWN`),
+    /// as observed so far: a test can await a broker outage being noticed.
+    public var clientErrors: [KafkaError] { context.clientErrors }
+
+    /// Waits until a client-level error with the given librdkafka name was reported.
+    public func waitForClientError(named names: Set<String>, timeout: Duration) async -> Bool {
+        await context.waitForClientError(names, timeout: timeout)
+    }
+}
+
+private func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+    if let bytes { return bytes.withUnsafeBytes { body($0) } }
+    return body(nil)
+}
+
+/// librdkafka's background event callback for producers: delivery reports and client errors.
+/// File-scope, as C callbacks must be; it destroys every event it is given.
+private func producerEventCallback(rk: OpaquePointer?, event: OpaquePointer?, opaque: UnsafeMutableRawPointer?) {
+    guard let event else { return }
+    defer { rd_kafka_event_destroy(event) }
+    guard let opaque else { return }
+    let context = Unmanaged<HandleContext>.fromOpaque(opaque).takeUnretainedValue() as! ProducerContext
+    switch rd_kafka_event_type(event) {
+    case RD_KAFKA_EVENT_DR:
+        var outcomes: [(UnsafeMutableRawPointer?, Result<DeliveryReport, KafkaError>)] = []
+        while let message = rd_kafka_event_message_next(event) {
+            let m = message.pointee
+            let topic = m.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+            if m.err == RD_KAFKA_RESP_ERR_NO_ERROR {
+                outcomes.append((m._private, .success(DeliveryReport(topicPartition: TopicPartition(topic, m.partition), offset: m.offset))))
+            } else {
+                outcomes.append((m._private, .failure(.resp(m.err, function: "delivery report", "topic \(topic)", code: .delivery))))
+            }
+        }
+        context.delivered(outcomes)
+    case RD_KAFKA_EVENT_ERROR:
+        let err = rd_kafka_event_error(event)
+        let fatal = rd_kafka_event_error_is_fatal(event) != 0
+        var error = KafkaError.resp(err, function: "producer", String(cString: rd_kafka_event_error_string(event)))
+        error.isFatal = fatal
+        context.clientError(error)
+    default:
+        break
+    }
+}

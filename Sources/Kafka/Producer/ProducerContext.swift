@@ -1,0 +1,199 @@
+// AuditTrail — Kafka module
+// SPDX-License-Identifier: Apache-2.0
+
+import Logging
+import Synchronization
+
+/// Delivery bookkeeping shared between a ``Producer``'s callers and librdkafka's background thread.
+///
+/// All state sits behind one `Mutex`; continuations are resumed after the lock is released.
+final class ProducerContext: HandleContext, @unchecked Sendable {
+    private enum Slot {
+        case registered
+        case waiting(CheckedContinuation<DeliveryReport, any Error>)
+        case done(Result<DeliveryReport, KafkaError>)
+    }
+
+    private struct State {
+        var nextID: UInt = 1
+        var slots: [UInt: Slot] = [:]
+        var inFlight = 0
+        var delivered = 0
+        var failed = 0
+        var recentFailures: [KafkaError] = []
+        var clientErrors: [KafkaError] = []
+        var fatal: KafkaError?
+        var spaceWaiters: [CheckedContinuation<Void, Never>] = []
+        var idleWaiters: [UInt: CheckedContinuation<Bool, Never>] = [:]
+        var nextIdleWaiter: UInt = 0
+    }
+
+    private let state = Mutex(State())
+    private let clientErrorSignal = Mutex<[CheckedContinuation<Void, Never>]>([])
+
+    var inFlight: Int { state.withLock { $0.inFlight } }
+    var fatalError: KafkaError? { state.withLock { $0.fatal } }
+    var clientErrors: [KafkaError] { state.withLock { $0.clientErrors } }
+
+    var summary: DeliverySummary {
+        state.withLock { DeliverySummary(delivered: $0.delivered, failed: $0.failed, recentFailures: $0.recentFailures) }
+    }
+
+    func registerWaiter() -> UInt {
+        state.withLock { state in
+            let id = state.nextID
+            state.nextID += 1
+            state.slots[id] = .registered
+            return id
+        }
+    }
+
+    func abandonWaiter(_ id: UInt) {
+        _ = state.withLock { $0.slots.removeValue(forKey: id) }
+    }
+
+    func awaitDelivery(_ id: UInt) async throws -> DeliveryReport {
+        try await withCheckedThrowingContinuation { continuation in
+            let done = state.withLock { state -> Result<DeliveryReport, KafkaError>? in
+                if case .done(let result) = state.slots[id] {
+                    state.slots[id] = nil
+                    return result
+                }
+                state.slots[id] = .waiting(continuation)
+                return nil
+            }
+            if let done { continuation.resume(with: done) }
+        }
+    }
+
+    func messageQueued() { state.withLock { $0.inFlight += 1 } }
+
+    func messageNotQueued() {
+        let idle = state.withLock { state in
+            state.inFlight -= 1
+            return takeIdleWaiters(&state)
+        }
+        for waiter in idle { waiter.resume(returning: true) }
+    }
+
+    /// Called on librdkafka's background thread with one event's delivery reports.
+    func delivered(_ outcomes: [(UnsafeMutableRawPointer?, Result<DeliveryReport, KafkaError>)]) {
+        var resumes: [(CheckedContinuation<DeliveryReport, any Error>, Result<DeliveryReport, KafkaError>)] = []
+        let (space, idle) = state.withLock { state in
+            for (opaque, result) in outcomes {
+                state.inFlight -= 1
+                switch result {
+                case .success: state.delivered += 1
+                case .failure(let error):
+                    state.failed += 1
+                    state.recentFailures.append(error)
+                    if state.recentFailures.count > 100 { state.recentFailures.removeFirst() }
+                }
+                guard let opaque else { continue }
+                let id = UInt(bitPattern: opaque)
+                switch state.slots[id] {
+                case .waiting(let continuation):
+                    state.slots[id] = nil
+                    resumes.append((continuation, result))
+                case .registered:
+                    state.slots[id] = .done(result)
+                case .done, nil:
+                    break
+                }
+            }
+            let space = state.spaceWaiters
+            state.spaceWaiters = []
+            return (space, takeIdleWaiters(&state))
+        }
+        for (continuation, result) in resumes { continuation.resume(with: result.mapError { $0 as any Error }) }
+        for waiter in space { waiter.resume() }
+        for waiter in idle { waiter.resume(returning: true) }
+    }
+
+    private func takeIdleWaiters(_ state: inout State) -> [CheckedContinuation<Bool, Never>] {
+        guard state.inFlight == 0, !state.idleWaiters.isEmpty else { return [] }
+        let waiters = Array(state.idleWaiters.values)
+        state.idleWaiters = [:]
+        return waiters
+    }
+
+    func clientError(_ error: KafkaError) {
+        logger.warning("kafka producer error: \(error)")
+        state.withLock { state in
+            state.clientErrors.append(error)
+            if state.clientErrors.count > 100 { state.clientErrors.removeFirst() }
+            if error.isFatal { state.fatal = error }
+        }
+        let waiters = clientErrorSignal.withLock { waiters in
+            defer { waiters = [] }
+            return waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Suspends until the next delivery report frees space in librdkafka's queue.
+    func waitForSpace() async {
+        await withCheckedContinuation { continuation in
+            let resumeNow = state.withLock { state -> Bool in
+                if state.inFlight == 0 { return true }
+                state.spaceWaiters.append(continuation)
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+    }
+
+    /// Suspends until nothing is in flight; false when `timeout` passed first.
+    func waitUntilIdle(timeout: Duration) async -> Bool {
+        let id = state.withLock { state -> UInt in
+            state.nextIdleWaiter += 1
+            return state.nextIdleWaiter
+        }
+        return await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await withCheckedContinuation { continuation in
+                    let idleNow = self.state.withLock { state -> Bool in
+                        if state.inFlight == 0 { return true }
+                        state.idleWaiters[id] = continuation
+                        return false
+                    }
+                    if idleNow { continuation.resume(returning: true) }
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                let waiter = self.state.withLock { $0.idleWaiters.removeValue(forKey: id) }
+                waiter?.resume(returning: false)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+    }
+
+    func waitForClientError(_ names: Set<String>, timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if clientErrors.contains(where: { names.contains($0.name ?? "") }) { return true }
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    await withCheckedContinuation { continuation in
+                        self.clientErrorSignal.withLock { $0.append(continuation) }
+                    }
+                }
+                group.addTask {
+                    try? await Task.sleep(until: deadline)
+                    let waiters = self.clientErrorSignal.withLock { waiters in
+                        defer { waiters = [] }
+                        return waiters
+                    }
+                    for waiter in waiters { waiter.resume() }
+                }
+                await group.next()
+                group.cancelAll()
+            }
+        }
+        return clientErrors.contains(where: { names.contains($0.name ?? "") })
+    }
+}
