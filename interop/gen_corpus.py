@@ -391,8 +391,9 @@ def capture_keystonemiddleware(rng, clock, n_calls):
             req.content_type = "application/json"
         e = req.environ
         if rng.random() < 0.93:      # auth_token middleware ran
-            tok = rng.choice(["gAAAAAB" + base64.urlsafe_b64encode(rng.randbytes(rng.choice([138, 150, 180]))).decode().rstrip("="),
-                              "tok", "abcd", "", base64.b64encode(rng.randbytes(24)).decode()])
+            r = rng.random()     # mostly Fernet-like; some short ones, which pycadf's mask_value leaks whole
+            tok = ("gAAAAAB" + base64.urlsafe_b64encode(rng.randbytes(rng.choice([138, 150, 180]))).decode().rstrip("=") if r < 0.8 else
+                   base64.b64encode(rng.randbytes(24)).decode() if r < 0.9 else rng.choice(["tok", "abcd", ""]))
             e["HTTP_X_AUTH_TOKEN"] = tok
             e["HTTP_X_USER_ID"] = user_id
             e["HTTP_X_USER_NAME"] = user_name

@@ -20,6 +20,9 @@ public struct KafkaConfiguration: Sendable {
         set("bootstrap.servers", bootstrapServers)
     }
 
+    /// A configuration without a bootstrap address (for handles that never connect).
+    init() {}
+
     /// The value of a property, if set.
     public subscript(key: String) -> String? {
         properties.last(where: { $0.key == key })?.value

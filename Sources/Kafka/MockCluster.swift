@@ -23,7 +23,7 @@ public final class MockCluster: @unchecked Sendable {
 
     /// Starts `brokers` mock brokers listening on loopback.
     public init(brokers: Int32 = 1, logger: Logger = Logger(label: "kafka.mock")) throws(KafkaError) {
-        var configuration = KafkaConfiguration(bootstrapServers: "")
+        var configuration = KafkaConfiguration()
         configuration.set("log.connection.close", "false")
         self.owner = try KafkaHandle(role: .producer, configuration: configuration, context: HandleContext(logger: logger))
         guard let cluster = rd_kafka_mock_cluster_new(owner.pointer, Int32(brokers)) else {

@@ -86,12 +86,14 @@ public final class Consumer {
         precondition(pendingRebalance == nil, "complete the rebalance before polling again")
         if closed { throw KafkaError(.closed, "consumer is closed") }
         var batch = ConsumerBatch()
-        var waited = false
+        let deadline = ContinuousClock.now + timeout
         while true {
             drain(into: &batch, maxMessages: maxMessages)
-            if !batch.isEmpty || waited || Task.isCancelled { return batch }
-            await wakeup.wait(timeout: timeout)
-            waited = true
+            let now = ContinuousClock.now
+            if !batch.isEmpty || now >= deadline || Task.isCancelled { return batch }
+            // A wake-up can be spurious (an event this drain already took): wait again until
+            // something arrives or the deadline passes.
+            await wakeup.wait(timeout: deadline - now)
         }
     }
 

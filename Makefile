@@ -1,0 +1,35 @@
+# AuditTrail — the two commands of the README, and a few more.
+#   make demo   install what is missing, build, run the main job on the embedded Kafka
+#   make test   install what is missing, build, run the whole test suite (what CI runs)
+#   make bench  release build, print the performance figures
+
+SHELL := /bin/bash
+APT_PACKAGES := librdkafka-dev libzstd-dev pkg-config kcat python3-venv
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+SWIFT_BUILD_FLAGS ?=
+
+.PHONY: deps build demo test bench clean
+
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+build: deps
+	swift build $(SWIFT_BUILD_FLAGS)
+
+demo: build
+	.build/debug/audit-trail demo
+
+test: deps
+	swift build --build-tests $(SWIFT_BUILD_FLAGS)
+	swift test --skip-build $(SWIFT_TEST_FLAGS)
+
+bench: deps
+	swift build -c release --product audit-trail
+	.build/release/audit-trail bench kafka
+
+clean:
+	rm -rf .build .venv-interop

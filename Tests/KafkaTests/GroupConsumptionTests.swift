@@ -1,0 +1,180 @@
+// AuditTrail — Kafka module tests
+// SPDX-License-Identifier: Apache-2.0
+
+import AuditTesting
+import Kafka
+import Testing
+
+/// What the members of a test group saw.
+struct GroupLog: Sendable {
+    struct Record: Sendable, Hashable {
+        var member: Int
+        var topicPartition: TopicPartition
+        var offset: Int64
+        var key: String
+        var sequence: Int
+    }
+    var records: [Record] = []
+    /// Rebalances per member, with the order in which they were observed across members.
+    var events: [(member: Int, step: String, partitions: [TopicPartition])] = []
+    var stop = false
+
+    func rebalances(of member: Int, _ step: String) -> [[TopicPartition]] {
+        events.filter { $0.member == member && $0.step == step && !$0.partitions.isEmpty }.map(\.partitions)
+    }
+}
+
+/// Runs one group member until the log says stop: it records every message, commits what it
+/// processed on every revoke before completing it, and logs each rebalance.
+func runMember(
+    _ member: Int, bootstrap: String, group: String, topic: String, log: Observed<GroupLog>,
+    onRevoke: @Sendable (Rebalance, [TopicPartition: Int64]) -> [TopicPartition: Int64] = { $1 }
+) async throws {
+    let consumer = try Consumer(configuration: TestEnvironment.consumerConfiguration(bootstrap: bootstrap, group: group))
+    try consumer.subscribe([topic])
+    var processed: [TopicPartition: Int64] = [:]
+    while !log.value.stop {
+        let batch = try await consumer.poll(maxMessages: 2048, timeout: .milliseconds(200))
+        if !batch.messages.isEmpty {
+            let records = batch.messages.map { message in
+                let text = String(decoding: message.value ?? [], as: UTF8.self)
+                return GroupLog.Record(
+                    member: member, topicPartition: message.topicPartition, offset: message.offset,
+                    key: String(decoding: message.key ?? [], as: UTF8.self),
+                    sequence: Int(text.split(separator: ":").last ?? "") ?? -1)
+            }
+            for message in batch.messages { processed[message.topicPartition] = message.offset + 1 }
+            log.update { $0.records.append(contentsOf: records) }
+        }
+        if let rebalance = batch.rebalance {
+            if rebalance.kind == .revoke {
+                let mine = processed.filter { rebalance.partitions.contains($0.key) }
+                let toCommit = onRevoke(rebalance, mine)
+                if !rebalance.isLost { try await consumer.commit(toCommit) }
+                for tp in rebalance.partitions { processed[tp] = nil }
+                log.update { $0.events.append((member, "revoke-committed", rebalance.partitions)) }
+            } else {
+                log.update { $0.events.append((member, "assign", rebalance.partitions)) }
+            }
+            try consumer.completeRebalance(rebalance)
+        }
+    }
+    try await consumer.close()
+}
+
+func produceKeyed(_ producer: Producer, topic: String, range: Range<Int>, keys: Int) async throws {
+    for i in range {
+        let key = "key-\(i % keys)"
+        try await producer.enqueue(
+            ProducerRecord(topic: topic, key: Array(key.utf8), value: Array("\(key):\(i / keys)".utf8)))
+    }
+    let summary = try await producer.flush()
+    #expect(summary.failed == 0)
+}
+
+@Suite(.timeLimit(.minutes(3)))
+struct GroupConsumptionTests {
+    @Test func twoMembersConsumeEveryKeyedMessageExactlyOnceInKeyOrder() async throws {
+        let topic = TestEnvironment.uniqueName("keyed")
+        let group = TestEnvironment.uniqueName("group")
+        let total = 100_000
+        let keys = 500
+        try await withMockCluster(topics: [topic: 6]) { cluster in
+            let bootstrap = cluster.bootstrapServers
+            let producer = try Producer(configuration: KafkaConfiguration(bootstrapServers: bootstrap))
+            try await produceKeyed(producer, topic: topic, range: 0..<total / 2, keys: keys)
+
+            let log = Observed(GroupLog())
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await runMember(0, bootstrap: bootstrap, group: group, topic: topic, log: log) }
+                // The first member owns every partition and has consumed the first half...
+                try await log.wait(timeout: .seconds(60), "member 0 consumed the first half") {
+                    $0.records.count >= total / 2
+                }
+                // ...when the second joins: cooperative-sticky moves half the partitions over.
+                tasks.addTask { try await runMember(1, bootstrap: bootstrap, group: group, topic: topic, log: log) }
+                try await log.wait(timeout: .seconds(60), "member 1 got partitions") {
+                    !$0.rebalances(of: 1, "assign").isEmpty
+                }
+                try await produceKeyed(producer, topic: topic, range: total / 2..<total, keys: keys)
+                try await log.wait(timeout: .seconds(60), "all messages consumed") { $0.records.count >= total }
+                log.update { $0.stop = true }
+                try await tasks.waitForAll()
+            }
+
+            let result = log.value
+            // Exactly once: every (partition, offset) once, every (key, sequence) once.
+            #expect(result.records.count == total)
+            #expect(Set(result.records.map { "\($0.topicPartition)@\($0.offset)" }).count == total)
+            #expect(Set(result.records.map { "\($0.key):\($0.sequence)" }).count == total)
+            // Per-key order: along a key's partition offsets its sequence numbers increase.
+            let byKey = Dictionary(grouping: result.records, by: \.key)
+            for (key, records) in byKey {
+                let sequences = records.sorted { $0.offset < $1.offset }.map(\.sequence)
+                #expect(sequences == Array(0..<total / keys), "key \(key) out of order")
+                #expect(Set(records.map(\.topicPartition)).count == 1)
+            }
+            // Each member saw its partitions in offset order.
+            for member in 0...1 {
+                let mine = result.records.filter { $0.member == member }
+                for (tp, records) in Dictionary(grouping: mine, by: \.topicPartition) {
+                    #expect(records.map(\.offset) == records.map(\.offset).sorted(), "\(tp) reordered")
+                }
+                #expect(!mine.isEmpty, "member \(member) consumed nothing")
+            }
+            // The rebalance was seen by both: member 0 gave partitions up, member 1 received them.
+            let revoked = result.rebalances(of: 0, "revoke-committed").flatMap { $0 }
+            let assignedTo1 = result.rebalances(of: 1, "assign").flatMap { $0 }
+            #expect(!revoked.isEmpty)
+            #expect(Set(revoked) == Set(assignedTo1))
+        }
+    }
+
+    @Test func revokeReachesOwnerBeforePartitionsMoveAndItsCommitIsHonoured() async throws {
+        let topic = TestEnvironment.uniqueName("revoke")
+        let group = TestEnvironment.uniqueName("group")
+        try await withMockCluster(topics: [topic: 4]) { cluster in
+            let bootstrap = cluster.bootstrapServers
+            let producer = try Producer(configuration: KafkaConfiguration(bootstrapServers: bootstrap))
+            for i in 0..<4000 {
+                try await producer.enqueue(
+                    ProducerRecord(topic: topic, partition: Int32(i % 4), value: Array("v:\(i / 4)".utf8)))
+            }
+            try await producer.flush()
+
+            let log = Observed(GroupLog())
+            // The first owner commits offset 500 for each partition it gives up (as if only the
+            // first 500 were durable): the next owner must start there, not at what was fetched.
+            let commitAt: Int64 = 500
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask {
+                    try await runMember(0, bootstrap: bootstrap, group: group, topic: topic, log: log) { rebalance, _ in
+                        Dictionary(uniqueKeysWithValues: rebalance.partitions.map { ($0, commitAt) })
+                    }
+                }
+                try await log.wait(timeout: .seconds(60), "member 0 consumed everything") { $0.records.count >= 4000 }
+                tasks.addTask { try await runMember(1, bootstrap: bootstrap, group: group, topic: topic, log: log) }
+                try await log.wait(timeout: .seconds(60), "member 1 consumed from its partitions") { log in
+                    let moved = Set(log.rebalances(of: 1, "assign").flatMap { $0 })
+                    return !moved.isEmpty
+                        && moved.allSatisfy { tp in
+                            log.records.filter { $0.member == 1 && $0.topicPartition == tp }.count == 1000 - Int(commitAt)
+                        }
+                }
+                log.update { $0.stop = true }
+                try await tasks.waitForAll()
+            }
+            let result = log.value
+            let revokeIndex = try #require(result.events.firstIndex { $0.member == 0 && $0.step == "revoke-committed" })
+            let assignIndex = try #require(result.events.firstIndex { $0.member == 1 && $0.step == "assign" && !$0.partitions.isEmpty })
+            #expect(revokeIndex < assignIndex, "the new owner got partitions before the old owner finished its revoke")
+            let moved = Set(result.events[assignIndex].partitions)
+            #expect(moved == Set(result.events[revokeIndex].partitions))
+            for tp in moved {
+                let offsets = result.records.filter { $0.member == 1 && $0.topicPartition == tp }.map(\.offset)
+                #expect(offsets.first == commitAt, "\(tp) resumed at \(offsets.first ?? -1)")
+                #expect(offsets == Array(commitAt..<1000))
+            }
+        }
+    }
+}
