@@ -44,22 +44,7 @@ struct KafkaBench: AsyncParsableCommand {
         let totalMB = Double(messages * size) / 1_000_000
         print("embedded cluster \(bootstrap); \(messages) messages of \(size) B (\(String(format: "%.0f", totalMB)) MB), \(partitions) partitions")
 
-        // Produce.
-        var configuration = KafkaConfiguration(bootstrapServers: bootstrap)
-        configuration.set("linger.ms", "20")
-        configuration.set("batch.size", "1000000")
-        let producer = try Producer(configuration: configuration)
-        var value = [UInt8](repeating: UInt8(ascii: "a"), count: size)
-        let clock = ContinuousClock()
-        let produceStart = clock.now
-        for i in 0..<messages {
-            withUnsafeBytes(of: UInt64(i).littleEndian) { value.replaceSubrange(0..<8, with: $0) }
-            try await producer.enqueue(ProducerRecord(topic: topic, partition: Int32(i % Int(partitions)), value: value))
-        }
-        let summary = try await producer.flush(timeout: .seconds(600))
-        let produceTime = produceStart.duration(to: clock.now)
-        report("produce (idempotent, acks=all, delivery confirmed)", count: summary.delivered, bytes: summary.delivered * size, produceTime)
-        if summary.failed > 0 { print("  \(summary.failed) deliveries failed") }
+        let summary = try await produce(topic: topic, bootstrap: bootstrap)
 
         // Consume with our consumer.
         let consumer = try Consumer(configuration: KafkaConfiguration(bootstrapServers: bootstrap))
@@ -68,6 +53,7 @@ struct KafkaBench: AsyncParsableCommand {
         try consumer.assign(assignment)
         var consumed = 0
         var bytes = 0
+        let clock = ContinuousClock()
         let consumeStart = clock.now
         while consumed < summary.delivered {
             let batch = try await consumer.poll(maxMessages: 4096, timeout: .seconds(10))
@@ -100,6 +86,24 @@ struct KafkaBench: AsyncParsableCommand {
         let kcatTime = kcatStart.duration(to: clock.now)
         let theirs = report("consume (kcat -C -e, same topic)", count: summary.delivered, bytes: summary.delivered * size, kcatTime)
         print(String(format: "consume ratio AuditTrail / kcat: %.2fx (goal >= 0.8x)", ours / theirs))
+    }
+
+    /// Produces the corpus and waits for every delivery; the producer is gone when this returns.
+    private func produce(topic: String, bootstrap: String) async throws -> DeliverySummary {
+        var configuration = KafkaConfiguration(bootstrapServers: bootstrap)
+        configuration.set("linger.ms", "20")
+        configuration.set("batch.size", "1000000")
+        let producer = try Producer(configuration: configuration)
+        var value = [UInt8](repeating: UInt8(ascii: "a"), count: size)
+        let start = ContinuousClock.now
+        for i in 0..<messages {
+            withUnsafeBytes(of: UInt64(i).littleEndian) { value.replaceSubrange(0..<8, with: $0) }
+            try await producer.enqueue(ProducerRecord(topic: topic, partition: Int32(i % Int(partitions)), value: value))
+        }
+        let summary = try await producer.flush(timeout: .seconds(600))
+        report("produce (idempotent, acks=all, delivery confirmed)", count: summary.delivered, bytes: summary.delivered * size, start.duration(to: .now))
+        if summary.failed > 0 { print("  \(summary.failed) deliveries failed") }
+        return summary
     }
 
     @discardableResult

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import AuditTesting
+import CRdKafka
 import Kafka
 import Testing
 
@@ -52,6 +53,40 @@ struct ProducerOutageTests {
                 let mine = values.filter { $0 % 3 == Int(p) }
                 #expect(mine.count == total / 3 + (Int(p) < total % 3 ? 1 : 0))
             }
+            try await consumer.close()
+        }
+    }
+}
+
+@Suite(.timeLimit(.minutes(2)))
+struct ProducerRequestErrorTests {
+    @Test func retriedProduceRequestErrorsLeaveNoDuplicate() async throws {
+        let topic = TestEnvironment.uniqueName("errors")
+        try await withMockCluster(topics: [topic: 1]) { cluster in
+            let bootstrap = cluster.bootstrapServers
+            let producer = try Producer(configuration: KafkaConfiguration(bootstrapServers: bootstrap))
+            // Produce (API key 0) fails five times with retriable errors before succeeding.
+            cluster.pushRequestErrors(
+                apiKey: 0,
+                [RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+                 RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS, RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE,
+                 RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION])
+            var reports: [DeliveryReport] = []
+            for i in 0..<50 {
+                reports.append(try await producer.send(ProducerRecord(topic: topic, value: Array("\(i)".utf8))))
+            }
+            #expect(reports.map(\.offset) == Array(0..<50))
+            let consumer = try Consumer(configuration: KafkaConfiguration(bootstrapServers: bootstrap))
+            try consumer.assign([TopicPartition(topic, 0): .beginning])
+            var values: [String] = []
+            while values.count < 50 {
+                let batch = try await consumer.poll(timeout: .seconds(5))
+                if batch.isEmpty { break }
+                values += batch.messages.map { String(decoding: $0.value ?? [], as: UTF8.self) }
+            }
+            #expect(values == (0..<50).map(String.init))
+            let marks = try await consumer.watermarks(TopicPartition(topic, 0))
+            #expect(marks.high == 50)
             try await consumer.close()
         }
     }

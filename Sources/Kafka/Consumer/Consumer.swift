@@ -10,15 +10,19 @@ import Logging
 /// The owner is the one task that calls ``poll(maxMessages:timeout:)``, ``commit(_:)``,
 /// ``completeRebalance(_:startOffsets:)`` and ``close()``; the type is not `Sendable`, so the
 /// compiler keeps it with that task. Messages, rebalances and errors arrive on one queue
-/// (`rd_kafka_poll_set_consumer`) read with librdkafka's event API: the owner suspends until
-/// librdkafka signals that the queue became non-empty (`rd_kafka_queue_cb_event_enable`), then
-/// drains a batch without blocking. Rebalances arrive as events (`RD_KAFKA_EVENT_REBALANCE`),
-/// so the owner can await durability and commit before partitions move.
+/// (`rd_kafka_poll_set_consumer`): the owner suspends until librdkafka signals that the queue
+/// became non-empty (`rd_kafka_queue_cb_event_enable`), then drains a batch without blocking
+/// (`rd_kafka_consume_batch_queue`). A rebalance is recorded by the callback and handed to the
+/// owner as a value; librdkafka waits for ``completeRebalance(_:startOffsets:)``, so the owner
+/// can await durability and commit before partitions move.
 public final class Consumer {
     let handle: KafkaHandle
     private let queue: OpaquePointer
     private let wakeup = WakeupSignal()
     private let logger: Logger
+    private let context: ConsumerContext
+    private let messageBuffer: UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>
+    private static let bufferCapacity = 1024
     private var pendingRebalance: Rebalance?
     private var closed = false
     private var topicNames: [OpaquePointer: String] = [:]
@@ -31,13 +35,15 @@ public final class Consumer {
         // A consumer used only with assign() still needs a group id for librdkafka's offset API.
         if configuration["group.id"] == nil { configuration.set("group.id", "audit-trail-unused") }
         self.logger = logger
+        let context = ConsumerContext(logger: logger)
+        self.context = context
         self.handle = try KafkaHandle(
-            role: .consumer, configuration: configuration.withDefaults(for: .consumer),
-            context: HandleContext(logger: logger)
+            role: .consumer, configuration: configuration.withDefaults(for: .consumer), context: context
         ) { conf in
-            rd_kafka_conf_set_events(
-                conf, Int32(RD_KAFKA_EVENT_FETCH | RD_KAFKA_EVENT_REBALANCE | RD_KAFKA_EVENT_ERROR))
+            rd_kafka_conf_set_rebalance_cb(conf, consumerRebalanceCallback)
+            rd_kafka_conf_set_error_cb(conf, consumerErrorCallback)
         }
+        self.messageBuffer = .allocate(capacity: Self.bufferCapacity)
         rd_kafka_poll_set_consumer(handle.pointer)
         self.queue = rd_kafka_queue_get_consumer(handle.pointer)
         rd_kafka_queue_cb_event_enable(queue, wakeupCallback, Unmanaged.passUnretained(wakeup).toOpaque())
@@ -48,6 +54,7 @@ public final class Consumer {
         // the handle is destroyed after (KafkaHandle.deinit), closing the group session if needed.
         rd_kafka_queue_cb_event_enable(queue, nil, nil)
         rd_kafka_queue_destroy(queue)
+        messageBuffer.deallocate()
         if !closed { handle.destroyFlags = Int32(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE) }
     }
 
@@ -98,28 +105,23 @@ public final class Consumer {
     }
 
     private func drain(into batch: inout ConsumerBatch, maxMessages: Int) {
-        while batch.messages.count < maxMessages, batch.rebalance == nil {
-            guard let event = rd_kafka_queue_poll(queue, 0) else { return }
-            defer { rd_kafka_event_destroy(event) }
-            switch rd_kafka_event_type(event) {
-            case RD_KAFKA_EVENT_FETCH:
-                while let message = rd_kafka_event_message_next(event) {
-                    append(message, to: &batch)
-                }
-            case RD_KAFKA_EVENT_REBALANCE:
-                let rebalance = makeRebalance(event)
+        defer { batch.errors += context.takeErrors() }
+        while batch.messages.count < maxMessages {
+            let want = min(Self.bufferCapacity, maxMessages - batch.messages.count)
+            let count = rd_kafka_consume_batch_queue(queue, 0, messageBuffer, want)
+            for i in 0..<max(count, 0) {
+                guard let message = messageBuffer[i] else { continue }
+                append(message, to: &batch)
+                rd_kafka_message_destroy(message)
+            }
+            // The callback yields at a rebalance: the messages above preceded it.
+            if let rebalance = context.takeRebalance() {
                 pendingRebalance = rebalance
                 batch.rebalance = rebalance
                 logger.info("rebalance: \(rebalance)")
-            case RD_KAFKA_EVENT_ERROR:
-                var error = KafkaError.resp(
-                    rd_kafka_event_error(event), function: "consumer",
-                    String(cString: rd_kafka_event_error_string(event)))
-                error.isFatal = rd_kafka_event_error_is_fatal(event) != 0
-                batch.errors.append(ConsumerError(error: error))
-            default:
-                break
+                return
             }
+            if count < want { return }
         }
     }
 
@@ -145,18 +147,6 @@ public final class Consumer {
             return
         }
         batch.messages.append(KafkaMessage(copying: message, topic: topic))
-    }
-
-    private func makeRebalance(_ event: OpaquePointer) -> Rebalance {
-        let kind: Rebalance.Kind = rd_kafka_event_error(event) == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS ? .assign : .revoke
-        var partitions: [TopicPartition] = []
-        if let list = rd_kafka_event_topic_partition_list(event) {
-            partitions = PartitionList.read(list).map(\.0)
-        }
-        let proto = String(cString: rd_kafka_rebalance_protocol(handle.pointer))
-        return Rebalance(
-            kind: kind, partitions: partitions.sorted(), isCooperative: proto == "COOPERATIVE",
-            isLost: kind == .revoke && rd_kafka_assignment_lost(handle.pointer) != 0)
     }
 
     /// Completes the rebalance returned by the last poll: assigns (from `startOffsets`, or the
@@ -304,10 +294,11 @@ public final class Consumer {
     /// Leaves the group cleanly and stops fetching.
     ///
     /// The owner must have committed what it wants committed: revocations that arrive while
-    /// closing are completed by librdkafka without handing them back.
+    /// closing are completed by the rebalance callback without handing them back.
     public func close() async throws {
         guard !closed else { return }
         closed = true
+        context.beginClosing()
         let handle = self.handle
         try await runBlocking { () throws(KafkaError) in
             try KafkaError.check(rd_kafka_consumer_close(handle.pointer), function: "rd_kafka_consumer_close")
