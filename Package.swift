@@ -13,6 +13,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "audit-trail", targets: ["AuditTrailCLI"]),
+        .library(name: "AuditClient", targets: ["AuditClient"]),
         .library(name: "AuditTesting", targets: ["AuditTesting"]),
     ],
     dependencies: [
@@ -26,6 +27,10 @@ let package = Package(
         .target(
             name: "Kafka",
             dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "AuditClient",
+            dependencies: ["Kafka", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
         .target(
             name: "AuditTesting",
@@ -42,6 +47,10 @@ let package = Package(
         .testTarget(
             name: "KafkaTests",
             dependencies: ["Kafka", "AuditTesting"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AuditClientTests",
+            dependencies: ["AuditClient", "Kafka", "AuditTesting"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",

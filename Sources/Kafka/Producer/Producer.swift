@@ -82,12 +82,30 @@ public final class Producer: Sendable {
         try await enqueue(record, opaque: nil)
     }
 
+    /// Queues one message, waiting at most `budget` for space in librdkafka's queue.
+    ///
+    /// - Returns: false when the queue stayed full for the whole budget (the message was not
+    ///   queued); callers count that as a drop.
+    public func enqueue(_ record: ProducerRecord, waitingAtMost budget: Duration) async throws -> Bool {
+        let deadline = ContinuousClock.now + budget
+        while true {
+            let err = try produceOnce(record, opaque: nil)
+            if err == RD_KAFKA_RESP_ERR_NO_ERROR { return true }
+            guard err == RD_KAFKA_RESP_ERR__QUEUE_FULL else {
+                throw KafkaError.resp(err, function: "rd_kafka_producev", "topic \(record.topic)")
+            }
+            let now = ContinuousClock.now
+            if now >= deadline { return false }
+            await context.waitForSpace(timeout: deadline - now)
+        }
+    }
+
     private func enqueue(_ record: ProducerRecord, opaque: UnsafeMutableRawPointer?) async throws {
         while true {
             let err = try produceOnce(record, opaque: opaque)
             if err == RD_KAFKA_RESP_ERR_NO_ERROR { return }
             if err == RD_KAFKA_RESP_ERR__QUEUE_FULL {
-                await context.waitForSpace()
+                await context.waitForSpace(timeout: .seconds(1))
                 continue
             }
             throw KafkaError.resp(err, function: "rd_kafka_producev", "topic \(record.topic)")

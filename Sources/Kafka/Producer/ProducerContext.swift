@@ -23,7 +23,8 @@ final class ProducerContext: HandleContext, @unchecked Sendable {
         var recentFailures: [KafkaError] = []
         var clientErrors: [KafkaError] = []
         var fatal: KafkaError?
-        var spaceWaiters: [CheckedContinuation<Void, Never>] = []
+        var spaceWaiters: [UInt: CheckedContinuation<Void, Never>] = [:]
+        var nextSpaceWaiter: UInt = 0
         var idleWaiters: [UInt: CheckedContinuation<Bool, Never>] = [:]
         var nextIdleWaiter: UInt = 0
     }
@@ -101,8 +102,8 @@ final class ProducerContext: HandleContext, @unchecked Sendable {
                     break
                 }
             }
-            let space = state.spaceWaiters
-            state.spaceWaiters = []
+            let space = Array(state.spaceWaiters.values)
+            state.spaceWaiters = [:]
             return (space, takeIdleWaiters(&state))
         }
         for (continuation, result) in resumes { continuation.resume(with: result.mapError { $0 as any Error }) }
@@ -131,15 +132,29 @@ final class ProducerContext: HandleContext, @unchecked Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    /// Suspends until the next delivery report frees space in librdkafka's queue.
-    func waitForSpace() async {
-        await withCheckedContinuation { continuation in
-            let resumeNow = state.withLock { state -> Bool in
-                if state.inFlight == 0 { return true }
-                state.spaceWaiters.append(continuation)
-                return false
+    /// Suspends until the next delivery report frees space in librdkafka's queue, or `timeout`.
+    func waitForSpace(timeout: Duration) async {
+        let id = state.withLock { state -> UInt in
+            state.nextSpaceWaiter += 1
+            return state.nextSpaceWaiter
+        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withCheckedContinuation { continuation in
+                    let resumeNow = self.state.withLock { state -> Bool in
+                        if state.inFlight == 0 { return true }
+                        state.spaceWaiters[id] = continuation
+                        return false
+                    }
+                    if resumeNow { continuation.resume() }
+                }
             }
-            if resumeNow { continuation.resume() }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                self.state.withLock { $0.spaceWaiters.removeValue(forKey: id) }?.resume()
+            }
+            await group.next()
+            group.cancelAll()
         }
     }
 

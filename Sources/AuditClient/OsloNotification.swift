@@ -1,0 +1,56 @@
+// AuditTrail — client
+// SPDX-License-Identifier: Apache-2.0
+
+/// The two audit notification types.
+public enum AuditEventType: String, Sendable {
+    case request = "audit.http.request"
+    case response = "audit.http.response"
+}
+
+/// An oslo.messaging notification carrying a CADF event, serialised as oslo's Kafka driver
+/// sends it: the 2.0 envelope `{"oslo.version": "2.0", "oslo.message": "<inner JSON as a string>"}`.
+public struct OsloNotification: Sendable {
+    public var messageID: String
+    public var publisherID: String
+    public var eventType: AuditEventType
+    public var priority: String
+    public var payload: CADFEvent
+    /// oslo's timestamp format (`2026-11-22 10:12:02.735273`).
+    public var timestamp: String
+
+    public init(messageID: String = UUIDText.random(), publisherID: String, eventType: AuditEventType,
+                priority: String = "INFO", payload: CADFEvent, timestamp: String) {
+        self.messageID = messageID
+        self.publisherID = publisherID
+        self.eventType = eventType
+        self.priority = priority
+        self.payload = payload
+        self.timestamp = timestamp
+    }
+
+    /// The inner message (oslo's `raw_msg`), as `json.dumps` writes it.
+    public var innerMessage: [UInt8] {
+        var writer = JSONWriter(capacity: 2048)
+        writer.beginObject()
+        writer.field("message_id", messageID)
+        writer.field("publisher_id", publisherID)
+        writer.field("event_type", eventType.rawValue)
+        writer.field("priority", priority)
+        writer.key("payload")
+        payload.write(to: &writer)
+        writer.field("timestamp", timestamp)
+        writer.key("_context")
+        writer.beginObject()
+        writer.endObject()
+        writer.endObject()
+        return writer.bytes
+    }
+
+    /// The Kafka record value: the 2.0 envelope.
+    public var envelope: [UInt8] {
+        var out: [UInt8] = Array(#"{"oslo.version": "2.0", "oslo.message": "#.utf8)
+        out += JSONWriter.quotedASCII(innerMessage)
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+}
