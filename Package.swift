@@ -14,11 +14,15 @@ let package = Package(
     products: [
         .executable(name: "audit-trail", targets: ["AuditTrailCLI"]),
         .library(name: "AuditClient", targets: ["AuditClient"]),
+        .library(name: "AuditMiddleware", targets: ["AuditMiddleware"]),
         .library(name: "AuditTesting", targets: ["AuditTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .systemLibrary(
@@ -31,6 +35,13 @@ let package = Package(
         .target(
             name: "AuditClient",
             dependencies: ["Kafka", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "AuditMiddleware",
+            dependencies: [
+                "AuditClient", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings),
         .target(
             name: "AuditTesting",
@@ -51,6 +62,15 @@ let package = Package(
         .testTarget(
             name: "AuditClientTests",
             dependencies: ["AuditClient", "Kafka", "AuditTesting"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AuditMiddlewareTests",
+            dependencies: [
+                "AuditMiddleware", "AuditClient", "Kafka", "AuditTesting",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",
