@@ -45,13 +45,14 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "AuditTesting",
-            dependencies: ["Kafka"],
+            dependencies: ["Kafka", "AuditClient"],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "AuditTrailCLI",
             dependencies: [
-                "Kafka",
+                "Kafka", "AuditClient", "AuditMiddleware", "AuditTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),

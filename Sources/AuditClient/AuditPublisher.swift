@@ -129,6 +129,19 @@ public final class AuditPublisher: Sendable {
         return report
     }
 
+    /// Queues one notification for a bulk publisher (a tool, not a request path): waits for
+    /// queue space as long as needed instead of dropping.
+    public func enqueue(_ notification: OsloNotification) async throws {
+        try await producer.enqueue(record(notification))
+        counts.withLock { $0.queued += 1 }
+    }
+
+    /// Queues a value exactly as given (e.g. a captured notification), with an optional key.
+    public func enqueue(value: [UInt8], key: [UInt8]?) async throws {
+        try await producer.enqueue(ProducerRecord(topic: configuration.topic, key: key, value: value))
+        counts.withLock { $0.queued += 1 }
+    }
+
     /// Counts so far.
     public var statistics: Statistics {
         let (queued, dropped) = counts.withLock { ($0.queued, $0.dropped) }

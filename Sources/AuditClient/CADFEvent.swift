@@ -107,11 +107,20 @@ public struct CADFEvent: Sendable, Equatable {
     /// at each end, Python's round-half-to-even included, around `" xxxxxxxx "`, and pycadf's
     /// leak of short tokens too (it must match what OpenStack services send).
     public static func maskToken(_ token: String) -> String {
-        let characters = Array(token)
-        let visible = min(32, Int((Double(characters.count) * 0.125).rounded(.toNearestOrEven)))
-        // Python's value[-0:] is the whole string: tokens of up to 4 characters leak in full.
-        let suffix = visible == 0 ? token : String(characters.suffix(visible))
-        return String(characters.prefix(visible)) + " xxxxxxxx " + suffix
+        // Python counts code points: work on Unicode scalars (ASCII tokens take the fast path).
+        if token.utf8.allSatisfy({ $0 < 0x80 }) {
+            let utf8 = Array(token.utf8)
+            let visible = min(32, Int((Double(utf8.count) * 0.125).rounded(.toNearestOrEven)))
+            // Python's value[-0:] is the whole string: tokens of up to 4 characters leak in full.
+            let suffix = visible == 0 ? utf8[...] : utf8[(utf8.count - visible)...]
+            return String(decoding: utf8[..<visible], as: UTF8.self) + " xxxxxxxx " + String(decoding: suffix, as: UTF8.self)
+        }
+        let scalars = Array(token.unicodeScalars)
+        let visible = min(32, Int((Double(scalars.count) * 0.125).rounded(.toNearestOrEven)))
+        var result = String.UnicodeScalarView(scalars.prefix(visible))
+        result.append(contentsOf: " xxxxxxxx ".unicodeScalars)
+        result.append(contentsOf: visible == 0 ? scalars[...] : scalars.suffix(visible))
+        return String(result)
     }
 
     /// The event's JSON, as pycadf's `as_dict()` serialised by `json.dumps`.

@@ -107,14 +107,16 @@ public struct JSONWriter: Sendable {
     /// Appends `value` as a JSON string with Python's escaping (`ensure_ascii`).
     public mutating func writeString(_ value: String) {
         bytes.append(UInt8(ascii: "\""))
-        var plain = true
-        for byte in value.utf8 where byte < 0x20 || byte >= 0x7F || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-            plain = false
-            break
+        var value = value
+        let plain = value.withUTF8 { utf8 -> Bool in
+            // Printable ASCII without quote or backslash is copied as is: the common case.
+            for byte in utf8 where byte < 0x20 || byte >= 0x7F || byte == 0x22 || byte == 0x5C {
+                return false
+            }
+            bytes.append(contentsOf: utf8)
+            return true
         }
-        if plain {
-            bytes.append(contentsOf: value.utf8)
-        } else {
+        if !plain {
             for unit in value.utf16 {
                 switch unit {
                 case 0x22: bytes.append(contentsOf: [0x5C, 0x22])
@@ -145,19 +147,42 @@ public struct JSONWriter: Sendable {
     }
 
     /// `bytes` (UTF-8 JSON) as a JSON string literal: how oslo puts the inner message into the
-    /// 2.0 envelope. Only ASCII arrives here, since the inner JSON was written with `ensure_ascii`.
+    /// 2.0 envelope. Only ASCII arrives here, since the inner JSON was written with `ensure_ascii`;
+    /// quotes and backslashes are escaped.
     public static func quotedASCII(_ bytes: [UInt8]) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count + bytes.count / 4 + 2)
-        out.append(UInt8(ascii: "\""))
-        for byte in bytes {
-            switch byte {
-            case 0x22: out.append(contentsOf: [0x5C, 0x22])
-            case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
-            default: out.append(byte)
+        enclosed(bytes, prefix: [], suffix: [])
+    }
+
+    /// `prefix`, then `bytes` as a quoted JSON string (see ``quotedASCII(_:)``), then `suffix`,
+    /// in one pass and one allocation.
+    public static func enclosed(_ bytes: [UInt8], prefix: [UInt8], suffix: [UInt8]) -> [UInt8] {
+        let capacity = prefix.count + 2 * bytes.count + 2 + suffix.count
+        return [UInt8](unsafeUninitializedCapacity: capacity) { out, count in
+            guard var o = out.baseAddress else { return }
+            let start = o
+            for byte in prefix {
+                o.pointee = byte
+                o += 1
             }
+            o.pointee = 0x22
+            o += 1
+            bytes.withUnsafeBufferPointer { input in
+                for byte in input {
+                    if byte == 0x22 || byte == 0x5C {
+                        o.pointee = 0x5C
+                        o += 1
+                    }
+                    o.pointee = byte
+                    o += 1
+                }
+            }
+            o.pointee = 0x22
+            o += 1
+            for byte in suffix {
+                o.pointee = byte
+                o += 1
+            }
+            count = o - start
         }
-        out.append(UInt8(ascii: "\""))
-        return out
     }
 }

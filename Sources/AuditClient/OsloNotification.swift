@@ -46,11 +46,10 @@ public struct OsloNotification: Sendable {
         return writer.bytes
     }
 
+    private static let envelopePrefix: [UInt8] = Array(#"{"oslo.version": "2.0", "oslo.message": "#.utf8)
+
     /// The Kafka record value: the 2.0 envelope.
     public var envelope: [UInt8] {
-        var out: [UInt8] = Array(#"{"oslo.version": "2.0", "oslo.message": "#.utf8)
-        out += JSONWriter.quotedASCII(innerMessage)
-        out.append(UInt8(ascii: "}"))
-        return out
+        JSONWriter.enclosed(innerMessage, prefix: Self.envelopePrefix, suffix: [UInt8(ascii: "}")])
     }
 }

@@ -1,27 +1,24 @@
 // AuditTrail — client
 // SPDX-License-Identifier: Apache-2.0
 
+import Synchronization
+
 /// The two time formats on the wire, written without Foundation's formatters (they run per event).
 public enum Timestamps {
     /// pycadf's `%Y-%m-%dT%H:%M:%S.%f%z` in UTC: `2026-11-22T10:12:02.734485+0000`.
     public static func cadf(microsecondsSinceEpoch us: Int64) -> String {
-        var out = date(us)
-        out.append(UInt8(ascii: "T"))
-        out += time(us, fractionAlways: true)
-        out += Array("+0000".utf8)
-        return String(decoding: out, as: UTF8.self)
+        format(us, separator: UInt8(ascii: "T"), fractionAlways: true, zone: true)
     }
 
     /// oslo's `str(timeutils.utcnow())`: `2026-11-22 10:12:02.735273`, no fraction when zero.
     public static func oslo(microsecondsSinceEpoch us: Int64) -> String {
-        var out = date(us)
-        out.append(UInt8(ascii: " "))
-        out += time(us, fractionAlways: false)
-        return String(decoding: out, as: UTF8.self)
+        format(us, separator: UInt8(ascii: " "), fractionAlways: false, zone: false)
     }
 
-    private static func date(_ us: Int64) -> [UInt8] {
-        let days = Int64((Double(us) / 86_400_000_000).rounded(.down))
+    private static func format(_ us: Int64, separator: UInt8, fractionAlways: Bool, zone: Bool) -> String {
+        let day = 86_400_000_000 as Int64
+        let days = us >= 0 ? us / day : (us - day + 1) / day
+        let inDay = us - days * day
         // Howard Hinnant's civil_from_days.
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
@@ -29,47 +26,47 @@ public enum Timestamps {
         let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
         let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
         let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
+        let dayOfMonth = doy - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
         let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        var out: [UInt8] = []
-        out.reserveCapacity(32)
-        digits(year, 4, into: &out)
-        out.append(UInt8(ascii: "-"))
-        digits(month, 2, into: &out)
-        out.append(UInt8(ascii: "-"))
-        digits(day, 2, into: &out)
-        return out
-    }
-
-    private static func time(_ us: Int64, fractionAlways: Bool) -> [UInt8] {
-        let inDay = ((us % 86_400_000_000) + 86_400_000_000) % 86_400_000_000
         let seconds = inDay / 1_000_000
         let micros = inDay % 1_000_000
-        var out: [UInt8] = []
-        out.reserveCapacity(16)
-        digits(seconds / 3600, 2, into: &out)
-        out.append(UInt8(ascii: ":"))
-        digits(seconds / 60 % 60, 2, into: &out)
-        out.append(UInt8(ascii: ":"))
-        digits(seconds % 60, 2, into: &out)
-        if fractionAlways || micros != 0 {
-            out.append(UInt8(ascii: "."))
-            digits(micros, 6, into: &out)
+        return String(unsafeUninitializedCapacity: 32) { out in
+            var i = 0
+            func put(_ value: Int64, _ width: Int) {
+                var v = value
+                var j = i + width - 1
+                while j >= i {
+                    out[j] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: v % 10)
+                    v /= 10
+                    j -= 1
+                }
+                i += width
+            }
+            func put(_ byte: UInt8) {
+                out[i] = byte
+                i += 1
+            }
+            put(year, 4)
+            put(UInt8(ascii: "-"))
+            put(month, 2)
+            put(UInt8(ascii: "-"))
+            put(dayOfMonth, 2)
+            put(separator)
+            put(seconds / 3600, 2)
+            put(UInt8(ascii: ":"))
+            put(seconds / 60 % 60, 2)
+            put(UInt8(ascii: ":"))
+            put(seconds % 60, 2)
+            if fractionAlways || micros != 0 {
+                put(UInt8(ascii: "."))
+                put(micros, 6)
+            }
+            if zone {
+                for byte in "+0000".utf8 { put(byte) }
+            }
+            return i
         }
-        return out
-    }
-
-    private static func digits(_ value: Int64, _ width: Int, into out: inout [UInt8]) {
-        var buffer = [UInt8](repeating: UInt8(ascii: "0"), count: width)
-        var v = value
-        var i = width - 1
-        while i >= 0 {
-            buffer[i] = UInt8(ascii: "0") + UInt8(v % 10)
-            v /= 10
-            i -= 1
-        }
-        out += buffer
     }
 }
 
@@ -79,22 +76,47 @@ public enum UUIDText {
 
     /// A new random UUID, e.g. `5d993540-271f-43cf-8e22-e9c3ce99a38b`.
     public static func random<G: RandomNumberGenerator>(using generator: inout G) -> String {
-        var bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        bytes[6] = (bytes[6] & 0x0F) | 0x40
-        bytes[8] = (bytes[8] & 0x3F) | 0x80
-        var out: [UInt8] = []
-        out.reserveCapacity(36)
-        for (i, byte) in bytes.enumerated() {
-            if i == 4 || i == 6 || i == 8 || i == 10 { out.append(UInt8(ascii: "-")) }
-            out.append(hex[Int(byte >> 4)])
-            out.append(hex[Int(byte & 0xF)])
+        var high = generator.next()
+        var low = generator.next()
+        high = (high & ~0x0000_0000_0000_F000) | 0x0000_0000_0000_4000
+        low = (low & ~0xC000_0000_0000_0000) | 0x8000_0000_0000_0000
+        return String(unsafeUninitializedCapacity: 36) { out in
+            var i = 0
+            for (index, shift) in stride(from: 60, through: 0, by: -4).enumerated() {
+                if index == 8 || index == 12 { out[i] = UInt8(ascii: "-"); i += 1 }
+                out[i] = hex[Int((high >> UInt64(shift)) & 0xF)]
+                i += 1
+            }
+            for (index, shift) in stride(from: 60, through: 0, by: -4).enumerated() {
+                if index == 0 || index == 4 { out[i] = UInt8(ascii: "-"); i += 1 }
+                out[i] = hex[Int((low >> UInt64(shift)) & 0xF)]
+                i += 1
+            }
+            return i
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
-    /// A new random UUID from the system generator.
+    /// A new random UUID from a fast generator seeded by the system's (ids must be unique, not
+    /// secret; the system generator costs a system call per draw).
     public static func random() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return random(using: &generator)
+        shared.withLock { random(using: &$0) }
+    }
+
+    private static let shared: Mutex<FastRandom> = {
+        var system = SystemRandomNumberGenerator()
+        return Mutex(FastRandom(seed: system.next()))
+    }()
+}
+
+/// xorshift-style generator (SplitMix64) for identifiers.
+struct FastRandom: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

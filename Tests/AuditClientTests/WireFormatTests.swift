@@ -101,5 +101,7 @@ struct WireFormatTests {
         #expect(Timestamps.cadf(microsecondsSinceEpoch: 951_782_400_000_001) == "2000-02-29T00:00:00.000001+0000")
         let id = UUIDText.random()
         #expect(id.count == 36 && id == id.lowercased() && Array(id)[14] == "4")
+        #expect(["8", "9", "a", "b"].contains(Array(id)[19]))
+        #expect(id.split(separator: "-").map(\.count) == [8, 4, 4, 4, 12])
     }
 }

@@ -176,11 +176,14 @@ private func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPoi
 }
 
 /// librdkafka's background event callback for producers: delivery reports and client errors.
-/// File-scope, as C callbacks must be; it destroys every event it is given.
+/// File-scope, as C callbacks must be. It destroys every event it is given *before* waking
+/// anyone: a flush that returns must find librdkafka's message count already at zero.
 private func producerEventCallback(rk: OpaquePointer?, event: OpaquePointer?, opaque: UnsafeMutableRawPointer?) {
     guard let event else { return }
-    defer { rd_kafka_event_destroy(event) }
-    guard let opaque else { return }
+    guard let opaque else {
+        rd_kafka_event_destroy(event)
+        return
+    }
     let context = Unmanaged<HandleContext>.fromOpaque(opaque).takeUnretainedValue() as! ProducerContext
     switch rd_kafka_event_type(event) {
     case RD_KAFKA_EVENT_DR:
@@ -194,14 +197,16 @@ private func producerEventCallback(rk: OpaquePointer?, event: OpaquePointer?, op
                 outcomes.append((m._private, .failure(.resp(m.err, function: "delivery report", "topic \(topic)", code: .delivery))))
             }
         }
+        rd_kafka_event_destroy(event)
         context.delivered(outcomes)
     case RD_KAFKA_EVENT_ERROR:
         let err = rd_kafka_event_error(event)
         let fatal = rd_kafka_event_error_is_fatal(event) != 0
         var error = KafkaError.resp(err, function: "producer", String(cString: rd_kafka_event_error_string(event)))
         error.isFatal = fatal
+        rd_kafka_event_destroy(event)
         context.clientError(error)
     default:
-        break
+        rd_kafka_event_destroy(event)
     }
 }
