@@ -28,13 +28,20 @@ let package = Package(
             dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
         .target(
+            name: "AuditModel",
+            exclude: ["Schemas/README.md"],
+            resources: [.copy("Schemas/cadf-event.schema.json"), .copy("Schemas/notification.schema.json")],
+            swiftSettings: swiftSettings),
+        .target(
             name: "AuditTesting",
-            dependencies: ["Kafka"],
+            dependencies: ["Kafka", "AuditModel"],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "AuditTrailCLI",
             dependencies: [
                 "Kafka",
+                "AuditModel",
+                "AuditTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -42,6 +49,11 @@ let package = Package(
         .testTarget(
             name: "KafkaTests",
             dependencies: ["Kafka", "AuditTesting"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AuditModelTests",
+            dependencies: ["AuditModel", "AuditTesting"],
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",
