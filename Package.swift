@@ -33,6 +33,11 @@ let package = Package(
             dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
         .target(
+            name: "AuditModel",
+            exclude: ["Schemas/README.md"],
+            resources: [.copy("Schemas/cadf-event.schema.json"), .copy("Schemas/notification.schema.json")],
+            swiftSettings: swiftSettings),
+        .target(
             name: "AuditClient",
             dependencies: ["Kafka", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
@@ -45,12 +50,12 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "AuditTesting",
-            dependencies: ["Kafka", "AuditClient"],
+            dependencies: ["Kafka", "AuditClient", "AuditModel"],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "AuditTrailCLI",
             dependencies: [
-                "Kafka", "AuditClient", "AuditMiddleware", "AuditTesting",
+                "Kafka", "AuditModel", "AuditClient", "AuditMiddleware", "AuditTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -59,6 +64,11 @@ let package = Package(
         .testTarget(
             name: "KafkaTests",
             dependencies: ["Kafka", "AuditTesting"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AuditModelTests",
+            dependencies: ["AuditModel", "AuditTesting"],
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "AuditClientTests",

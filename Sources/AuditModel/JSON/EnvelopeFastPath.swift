@@ -1,0 +1,88 @@
+// AuditTrail — CADF model
+// SPDX-License-Identifier: Apache-2.0
+
+/// The oslo 2.0 envelope exactly as oslo.messaging writes it, `{"oslo.version": "2.0", "oslo.message":
+/// "…"}`, unescaped in one pass.
+///
+/// The general route (parse the envelope, then unescape its string) reads the 1.7 KB inner message
+/// twice and stops at every one of its ~150 `\"`. This pass validates and unescapes at once: it copies
+/// 8 bytes at a time unconditionally and advances to the first special byte (`"`, `\`, control,
+/// non-ASCII), so a run costs one load, one store and a bit scan. Anything unexpected (another
+/// layout, whitespace, a bad escape) returns `nil` and the caller takes the general route, which
+/// finds the precise defect: the fast path only ever accepts what the strict parser accepts.
+enum EnvelopeFastPath {
+    private static let head: StaticString = #"{"oslo.version": "2.0", "oslo.message": ""#
+
+    /// The unescaped inner message, or `nil` to fall back to the general route.
+    static func inner(_ raw: UnsafeRawBufferPointer) -> [UInt8]? {
+        let headCount = head.utf8CodeUnitCount
+        guard raw.count > headCount, let base = raw.baseAddress,
+            memoryEquals(base, UnsafeRawPointer(head.utf8Start), headCount)
+        else { return nil }
+        let p = base.assumingMemoryBound(to: UInt8.self)
+        let end = raw.count
+        var ok = false
+        // 8 bytes of slack: the copy loop stores whole words past the last byte it keeps.
+        let inner = [UInt8](unsafeUninitializedCapacity: end - headCount + 8) { buffer, count in
+            guard let out = buffer.baseAddress else { return }
+            var i = headCount
+            var o = 0
+            while true {
+                while i &+ 8 <= end {
+                    let word = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
+                    UnsafeMutableRawPointer(out + o).storeBytes(of: word, as: UInt64.self)
+                    let special = JSONScanner.specialLanes(UInt64(littleEndian: word))
+                    if special == 0 {
+                        i &+= 8
+                        o &+= 8
+                        continue
+                    }
+                    let skip = special.trailingZeroBitCount >> 3
+                    i &+= skip
+                    o &+= skip
+                    break
+                }
+                guard i < end else { return }
+                let byte = p[i]
+                if byte == UInt8(ascii: "\"") {
+                    // The string ends; only `}` and trailing whitespace may follow.
+                    var j = i &+ 1
+                    guard j < end, p[j] == UInt8(ascii: "}") else { return }
+                    j &+= 1
+                    while j < end, p[j] == 0x20 || p[j] == 0x0A || p[j] == 0x0D || p[j] == 0x09 { j &+= 1 }
+                    guard j == end else { return }
+                    count = o
+                    ok = true
+                    return
+                } else if byte == UInt8(ascii: "\\") {
+                    // `\"` and `\\` are nearly all the escapes of an envelope: handled inline.
+                    let next = i &+ 1 < end ? p[i &+ 1] : 0
+                    if next == UInt8(ascii: "\"") || next == UInt8(ascii: "\\") {
+                        out[o] = next
+                        i &+= 2
+                        o &+= 1
+                        continue
+                    }
+                    var scanner = JSONScanner(base: p, end: end)
+                    scanner.i = i
+                    do { try scanner.scanEscape() } catch { return }
+                    let (scalar, consumed) = JSONUnescaper.decodeEscape(p, i, end)
+                    o &+= JSONUnescaper.writeUTF8(scalar, UnsafeMutableRawPointer(out + o))
+                    i &+= consumed
+                } else if byte >= 0x80 {
+                    guard let length = UTF8Validator.sequenceLength(p, i, end) else { return }
+                    for k in 0..<length { out[o &+ k] = p[i &+ k] }
+                    i &+= length
+                    o &+= length
+                } else if byte < 0x20 {
+                    return
+                } else {
+                    out[o] = byte  // an ordinary byte in the tail (fewer than 8 bytes left)
+                    i &+= 1
+                    o &+= 1
+                }
+            }
+        }
+        return ok ? inner : nil
+    }
+}
