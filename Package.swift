@@ -18,6 +18,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .systemLibrary(
@@ -28,6 +29,10 @@ let package = Package(
             dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
         .target(
+            name: "AuditStore",
+            dependencies: ["CZstd", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings),
+        .target(
             name: "AuditTesting",
             dependencies: ["Kafka"],
             swiftSettings: swiftSettings),
@@ -35,6 +40,8 @@ let package = Package(
             name: "AuditTrailCLI",
             dependencies: [
                 "Kafka",
+                "AuditStore",
+                "AuditTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -42,6 +49,10 @@ let package = Package(
         .testTarget(
             name: "KafkaTests",
             dependencies: ["Kafka", "AuditTesting"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AuditStoreTests",
+            dependencies: ["AuditStore", "AuditTesting"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",
