@@ -77,12 +77,12 @@ final class SegmentWriter {
     private func cutBlock() throws(StoreError) {
         guard blockMeta.recordCount > 0 else { return }
         blockMeta.rawLength = UInt32(block.bytes.count)
-        if dictionary == nil {
+        if codec != nil {
+            try writeBlock(block.bytes, blockMeta)
+        } else {
             waiting.append((block.bytes, blockMeta))
             waitingBytes += block.bytes.count
-            if waitingBytes >= options.dictionaryTrainingBytes { try startFile() }
-        } else {
-            try writeBlock(block.bytes, blockMeta)
+            if dictionary != nil || waitingBytes >= options.dictionaryTrainingBytes { try startFile() }
         }
         block.bytes.removeAll(keepingCapacity: true)
         blockMeta = SegmentIndex.Block(
@@ -185,5 +185,5 @@ final class SegmentWriter {
     }
 
     /// Length of the fixed part of the trailer after the `ATSEGEND` magic's fields.
-    static let trailerLength = 8 + 8 + 8 + 4 + 32 + 32 + 8 + 8 + 32 + 1 + 32 + 64 + 4 + 8
+    static let trailerLength = 8 + 8 + 8 + 4 + 32 + 32 + 8 + 8 + 32 + 1 + 32 + 64 + 4 + 8  // 249
 }

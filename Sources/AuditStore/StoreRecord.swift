@@ -173,6 +173,10 @@ public struct NotificationFields: Sendable, Hashable {
         self.digest = digest
     }
 
+    /// The digest the store records when ``digest`` is `nil`: the first 8 bytes of the SHA-256
+    /// of `bytes`, big-endian.
+    public static func contentDigest(of bytes: [UInt8]) -> UInt64 { HashChain.contentDigest(bytes) }
+
     /// The string fields in their stored order (FORMAT.md "index fields"), `id` first.
     nonisolated(unsafe) static let stringFields: [WritableKeyPath<NotificationFields, String?>] = [
         \.initiatorId, \.initiatorName, \.projectId, \.action, \.outcome, \.reasonCode,

@@ -1,0 +1,144 @@
+// AuditTrail — segment store
+// SPDX-License-Identifier: Apache-2.0
+
+/// Parses a whole sealed segment file for the verifier, reporting every problem it meets.
+struct SegmentCheck {
+    /// The fixed trailer (FORMAT.md §5.3).
+    struct Trailer {
+        var nextOffset: Int64
+        var recordCount: Int
+        var blockCount: Int
+        var chainHead: [UInt8]
+        var indexDigest: [UInt8]
+        var digestPosition: Int
+        var digest: [UInt8]
+        var signed: Bool
+        var publicKey: [UInt8]
+        var signature: [UInt8]
+    }
+
+    /// What the blocks hold.
+    struct Blocks {
+        var records: [StoreRecord] = []
+        var positions: [Int64] = []
+        var blockCount = 0
+        var chain: [UInt8] = []
+        var next: Int64 = 0
+        var problems: [(code: VerifyReport.Code, position: Int64?, offset: Int64?, message: String)] = []
+    }
+
+    let bytes: [UInt8]
+    let trailer: Trailer?
+    let headerLength: Int
+
+    init(bytes: [UInt8]) {
+        self.bytes = bytes
+        trailer = Self.parseTrailer(bytes)
+        headerLength =
+            bytes.count >= 12 ? bytes.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt32.self))) } : 0
+    }
+
+    private static func parseTrailer(_ bytes: [UInt8]) -> Trailer? {
+        let length = SegmentWriter.trailerLength
+        guard bytes.count >= length, Array(bytes.suffix(8)) == SegmentWriter.finalMagic else { return nil }
+        let start = bytes.count - length
+        return try? bytes.withBytes { (buffer) throws(StoreError) -> Trailer? in
+            var reader = ByteReader(buffer, position: start)
+            guard Array(try reader.raw(8)) == SegmentWriter.trailerMagic else { return nil }
+            let next = try reader.i64()
+            let records = Int(try reader.u64())
+            let blocks = Int(try reader.u32())
+            let chain = try reader.bytes(32)
+            let indexDigest = try reader.bytes(32)
+            _ = try reader.i64()
+            _ = try reader.i64()
+            let digestPosition = reader.position
+            let digest = try reader.bytes(32)
+            let signed = try reader.u8() == 1
+            let publicKey = try reader.bytes(32)
+            let signature = try reader.bytes(64)
+            guard Int(try reader.u32()) == length else { return nil }
+            return Trailer(
+                nextOffset: next, recordCount: records, blockCount: blocks, chainHead: chain, indexDigest: indexDigest,
+                digestPosition: digestPosition, digest: digest, signed: signed, publicKey: publicKey,
+                signature: signature)
+        }
+    }
+
+    /// Walks the blocks between the header and the trailer: chain, decompression, records, offsets.
+    mutating func checkBlocks(header: SegmentReader.Header, chain start: [UInt8]) -> Blocks {
+        var out = Blocks()
+        out.chain = start
+        out.next = header.baseOffset
+        let end = bytes.count - SegmentWriter.trailerLength
+        let codec = ZstdCodec(level: header.level, dictionary: header.dictionary)
+        var position = header.length
+        let blockHeader = SegmentWriter.blockHeaderLength
+        bytes.withUnsafeBytes { buffer in
+            while position < end {
+                guard position + blockHeader + 32 <= end,
+                    Array(buffer[position..<position + 4]) == SegmentWriter.blockMagic
+                else {
+                    out.problems.append((.alteredBytes, Int64(position), out.next, "no block header"))
+                    return
+                }
+                var reader = ByteReader(buffer, position: position + 4)
+                let compressedLength = Int((try? reader.u32()) ?? 0)
+                let rawLength = Int((try? reader.u32()) ?? 0)
+                let count = Int((try? reader.u32()) ?? 0)
+                let first = (try? reader.i64()) ?? 0
+                let next = (try? reader.i64()) ?? 0
+                let dataStart = position + blockHeader + 32
+                guard compressedLength <= end - dataStart else {
+                    out.problems.append((.truncated, Int64(position), out.next, "block runs past the trailer"))
+                    return
+                }
+                let head = UnsafeRawBufferPointer(rebasing: buffer[position..<position + blockHeader])
+                let data = UnsafeRawBufferPointer(rebasing: buffer[dataStart..<dataStart + compressedLength])
+                out.chain = HashChain.link(out.chain, head, data)
+                if Array(buffer[(position + blockHeader)..<dataStart]) != out.chain {
+                    out.problems.append((.alteredBytes, Int64(position), first, "block hash does not match its chain link"))
+                }
+                out.positions.append(Int64(position))
+                out.blockCount += 1
+                if first != out.next {
+                    out.problems.append((.skippedOffset, Int64(position), out.next, "block starts at \(first)"))
+                }
+                decodeRecords(codec, data, rawLength: rawLength, count: count, position: position, into: &out)
+                if out.next != next {
+                    out.problems.append((.alteredBytes, Int64(position), next, "block header says next \(next), records \(out.next)"))
+                }
+                position = dataStart + compressedLength
+            }
+        }
+        return out
+    }
+
+    private func decodeRecords(
+        _ codec: ZstdCodec, _ data: UnsafeRawBufferPointer, rawLength: Int, count: Int, position: Int, into out: inout Blocks
+    ) {
+        do {
+            let raw = try codec.decompress(data, rawLength: rawLength)
+            try raw.withBytes { (buffer) throws(StoreError) in
+                var reader = ByteReader(buffer)
+                var decoded = 0
+                while reader.remaining > 0 {
+                    let length = Int(try reader.u32())
+                    var recordReader = ByteReader(try reader.raw(length))
+                    let record = try RecordCodec.decode(&recordReader)
+                    if record.offset != out.next {
+                        out.problems.append((.skippedOffset, Int64(position), out.next, "record at \(record.offset)"))
+                    }
+                    out.next = record.nextOffset
+                    out.records.append(record)
+                    decoded += 1
+                }
+                if decoded != count {
+                    throw StoreError(.corrupt, "\(decoded) records, header says \(count)")
+                }
+            }
+        } catch {
+            out.problems.append((.alteredBytes, Int64(position), out.next, "block does not decode: \(error.message)"))
+        }
+    }
+}
