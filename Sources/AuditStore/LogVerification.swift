@@ -35,6 +35,7 @@ struct LogVerification {
             total.segments += report.segments
             total.records += report.records
             total.tornTailBytes += report.tornTailBytes
+            total.heads += report.heads
         }
         let names = Set((try? Directory.list(directory)) ?? [])
         var manifest: Manifest?
@@ -72,6 +73,8 @@ struct LogVerification {
         for name in names.subtracting(accounted).sorted() {
             find(.extraFile, name, "not accounted for by the manifest")
         }
+        report.heads.append(
+            VerifyReport.LogHead(topic: topic, partition: partition, nextOffset: nextOffset, chainHead: chain.hex))
     }
 
     private mutating func checkSegment(base: Int64, entry: Manifest.Segment?, segmentName: String, indexName: String) {
@@ -81,7 +84,7 @@ struct LogVerification {
         }
         var parsed = SegmentCheck(bytes: bytes)
         guard let trailer = parsed.trailer else {
-            find(.truncated, segmentName, position: Int64(bytes.count), "no whole trailer")
+            find(.truncated, segmentName, position: Int64(bytes.count), "no whole, well-formed trailer")
             skip(entry)
             return
         }
@@ -124,7 +127,7 @@ struct LogVerification {
         checkIndex(indexName, trailer: trailer, blocks: blocks)
         if let entry {
             if entry.digest != trailer.digest.hex || entry.chainHead != trailer.chainHead.hex || entry.next != trailer.nextOffset
-                || entry.base != base || entry.records != blocks.records.count
+                || entry.base != base || entry.records != blocks.records.count || entry.signed != trailer.signed
             {
                 find(.manifestMismatch, Manifest.fileName, offset: base, "entry disagrees with \(segmentName)")
             }
@@ -180,5 +183,7 @@ struct LogVerification {
             if case .gap(let to) = record.body { report.brokerGaps.append((topic, partition, record.offset..<to)) }
         }
         report.tornTailBytes += contents.fileLength - contents.validLength
+        chain = contents.chainHead
+        if let last = contents.records.last { nextOffset = last.nextOffset }
     }
 }

@@ -54,9 +54,12 @@ struct SegmentCheck {
             _ = try reader.i64()
             let digestPosition = reader.position
             let digest = try reader.bytes(32)
-            let signed = try reader.u8() == 1
+            let flag = try reader.u8()
             let publicKey = try reader.bytes(32)
             let signature = try reader.bytes(64)
+            // Unsigned segments keep the key and signature zero, so no byte escapes a check.
+            guard flag == 1 || (flag == 0 && (publicKey + signature).allSatisfy({ $0 == 0 })) else { return nil }
+            let signed = flag == 1
             guard Int(try reader.u32()) == length else { return nil }
             return Trailer(
                 nextOffset: next, recordCount: records, blockCount: blocks, chainHead: chain, indexDigest: indexDigest,

@@ -60,6 +60,11 @@ public struct VerifyReport: Sendable {
     public var findings: [Finding] = []
     /// Offset ranges the broker no longer had (recorded gap records): accepted, and reported.
     public var brokerGaps: [(topic: String, partition: Int32, offsets: Range<Int64>)] = []
+    /// Where each log ends: its next offset and the last link of its chain. Removing a log's
+    /// newest segments *together with* their manifest entries leaves a shorter but consistent
+    /// log; only a comparison with an anchor kept elsewhere (the Kafka committed offset, a chain
+    /// head published by the worker) shows it. These are the values to compare.
+    public var heads: [LogHead] = []
     /// Logs checked.
     public var logs = 0
     /// Sealed segments checked.
@@ -68,6 +73,18 @@ public struct VerifyReport: Sendable {
     public var records = 0
     /// Bytes of a journal's torn tail (a crash mid-write; the next writer cuts it): not an error.
     public var tornTailBytes: Int64 = 0
+
+    /// The end of one log.
+    public struct LogHead: Sendable, Hashable {
+        /// The log's topic.
+        public var topic: String
+        /// The log's partition.
+        public var partition: Int32
+        /// The offset after the log's last record (`nil` for an empty log).
+        public var nextOffset: Int64?
+        /// Hex SHA-256 chain head after the last block or journal frame.
+        public var chainHead: String
+    }
 
     /// Whether nothing is wrong.
     public var isValid: Bool { findings.isEmpty }
