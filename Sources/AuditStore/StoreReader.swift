@@ -9,6 +9,13 @@ public struct StoredRecord: Sendable, Hashable {
     public var partition: Int32
     /// The record.
     public var record: StoreRecord
+
+    /// Creates a stored record.
+    public init(topic: String, partition: Int32, record: StoreRecord) {
+        self.topic = topic
+        self.partition = partition
+        self.record = record
+    }
 }
 
 /// A CADF id with only one half stored.
@@ -17,6 +24,12 @@ public struct Orphan: Sendable, Hashable {
     public var id: String
     /// The half that is there.
     public var present: NotificationFields.EventType
+
+    /// Creates an orphan.
+    public init(id: String, present: NotificationFields.EventType) {
+        self.id = id
+        self.present = present
+    }
 }
 
 /// Reads every log of a data directory: lookups by id, filtered queries, orphans.
