@@ -104,22 +104,29 @@ struct SegmentCheck {
                 }
                 out.positions.append(Int64(position))
                 out.blockCount += 1
-                if first != out.next {
-                    out.problems.append((.skippedOffset, Int64(position), out.next, "block starts at \(first)"))
+                let decoded = decodeRecords(codec, data, rawLength: rawLength, count: count, position: position, into: &out)
+                if decoded.count > 0 && (decoded.map(\.offset).min() != first || decoded.map(\.nextOffset).max() != next) {
+                    out.problems.append((.alteredBytes, Int64(position), first, "block header's offsets \(first)..<\(next) differ from its records'"))
                 }
-                decodeRecords(codec, data, rawLength: rawLength, count: count, position: position, into: &out)
-                if out.next != next {
-                    out.problems.append((.alteredBytes, Int64(position), next, "block header says next \(next), records \(out.next)"))
-                }
+                out.records += decoded
                 position = dataStart + compressedLength
             }
+        }
+        // Blocks keep pairs together, so offsets are contiguous per segment, not per block.
+        out.records.sort { $0.offset < $1.offset }
+        for record in out.records {
+            if record.offset != out.next {
+                out.problems.append((.skippedOffset, nil, out.next, "next record is at \(record.offset)"))
+            }
+            out.next = max(out.next, record.nextOffset)
         }
         return out
     }
 
     private func decodeRecords(
         _ codec: ZstdCodec, _ data: UnsafeRawBufferPointer, rawLength: Int, count: Int, position: Int, into out: inout Blocks
-    ) {
+    ) -> [StoreRecord] {
+        var records: [StoreRecord] = []
         do {
             let raw = try codec.decompress(data, rawLength: rawLength)
             try raw.withBytes { (buffer) throws(StoreError) in
@@ -128,12 +135,7 @@ struct SegmentCheck {
                 while reader.remaining > 0 {
                     let length = Int(try reader.u32())
                     var recordReader = ByteReader(try reader.raw(length))
-                    let record = try RecordCodec.decode(&recordReader)
-                    if record.offset != out.next {
-                        out.problems.append((.skippedOffset, Int64(position), out.next, "record at \(record.offset)"))
-                    }
-                    out.next = record.nextOffset
-                    out.records.append(record)
+                    records.append(try RecordCodec.decode(&recordReader))
                     decoded += 1
                 }
                 if decoded != count {
@@ -141,7 +143,8 @@ struct SegmentCheck {
                 }
             }
         } catch {
-            out.problems.append((.alteredBytes, Int64(position), out.next, "block does not decode: \(error.message)"))
+            out.problems.append((.alteredBytes, Int64(position), nil, "block does not decode: \(error.message)"))
         }
+        return records
     }
 }

@@ -17,7 +17,6 @@ extension SegmentIndex {
             body.i64(block.fileOffset)
             body.u32(block.compressedLength)
             body.u32(block.rawLength)
-            body.u32(block.firstRecord)
             body.u32(block.recordCount)
             body.i64(block.firstOffset)
             body.i64(block.nextOffset)
@@ -88,7 +87,7 @@ extension SegmentIndex {
                     index.blocks.append(
                         Block(
                             fileOffset: try reader.i64(), compressedLength: try reader.u32(),
-                            rawLength: try reader.u32(), firstRecord: try reader.u32(), recordCount: try reader.u32(),
+                            rawLength: try reader.u32(), recordCount: try reader.u32(),
                             firstOffset: try reader.i64(), nextOffset: try reader.i64(), minTime: try reader.i64(),
                             maxTime: try reader.i64()))
                 }

@@ -13,9 +13,10 @@ struct SegmentIndex {
         var fileOffset: Int64
         var compressedLength: UInt32
         var rawLength: UInt32
-        var firstRecord: UInt32
         var recordCount: UInt32
+        /// Lowest source offset in the block.
         var firstOffset: Int64
+        /// Highest record end (offset after its last offset) in the block.
         var nextOffset: Int64
         var minTime: Int64
         var maxTime: Int64
@@ -45,7 +46,9 @@ struct SegmentIndex {
     var kinds: [UInt8] = []
     var offsets: [Int64] = []
     var blockNumbers: [UInt32] = []
-    /// Byte position of the record in its decompressed block (journal: frame file offset).
+    /// Rows are in source-offset order; a record's block and position say where it is stored
+    /// (blocks keep a request and its response together, so not always in offset order).
+    /// Byte position of the record in its decompressed block (active segment: its row).
     var positions: [UInt32] = []
     var lengths: [UInt32] = []
     var timestamps: [Int64] = []
@@ -129,7 +132,6 @@ struct SegmentIndexBuilder {
 
     /// Adds `record`, stored at `position` (length `length`) of block `block`.
     mutating func add(_ record: StoreRecord, block: UInt32, position: UInt32, length: UInt32) {
-        let row = UInt32(index.count)
         index.kinds.append(record.kind.rawValue)
         index.offsets.append(record.offset)
         index.blockNumbers.append(block)
@@ -140,15 +142,14 @@ struct SegmentIndexBuilder {
         index.eventTimes.append(fields?.eventTime ?? .min)
         index.eventTypes.append(fields?.eventType.rawValue ?? 0)
         index.digests.append(fields.map { $0.digest ?? HashChain.contentDigest(record.bytes ?? []) } ?? 0)
-        let idCode = Self.code(fields?.id, lookup: &lookups[0], in: &index.ids)
+        _ = Self.code(fields?.id, lookup: &lookups[0], in: &index.ids)
         for (i, key) in NotificationFields.stringFields.enumerated() {
             _ = Self.code(fields?[keyPath: key], lookup: &lookups[i + 1], in: &index.fields[i])
         }
-        if idCode != 0, let id = fields?.id { index.idTable.append((SegmentIndex.hash(id), row)) }
         let time = SegmentIndex.time(of: record)
         index.minTime = min(index.minTime, time)
         index.maxTime = max(index.maxTime, time)
-        index.nextOffset = record.nextOffset
+        index.nextOffset = max(index.nextOffset, record.nextOffset)
     }
 
     private static func code(
@@ -171,9 +172,28 @@ struct SegmentIndexBuilder {
 
     mutating func addBlock(_ block: SegmentIndex.Block) { index.blocks.append(block) }
 
-    /// The finished index, with its id table sorted.
+    /// The finished index: rows in source-offset order, and the id table.
     func finish() -> SegmentIndex {
         var out = index
+        let order = out.offsets.indices.sorted { out.offsets[$0] < out.offsets[$1] }
+        if order != Array(out.offsets.indices) {
+            func permute<T>(_ column: [T]) -> [T] { order.map { column[$0] } }
+            out.kinds = permute(out.kinds)
+            out.offsets = permute(out.offsets)
+            out.blockNumbers = permute(out.blockNumbers)
+            out.positions = permute(out.positions)
+            out.lengths = permute(out.lengths)
+            out.timestamps = permute(out.timestamps)
+            out.eventTimes = permute(out.eventTimes)
+            out.eventTypes = permute(out.eventTypes)
+            out.digests = permute(out.digests)
+            out.ids.codes = permute(out.ids.codes)
+            for i in out.fields.indices { out.fields[i].codes = permute(out.fields[i].codes) }
+        }
+        let hashes = out.ids.values.map(SegmentIndex.hash)
+        for (row, code) in out.ids.codes.enumerated() where code != 0 {
+            out.idTable.append((hashes[Int(code) - 1], UInt32(row)))
+        }
         out.idTable.sort { ($0.hash, $0.row) < ($1.hash, $1.row) }
         return out
     }

@@ -20,7 +20,9 @@ final class SegmentReader {
     let index: SegmentIndex
     private let file: StoreFile
     private let codec: ZstdCodec
-    private var cachedBlock: (number: Int, bytes: [UInt8])?
+    /// The last few blocks read, most recent last: a cursor in offset order alternates between
+    /// a block and the one before it (where responses joined their requests).
+    private var cachedBlocks: [(number: Int, bytes: [UInt8])] = []
 
     /// Opens `<base>.seg` and loads `<base>.idx`.
     init(segmentPath: String, indexPath: String) throws(StoreError) {
@@ -57,19 +59,29 @@ final class SegmentReader {
         }
     }
 
-    /// The decompressed bytes of block `number` (the last one read is cached).
+    /// The decompressed bytes of block `number` (the last four read are cached).
     func block(_ number: Int) throws(StoreError) -> [UInt8] {
-        if let cachedBlock, cachedBlock.number == number { return cachedBlock.bytes }
+        if let hit = cachedBlocks.firstIndex(where: { $0.number == number }) {
+            let entry = cachedBlocks.remove(at: hit)
+            cachedBlocks.append(entry)
+            return entry.bytes
+        }
+        let raw = try decodeBlock(number)
+        if cachedBlocks.count == 4 { cachedBlocks.removeFirst() }
+        cachedBlocks.append((number, raw))
+        return raw
+    }
+
+    /// Reads and decompresses block `number` (no cache).
+    func decodeBlock(_ number: Int) throws(StoreError) -> [UInt8] {
         guard number < index.blocks.count else { throw StoreError(.corrupt, "\(path): no block \(number)") }
         let block = index.blocks[number]
         let compressed = try file.read(
             count: Int(block.compressedLength), at: block.fileOffset + Int64(SegmentWriter.blockHeaderLength + 32))
         guard compressed.count == Int(block.compressedLength) else { throw StoreError(.corrupt, "\(path): block \(number) truncated") }
-        let raw = try compressed.withBytes { (buffer) throws(StoreError) in
+        return try compressed.withBytes { (buffer) throws(StoreError) in
             try codec.decompress(buffer, rawLength: Int(block.rawLength))
         }
-        cachedBlock = (number, raw)
-        return raw
     }
 
     /// The record at index row `row`, with its notification fields filled from the index.

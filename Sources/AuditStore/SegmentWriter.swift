@@ -7,6 +7,12 @@ import Crypto
 ///
 /// Records go into blocks of about ``StoreOptions/blockSize`` raw bytes, each compressed on its
 /// own (so a lookup decodes one block) with the log's dictionary, and chained with SHA-256.
+///
+/// A request and its response repeat each other almost entirely, but arrive hundreds of calls
+/// apart. Records therefore wait in a window of ``StoreOptions/pairWindowBytes``; when the oldest
+/// leaves it for a block, every waiting record with the same CADF id goes right after it. The
+/// response then costs zstd a few dozen bytes, and a lookup finds both halves in one block.
+/// Blocks are thus not in strict offset order; the index lists rows in offset order.
 /// The log's first segment trains the dictionary on its first
 /// ``StoreOptions/dictionaryTrainingBytes``: blocks wait in memory until then.
 final class SegmentWriter {
@@ -36,13 +42,21 @@ final class SegmentWriter {
     private var chain: [UInt8]
     private var indexBuilder: SegmentIndexBuilder
     private var block = ByteWriter(capacity: 1 << 20)
-    private var blockMeta = SegmentIndex.Block(
-        fileOffset: 0, compressedLength: 0, rawLength: 0, firstRecord: 0, recordCount: 0, firstOffset: 0,
-        nextOffset: 0, minTime: .max, maxTime: .min)
+    private var blockMeta = SegmentWriter.emptyBlock
+    private static let emptyBlock = SegmentIndex.Block(
+        fileOffset: 0, compressedLength: 0, rawLength: 0, recordCount: 0, firstOffset: .max,
+        nextOffset: .min, minTime: .max, maxTime: .min)
+    /// Records waiting for a block (`nil`: placed early beside their partner).
+    private var window: [StoreRecord?] = []
+    /// Absolute window position of `window[0]`.
+    private var windowBase = 0
+    private var windowHead = 0
+    private var windowBytes = 0
+    /// CADF id → absolute window positions of waiting notifications.
+    private var partners: [String: [Int]] = [:]
     private var waiting: [([UInt8], SegmentIndex.Block)] = []
     private var waitingBytes = 0
     private var samples: [[UInt8]] = []
-    private var recordCount: UInt32 = 0
 
     /// - Parameter dictionary: the log's dictionary; `nil` to train one on this segment's first data.
     init(path: String, header: Journal.Header, dictionary: [UInt8]?, options: StoreOptions) throws(StoreError) {
@@ -52,12 +66,41 @@ final class SegmentWriter {
         self.dictionary = options.dictionaryCapacity > 0 ? dictionary : []
         chain = header.previousChainHead
         indexBuilder = SegmentIndexBuilder(baseOffset: header.baseOffset)
-        blockMeta.firstOffset = header.baseOffset
-        blockMeta.nextOffset = header.baseOffset
     }
+
+    private static func weight(_ record: StoreRecord) -> Int { (record.bytes?.count ?? 0) + 64 }
 
     /// Adds the next record of the segment.
     func add(_ record: StoreRecord) throws(StoreError) {
+        if let id = record.fields?.id { partners[id, default: []].append(windowBase + window.count) }
+        window.append(record)
+        windowBytes += Self.weight(record)
+        while windowBytes > options.pairWindowBytes { try placeOldest() }
+    }
+
+    /// Moves the oldest waiting record, and the waiting records sharing its CADF id, into blocks.
+    private func placeOldest() throws(StoreError) {
+        while windowHead < window.count, window[windowHead] == nil { windowHead += 1 }
+        guard windowHead < window.count, let record = window[windowHead] else { return }
+        window[windowHead] = nil
+        windowHead += 1
+        try place(record)
+        if let id = record.fields?.id, let waiting = partners.removeValue(forKey: id) {
+            for position in waiting where position - windowBase >= windowHead {
+                guard let partner = window[position - windowBase] else { continue }
+                window[position - windowBase] = nil
+                try place(partner)
+            }
+        }
+        if windowHead >= 4096 && windowHead * 2 >= window.count {
+            window.removeFirst(windowHead)
+            windowBase += windowHead
+            windowHead = 0
+        }
+    }
+
+    private func place(_ record: StoreRecord) throws(StoreError) {
+        windowBytes -= Self.weight(record)
         let position = block.bytes.count
         block.u32(0)
         RecordCodec.encode(record, includeFields: false, into: &block)
@@ -67,10 +110,10 @@ final class SegmentWriter {
         indexBuilder.add(record, block: UInt32(indexBuilder.index.blocks.count + waiting.count), position: UInt32(position), length: UInt32(length))
         let time = SegmentIndex.time(of: record)
         blockMeta.recordCount += 1
-        blockMeta.nextOffset = record.nextOffset
+        blockMeta.firstOffset = min(blockMeta.firstOffset, record.offset)
+        blockMeta.nextOffset = max(blockMeta.nextOffset, record.nextOffset)
         blockMeta.minTime = min(blockMeta.minTime, time)
         blockMeta.maxTime = max(blockMeta.maxTime, time)
-        recordCount += 1
         if block.bytes.count >= options.blockSize { try cutBlock() }
     }
 
@@ -85,9 +128,7 @@ final class SegmentWriter {
             if dictionary != nil || waitingBytes >= options.dictionaryTrainingBytes { try startFile() }
         }
         block.bytes.removeAll(keepingCapacity: true)
-        blockMeta = SegmentIndex.Block(
-            fileOffset: 0, compressedLength: 0, rawLength: 0, firstRecord: recordCount, recordCount: 0,
-            firstOffset: blockMeta.nextOffset, nextOffset: blockMeta.nextOffset, minTime: .max, maxTime: .min)
+        blockMeta = Self.emptyBlock
     }
 
     /// Decides the dictionary, writes the header, then the blocks that waited for it.
@@ -141,6 +182,7 @@ final class SegmentWriter {
 
     /// Writes the last block, the index file and the trailer, and makes both files durable.
     func finish(indexPath: String, signer: SegmentSigner?) throws(StoreError) -> Sealed {
+        while windowHead < window.count { try placeOldest() }
         try cutBlock()
         if codec == nil { try startFile() }
         let index = indexBuilder.finish()

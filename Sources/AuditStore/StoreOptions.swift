@@ -17,6 +17,9 @@ public struct StoreOptions: Sendable {
     public var segmentMaxAge: Int64 = 3_600_000
     /// Raw bytes of records per compressed block (a block ends at the record that reaches it).
     public var blockSize: Int = 1 << 20
+    /// Records wait this long (in raw bytes) for a block, so a response can join its request
+    /// (see ``LogWriter``); the bound on the writer's extra memory.
+    public var pairWindowBytes: Int = 8 << 20
     /// zstd level of the blocks.
     public var compressionLevel: Int32 = 3
     /// Capacity of the log's zstd dictionary in bytes (0: no dictionary).

@@ -105,14 +105,10 @@ struct CompiledQuery {
         if (eventType != nil || !codes.isEmpty || query.id != nil) && mask & (1 << 1) == 0 { return nil }
     }
 
-    /// Candidate rows: the id's rows, else the rows of blocks whose time span meets the range.
+    /// Candidate rows: the id's rows, else all (the time column is scanned).
     func candidateRows(_ index: SegmentIndex) -> [Range<Int>] {
         if let idRows { return idRows.map { $0..<$0 + 1 } }
-        guard let timeRange, !index.blocks.isEmpty else { return [0..<index.count] }
-        return index.blocks.compactMap { block in
-            guard timeRange.lowerBound <= block.maxTime, block.minTime < timeRange.upperBound else { return nil }
-            return Int(block.firstRecord)..<Int(block.firstRecord + block.recordCount)
-        }
+        return [0..<index.count]
     }
 
     func matches(_ index: SegmentIndex, row: Int) -> Bool {

@@ -97,6 +97,7 @@ func smallOptions(clock: @escaping @Sendable () -> Int64 = { 0 }) -> StoreOption
     options.blockSize = 4 << 10
     options.dictionaryTrainingBytes = 16 << 10
     options.dictionaryCapacity = 8 << 10
+    options.pairWindowBytes = 12 << 10
     options.clock = clock
     return options
 }
