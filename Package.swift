@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .systemLibrary(
@@ -49,13 +50,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .target(
+            name: "AuditStore",
+            dependencies: ["CZstd", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings),
+        .target(
             name: "AuditTesting",
             dependencies: ["Kafka", "AuditClient", "AuditModel"],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "AuditTrailCLI",
             dependencies: [
-                "Kafka", "AuditModel", "AuditClient", "AuditMiddleware", "AuditTesting",
+                "Kafka", "AuditModel", "AuditStore", "AuditClient", "AuditMiddleware", "AuditTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -82,6 +87,10 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "NIOCore", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AuditStoreTests",
+            dependencies: ["AuditStore", "AuditTesting"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",

@@ -2,3 +2,4 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 #include <zstd.h>
+#include <zdict.h>

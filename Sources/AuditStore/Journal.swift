@@ -1,0 +1,163 @@
+// AuditTrail — segment store
+// SPDX-License-Identifier: Apache-2.0
+
+/// The active segment of a log: an append-only journal of framed, hash-chained records
+/// (FORMAT.md §4), durable at each ``sync()``.
+///
+/// Records are written uncompressed, one frame each, so that a torn write loses only the
+/// records after the last whole frame. The journal is compressed into a sealed segment when
+/// the segment rolls.
+final class Journal {
+    static let magic = Array("ATJRNL01".utf8)
+
+    struct Header: Equatable {
+        var topic: String
+        var partition: Int32
+        var baseOffset: Int64
+        var epoch: Int64
+        var previousChainHead: [UInt8]
+    }
+
+    let header: Header
+    let file: StoreFile
+    private(set) var length: Int64
+    private(set) var chainHead: [UInt8]
+    private var pending = ByteWriter(capacity: 1 << 20)
+
+    private init(header: Header, file: StoreFile, length: Int64, chainHead: [UInt8]) {
+        self.header = header
+        self.file = file
+        self.length = length
+        self.chainHead = chainHead
+    }
+
+    /// Creates a new journal file and makes it durable (file and directory entry), so that a
+    /// record acknowledged by a later ``sync()`` can be found after a crash.
+    static func create(path: String, directory: String, header: Header) throws(StoreError) -> Journal {
+        let file = try StoreFile.openForWriting(path, truncate: true)
+        let bytes = encode(header)
+        try file.write(bytes, at: 0)
+        try file.sync()
+        try Directory.sync(directory)
+        return Journal(header: header, file: file, length: Int64(bytes.count), chainHead: HashChain.digest(bytes))
+    }
+
+    /// Opens a journal for appending after recovery: cuts the torn tail at the last whole frame.
+    static func recover(path: String) throws(StoreError) -> (Journal, [StoreRecord], truncated: Int64) {
+        let file = try StoreFile.openForWriting(path, create: false)
+        let contents = try parse(try file.readAll(), path: path)
+        if contents.validLength < contents.fileLength {
+            // Cut the torn tail, and make the cut durable before appending after it: a later
+            // crash must not resurrect half a frame between two whole ones.
+            try file.truncate(to: contents.validLength)
+            try file.sync()
+        }
+        let journal = Journal(
+            header: contents.header, file: file, length: contents.validLength, chainHead: contents.chainHead)
+        return (journal, contents.records, contents.fileLength - contents.validLength)
+    }
+
+    /// Encodes `records` as frames at the end of the journal (written, not yet durable).
+    func append(_ records: some Sequence<StoreRecord>) throws(StoreError) {
+        pending.bytes.removeAll(keepingCapacity: true)
+        var frame = ByteWriter(capacity: 4096)
+        for record in records {
+            frame.bytes.removeAll(keepingCapacity: true)
+            frame.u32(0)
+            RecordCodec.encode(record, includeFields: true, into: &frame)
+            frame.patchU32(UInt32(frame.bytes.count - 4), at: 0)
+            chainHead = frame.bytes.withUnsafeBytes { HashChain.link(chainHead, $0) }
+            pending.raw(frame.bytes)
+            pending.raw(chainHead)
+        }
+        try file.write(pending.bytes, at: length)
+        length += Int64(pending.bytes.count)
+    }
+
+    /// Makes every appended frame durable.
+    func sync() throws(StoreError) { try file.sync() }
+
+    // MARK: Format
+
+    static func encode(_ header: Header) -> [UInt8] {
+        var writer = ByteWriter()
+        writer.raw(magic)
+        writer.u32(0)
+        writer.string(header.topic)
+        writer.i32(header.partition)
+        writer.i64(header.baseOffset)
+        writer.i64(header.epoch)
+        writer.raw(header.previousChainHead)
+        writer.patchU32(UInt32(writer.bytes.count), at: 8)
+        return writer.bytes
+    }
+
+    /// What a journal's bytes hold, up to the first frame that is not whole and valid.
+    struct Contents {
+        var header: Header
+        var records: [StoreRecord]
+        /// File offset of each record's frame.
+        var frameOffsets: [Int64]
+        var validLength: Int64
+        var fileLength: Int64
+        var chainHead: [UInt8]
+        /// Why parsing stopped before the end, if it did.
+        var tornReason: String?
+    }
+
+    /// Parses a journal; a torn or corrupt tail ends the records (it is reported, not thrown).
+    static func parse(_ bytes: [UInt8], path: String) throws(StoreError) -> Contents {
+        try bytes.withBytes { (buffer) throws(StoreError) -> Contents in
+            var reader = ByteReader(buffer)
+            guard buffer.count >= 12, Array(try reader.raw(8)) == magic else {
+                throw StoreError(.corrupt, "\(path): not a journal (bad magic or header)")
+            }
+            let headerLength = Int(try reader.u32())
+            let header = Header(
+                topic: try reader.string(), partition: try reader.i32(), baseOffset: try reader.i64(),
+                epoch: try reader.i64(), previousChainHead: try reader.bytes(32))
+            guard reader.position == headerLength else {
+                throw StoreError(.corrupt, "\(path): header length \(headerLength) != \(reader.position)")
+            }
+            var chain = HashChain.digest(UnsafeRawBufferPointer(rebasing: buffer[0..<headerLength]))
+            var records: [StoreRecord] = []
+            var offsets: [Int64] = []
+            var next = header.baseOffset
+            var torn: String?
+            while reader.remaining > 0 {
+                let start = reader.position
+                guard reader.remaining >= 4 + 32 else { torn = "partial frame at \(start)"; break }
+                let length = Int(try reader.u32())
+                guard length <= reader.remaining - 32 else { torn = "partial frame at \(start)"; break }
+                let frame = UnsafeRawBufferPointer(rebasing: buffer[start..<start + 4 + length])
+                let link = HashChain.link(chain, frame)
+                reader.position = start + 4 + length
+                guard Array(try reader.raw(32)) == link else { torn = "frame hash mismatch at \(start)"; break }
+                var recordReader = ByteReader(UnsafeRawBufferPointer(rebasing: frame[4...]))
+                guard let record = try? RecordCodec.decode(&recordReader), recordReader.remaining == 0 else {
+                    torn = "undecodable record at \(start)"
+                    break
+                }
+                guard record.offset == next else {
+                    torn = "offset \(record.offset) at \(start), expected \(next)"
+                    break
+                }
+                next = record.nextOffset
+                chain = link
+                records.append(record)
+                offsets.append(Int64(start))
+            }
+            let validLength =
+                torn == nil ? Int64(buffer.count) : endOfLastFrame(buffer, offsets: offsets, headerLength: headerLength)
+            return Contents(
+                header: header, records: records, frameOffsets: offsets, validLength: validLength,
+                fileLength: Int64(buffer.count), chainHead: chain, tornReason: torn)
+        }
+    }
+
+    private static func endOfLastFrame(_ buffer: UnsafeRawBufferPointer, offsets: [Int64], headerLength: Int) -> Int64 {
+        guard let last = offsets.last else { return Int64(headerLength) }
+        let length = buffer.loadUnaligned(fromByteOffset: Int(last), as: UInt32.self)
+        return last + 4 + Int64(UInt32(littleEndian: length)) + 32
+    }
+}

@@ -1,0 +1,266 @@
+// AuditTrail — segment store
+// SPDX-License-Identifier: Apache-2.0
+
+/// The one writer of a log (`<data>/<topic>/<partition>/`): appends records, makes them durable,
+/// rolls and seals segments.
+///
+/// Opening takes the log's lock, raises its epoch (fencing out any older writer), recovers the
+/// journal (cutting a torn tail at the last whole record) and seals what it recovered, so every
+/// writer starts on a fresh journal and an older writer can never append to a file this one uses.
+///
+/// - Important: not thread-safe; one owner calls it. Its calls block on disk I/O.
+public final class LogWriter {
+    /// The log's topic.
+    public let topic: String
+    /// The log's partition.
+    public let partition: Int32
+    /// This writer's epoch; a writer that sees a higher one in the lock file stops (``StoreError/Code/fenced``).
+    public let epoch: Int64
+    /// The next offset to consume once everything appended is durable: the offset after the last
+    /// appended record, or `nil` for an empty log.
+    public private(set) var nextOffset: Int64?
+    /// The durable resume offset: the offset after the last record made durable by ``sync()``
+    /// (or found by recovery); `nil` for an empty log.
+    public private(set) var resumeOffset: Int64?
+    /// What recovery found on open.
+    public private(set) var recovery: Recovery
+
+    /// What recovery did when the writer opened.
+    public struct Recovery: Sendable, Equatable {
+        /// Whole records recovered from the journal (then sealed).
+        public var recoveredRecords: Int
+        /// Bytes cut from a torn journal tail.
+        public var truncatedBytes: Int64
+    }
+
+    let directory: String
+    private let options: StoreOptions
+    private let lockFile: StoreFile
+    private var manifest: Manifest
+    private var journal: Journal?
+    private var segment: SegmentWriter?
+    private var journalOpenedAt: Int64 = 0
+    private var dictionary: [UInt8]?
+    private var closed = false
+
+    init(data: String, topic: String, partition: Int32, options: StoreOptions, takeOver: Bool) throws(StoreError) {
+        guard !topic.isEmpty, !topic.contains("/"), topic != ".", topic != ".." else {
+            throw StoreError(.invalidArgument, "topic name \(topic.debugDescription) cannot name a directory")
+        }
+        self.topic = topic
+        self.partition = partition
+        self.options = options
+        directory = LogFiles.logDirectory(data: data, topic: topic, partition: partition)
+        try Directory.create(directory)
+        lockFile = try StoreFile.openForWriting(directory + "/" + LogFiles.lock)
+        guard try lockFile.tryLockExclusive() || takeOver else {
+            throw StoreError(.locked, "\(directory) is locked by another writer")
+        }
+        // The new epoch is durable before this writer touches any other file, so a writer that
+        // opened earlier sees it at its next append or sync and stops (fencing).
+        let previous = try Self.readEpoch(lockFile)
+        epoch = previous + 1
+        var bytes = ByteWriter()
+        bytes.i64(epoch)
+        try lockFile.write(bytes.bytes, at: 0)
+        try lockFile.sync()
+        manifest = try Manifest.read(directory: directory)
+            ?? Manifest(topic: topic, partition: partition, epoch: epoch)
+        manifest.epoch = epoch
+        recovery = Recovery(recoveredRecords: 0, truncatedBytes: 0)
+        recovery = try recover()
+        try manifest.write(directory: directory)
+        resumeOffset = manifest.sealedNext
+        nextOffset = resumeOffset
+    }
+
+    private static func readEpoch(_ file: StoreFile) throws(StoreError) -> Int64 {
+        let bytes = try file.read(count: 8, at: 0)
+        guard bytes.count == 8 else { return 0 }
+        return bytes.withUnsafeBytes { Int64(littleEndian: $0.loadUnaligned(as: Int64.self)) }
+    }
+
+    private func checkFence() throws(StoreError) {
+        guard !closed else { throw StoreError(.closed, "writer of \(directory) is closed") }
+        let current = try Self.readEpoch(lockFile)
+        if current != epoch {
+            closed = true
+            throw StoreError(.fenced, "\(directory): epoch \(current) took over from \(epoch)")
+        }
+    }
+
+    /// Appends records in offset order (not yet durable: see ``sync()``).
+    ///
+    /// Each record's offset must be the log's next offset (a gap record covers a range); the first
+    /// record of an empty log sets where it starts.
+    /// - Throws: ``StoreError/Code/nonContiguous``, ``StoreError/Code/fenced``, ``StoreError/Code/io``.
+    public func append(_ records: [StoreRecord]) throws(StoreError) {
+        try checkFence()
+        guard let first = records.first else { return }
+        // The digest is fixed once, here, so the journal and the sealed index agree on it.
+        var records = records
+        for i in records.indices {
+            if case .notification(var fields, let bytes) = records[i].body, fields.digest == nil {
+                fields.digest = HashChain.contentDigest(bytes)
+                records[i].body = .notification(fields, bytes: bytes)
+            }
+        }
+        var expected = nextOffset ?? first.offset
+        for record in records {
+            guard record.offset == expected, record.nextOffset > record.offset else {
+                throw StoreError(
+                    .nonContiguous, "\(directory): record at offset \(record.offset), expected \(expected)")
+            }
+            expected = record.nextOffset
+        }
+        var start = 0
+        while start < records.count {
+            let journal = try activeJournal(base: records[start].offset)
+            // Fill the active segment up to its size limit, then roll.
+            var end = start
+            var size = journal.length
+            while end < records.count && (end == start || size < options.segmentMaxBytes) {
+                size += Int64(records[end].bytes?.count ?? 0) + 96
+                end += 1
+            }
+            let slice = records[start..<end]
+            try journal.append(slice)
+            for record in slice { try segment?.add(record) }
+            nextOffset = slice.last!.nextOffset
+            if journal.length >= options.segmentMaxBytes { try seal() }
+            start = end
+        }
+    }
+
+    /// The durability barrier: makes every appended record durable and returns the resume offset.
+    ///
+    /// Only the journal needs an fsync here: its file and directory entry were made durable when
+    /// it was created, and sealed segments, their indexes and the manifest were made durable when
+    /// sealed. So when this returns, everything before the returned offset survives a crash, and
+    /// the caller may commit that offset to Kafka (DESIGN §6.3).
+    /// - Returns: the next offset to consume (`nil` for an empty log).
+    @discardableResult
+    public func sync() throws(StoreError) -> Int64? {
+        try checkFence()
+        try journal?.sync()
+        resumeOffset = nextOffset
+        return resumeOffset
+    }
+
+    /// Seals the active segment if it is older than ``StoreOptions/segmentMaxAge``; call it from
+    /// a periodic tick so an idle log still rolls.
+    public func rollIfDue() throws(StoreError) {
+        try checkFence()
+        if journal != nil && options.clock() - journalOpenedAt >= options.segmentMaxAge { try seal() }
+    }
+
+    /// Makes everything durable and releases the writer (the active segment stays open for the
+    /// next writer, which seals it on open).
+    public func close() throws(StoreError) {
+        guard !closed else { return }
+        try sync()
+        closed = true
+    }
+
+    private func activeJournal(base: Int64) throws(StoreError) -> Journal {
+        if let journal {
+            if options.clock() - journalOpenedAt < options.segmentMaxAge { return journal }
+            try seal()
+        }
+        let header = Journal.Header(
+            topic: topic, partition: partition, baseOffset: base, epoch: epoch, previousChainHead: chainHead)
+        let journal = try Journal.create(
+            path: directory + "/" + LogFiles.name(base, LogFiles.journal), directory: directory, header: header)
+        self.journal = journal
+        segment = try SegmentWriter(
+            path: directory + "/" + LogFiles.name(base, LogFiles.segment) + ".tmp", header: header,
+            dictionary: dictionary, options: options)
+        journalOpenedAt = options.clock()
+        return journal
+    }
+
+    private var chainHead: [UInt8] {
+        manifest.segments.last.flatMap { [UInt8](hex: $0.chainHead) }
+            ?? HashChain.genesis(topic: topic, partition: partition)
+    }
+
+    /// Seals the active segment now (a roll).
+    public func seal() throws(StoreError) {
+        try checkFence()
+        guard let journal, let segment else { return }
+        // The journal is durable first: a crash during sealing recovers from it.
+        try journal.sync()
+        let base = journal.header.baseOffset
+        let path = directory + "/" + LogFiles.name(base, "")
+        let sealed = try segment.finish(indexPath: path + LogFiles.index + ".tmp", signer: options.signer)
+        try Directory.rename(path + LogFiles.index + ".tmp", to: path + LogFiles.index)
+        try Directory.rename(path + LogFiles.segment + ".tmp", to: path + LogFiles.segment)
+        dictionary = sealed.dictionary
+        manifest.segments.append(
+            Manifest.Segment(
+                base: base, next: sealed.index.nextOffset, records: sealed.index.count,
+                blocks: sealed.index.blocks.count, minTime: sealed.index.minTime, maxTime: sealed.index.maxTime,
+                segmentBytes: sealed.segmentLength, indexBytes: Int64(sealed.indexBytes.count),
+                chainHead: sealed.chainHead.hex, digest: sealed.digest.hex, signed: options.signer != nil))
+        // The manifest's directory fsync also makes the two renames durable; only then is the
+        // journal redundant. Removing it before would lose records on a crash.
+        try manifest.write(directory: directory)
+        try Directory.remove(journal.file.path)
+        self.journal = nil
+        self.segment = nil
+    }
+
+    /// Brings the directory to a state of sealed segments only (see the type's discussion).
+    private func recover() throws(StoreError) -> Recovery {
+        var recovery = Recovery(recoveredRecords: 0, truncatedBytes: 0)
+        let sealedNext = manifest.sealedNext
+        let listed = Set(manifest.segments.map(\.base))
+        for name in try Directory.list(directory) {
+            let path = directory + "/" + name
+            if name.hasSuffix(".tmp") {
+                try Directory.remove(path)
+            } else if let base = LogFiles.base(of: name, suffix: LogFiles.segment)
+                ?? LogFiles.base(of: name, suffix: LogFiles.index),
+                !listed.contains(base), base >= (sealedNext ?? .min)
+            {
+                // A seal that did not reach the manifest: the journal still has its records.
+                try Directory.remove(path)
+            }
+        }
+        if let last = manifest.segments.last {
+            dictionary = try Self.dictionary(of: directory + "/" + LogFiles.name(last.base, LogFiles.segment))
+        }
+        for name in try Directory.list(directory) {
+            guard let base = LogFiles.base(of: name, suffix: LogFiles.journal) else { continue }
+            let path = directory + "/" + name
+            if let sealedNext, base < sealedNext {
+                // Sealed before the crash; the manifest names its segment.
+                try Directory.remove(path)
+                continue
+            }
+            let (journal, records, truncated) = try Journal.recover(path: path)
+            recovery.truncatedBytes += truncated
+            if records.isEmpty {
+                try Directory.remove(path)
+                continue
+            }
+            guard journal.header.previousChainHead == chainHead, sealedNext == nil || base == sealedNext else {
+                throw StoreError(.corrupt, "\(path) does not follow the last sealed segment")
+            }
+            self.journal = journal
+            segment = try SegmentWriter(
+                path: directory + "/" + LogFiles.name(base, LogFiles.segment) + ".tmp", header: journal.header,
+                dictionary: dictionary, options: options)
+            for record in records { try segment!.add(record) }
+            recovery.recoveredRecords += records.count
+            try seal()
+        }
+        try Directory.sync(directory)
+        return recovery
+    }
+
+    /// The dictionary stored in a sealed segment's header.
+    static func dictionary(of path: String) throws(StoreError) -> [UInt8] {
+        try SegmentReader.readHeader(try StoreFile.openForReading(path), path: path).dictionary
+    }
+}

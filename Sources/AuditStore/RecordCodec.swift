@@ -1,0 +1,103 @@
+// AuditTrail — segment store
+// SPDX-License-Identifier: Apache-2.0
+
+/// The binary encoding of one ``StoreRecord`` (FORMAT.md §3).
+///
+/// The journal of the active segment stores records *with* their index fields, so that recovery
+/// can rebuild the index from the data alone. Sealed blocks store them *without* (the sidecar
+/// index holds the fields, dictionary-coded): the fields mostly repeat the body and would cost
+/// compressed bytes for nothing.
+enum RecordCodec {
+    private static let hasOrigin: UInt8 = 1
+    private static let hasFields: UInt8 = 2
+
+    /// Appends `record` to `writer`.
+    static func encode(_ record: StoreRecord, includeFields: Bool, into writer: inout ByteWriter) {
+        var flags: UInt8 = record.origin == nil ? 0 : hasOrigin
+        if includeFields, case .notification = record.body { flags |= hasFields }
+        writer.u8(record.kind.rawValue)
+        writer.u8(flags)
+        writer.i64(record.offset)
+        writer.i64(record.timestamp)
+        if let origin = record.origin {
+            writer.string(origin.topic)
+            writer.i32(origin.partition)
+            writer.i64(origin.offset)
+            writer.i64(origin.timestamp)
+        }
+        switch record.body {
+        case .notification(let fields, let bytes):
+            if flags & hasFields != 0 { encode(fields, into: &writer) }
+            writer.blob(bytes)
+        case .quarantined(let reason, let detail, let bytes):
+            writer.string(reason)
+            writer.string(detail)
+            writer.blob(bytes)
+        case .skipped(let eventType):
+            writer.string(eventType)
+        case .forwarded(let topic, let key):
+            writer.string(topic)
+            writer.string(key)
+        case .gap(let to):
+            writer.i64(to)
+        }
+    }
+
+    private static func encode(_ fields: NotificationFields, into writer: inout ByteWriter) {
+        writer.u8(fields.eventType.rawValue)
+        writer.i64(fields.eventTime ?? .min)
+        writer.u64(fields.digest ?? 0)
+        writer.string(fields.id)
+        for key in NotificationFields.stringFields { writer.optionalString(fields[keyPath: key]) }
+    }
+
+    /// Decodes one record; a notification stored without fields gets `placeholderFields`
+    /// (the caller fills them from the index).
+    static func decode(_ reader: inout ByteReader) throws(StoreError) -> StoreRecord {
+        guard let kind = StoreRecord.Kind(rawValue: try reader.u8()) else {
+            throw StoreError(.corrupt, "unknown record kind at \(reader.position - 1)")
+        }
+        let flags = try reader.u8()
+        let offset = try reader.i64()
+        let timestamp = try reader.i64()
+        var origin: Origin?
+        if flags & hasOrigin != 0 {
+            origin = Origin(
+                topic: try reader.string(), partition: try reader.i32(), offset: try reader.i64(),
+                timestamp: try reader.i64())
+        }
+        let body: StoreRecord.Body
+        switch kind {
+        case .notification:
+            let fields = flags & hasFields != 0 ? try decodeFields(&reader) : placeholderFields
+            body = .notification(fields, bytes: try reader.blob())
+        case .quarantined:
+            body = .quarantined(reason: try reader.string(), detail: try reader.string(), bytes: try reader.blob())
+        case .skipped:
+            body = .skipped(eventType: try reader.string())
+        case .forwarded:
+            body = .forwarded(topic: try reader.string(), key: try reader.string())
+        case .gap:
+            let to = try reader.i64()
+            guard to > offset else { throw StoreError(.corrupt, "gap \(offset)..<\(to) is empty") }
+            body = .gap(to: to)
+        }
+        return StoreRecord(offset: offset, timestamp: timestamp, origin: origin, body: body)
+    }
+
+    private static func decodeFields(_ reader: inout ByteReader) throws(StoreError) -> NotificationFields {
+        guard let eventType = NotificationFields.EventType(rawValue: try reader.u8()) else {
+            throw StoreError(.corrupt, "unknown event type at \(reader.position - 1)")
+        }
+        let eventTime = try reader.i64()
+        let digest = try reader.u64()
+        var fields = NotificationFields(
+            id: try reader.string(), eventType: eventType, eventTime: eventTime == .min ? nil : eventTime,
+            digest: digest)
+        for key in NotificationFields.stringFields { fields[keyPath: key] = try reader.optionalString() }
+        return fields
+    }
+
+    /// Stands in for the fields of a notification decoded from a sealed block.
+    static let placeholderFields = NotificationFields(id: "", eventType: .request)
+}

@@ -1,0 +1,102 @@
+// AuditTrail — segment store
+// SPDX-License-Identifier: Apache-2.0
+
+/// Reads a sealed segment: its header, its index, one block at a time.
+final class SegmentReader {
+    /// The parsed segment header (FORMAT.md §5.1).
+    struct Header {
+        var topic: String
+        var partition: Int32
+        var baseOffset: Int64
+        var epoch: Int64
+        var previousChainHead: [UInt8]
+        var level: Int32
+        var dictionary: [UInt8]
+        var length: Int
+    }
+
+    let path: String
+    let header: Header
+    let index: SegmentIndex
+    private let file: StoreFile
+    private let codec: ZstdCodec
+    /// The last few blocks read, most recent last: a cursor in offset order alternates between
+    /// a block and the one before it (where responses joined their requests).
+    private var cachedBlocks: [(number: Int, bytes: [UInt8])] = []
+
+    /// Opens `<base>.seg` and loads `<base>.idx`.
+    init(segmentPath: String, indexPath: String) throws(StoreError) {
+        path = segmentPath
+        file = try StoreFile.openForReading(segmentPath)
+        header = try Self.readHeader(file, path: segmentPath)
+        index = try SegmentIndex.decode(try StoreFile.openForReading(indexPath).readAll(), path: indexPath)
+        codec = ZstdCodec(level: header.level, dictionary: header.dictionary)
+    }
+
+    static func readHeader(_ file: StoreFile, path: String) throws(StoreError) -> Header {
+        let prefix = try file.read(count: 12, at: 0)
+        guard prefix.count == 12, Array(prefix[..<8]) == SegmentWriter.magic else {
+            throw StoreError(.corrupt, "\(path): not a segment (bad magic)")
+        }
+        let length = prefix.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt32.self))) }
+        let bytes = try file.read(count: length, at: 0)
+        return try parseHeader(bytes, path: path)
+    }
+
+    static func parseHeader(_ bytes: [UInt8], path: String) throws(StoreError) -> Header {
+        try bytes.withBytes { (buffer) throws(StoreError) -> Header in
+            var reader = ByteReader(buffer)
+            guard Array(try reader.raw(8)) == SegmentWriter.magic else {
+                throw StoreError(.corrupt, "\(path): not a segment (bad magic)")
+            }
+            let length = Int(try reader.u32())
+            let header = Header(
+                topic: try reader.string(), partition: try reader.i32(), baseOffset: try reader.i64(),
+                epoch: try reader.i64(), previousChainHead: try reader.bytes(32), level: try reader.i32(),
+                dictionary: try reader.blob(), length: length)
+            guard reader.position == length else { throw StoreError(.corrupt, "\(path): header length mismatch") }
+            return header
+        }
+    }
+
+    /// The decompressed bytes of block `number` (the last four read are cached).
+    func block(_ number: Int) throws(StoreError) -> [UInt8] {
+        if let hit = cachedBlocks.firstIndex(where: { $0.number == number }) {
+            let entry = cachedBlocks.remove(at: hit)
+            cachedBlocks.append(entry)
+            return entry.bytes
+        }
+        let raw = try decodeBlock(number)
+        if cachedBlocks.count == 4 { cachedBlocks.removeFirst() }
+        cachedBlocks.append((number, raw))
+        return raw
+    }
+
+    /// Reads and decompresses block `number` (no cache).
+    func decodeBlock(_ number: Int) throws(StoreError) -> [UInt8] {
+        guard number < index.blocks.count else { throw StoreError(.corrupt, "\(path): no block \(number)") }
+        let block = index.blocks[number]
+        let compressed = try file.read(
+            count: Int(block.compressedLength), at: block.fileOffset + Int64(SegmentWriter.blockHeaderLength + 32))
+        guard compressed.count == Int(block.compressedLength) else { throw StoreError(.corrupt, "\(path): block \(number) truncated") }
+        return try compressed.withBytes { (buffer) throws(StoreError) in
+            try codec.decompress(buffer, rawLength: Int(block.rawLength))
+        }
+    }
+
+    /// The record at index row `row`, with its notification fields filled from the index.
+    func record(at row: Int) throws(StoreError) -> StoreRecord {
+        let raw = try block(Int(index.blockNumbers[row]))
+        let start = Int(index.positions[row]) + 4
+        let end = start + Int(index.lengths[row])
+        guard end <= raw.count else { throw StoreError(.corrupt, "\(path): record \(row) outside its block") }
+        var record = try raw.withBytes { (buffer) throws(StoreError) in
+            var reader = ByteReader(UnsafeRawBufferPointer(rebasing: buffer[start..<end]))
+            return try RecordCodec.decode(&reader)
+        }
+        if case .notification(_, let bytes) = record.body, let fields = index.notificationFields(at: row) {
+            record.body = .notification(fields, bytes: bytes)
+        }
+        return record
+    }
+}

@@ -1,0 +1,127 @@
+// AuditTrail — segment store
+// SPDX-License-Identifier: Apache-2.0
+
+/// What to find: every set filter must hold (a conjunction); unset filters match everything.
+public struct StoreQuery: Sendable, Hashable {
+    /// CADF id (all halves and copies of it).
+    public var id: String?
+    /// Record time in µs since the epoch: a notification's eventTime, else its Kafka timestamp.
+    public var timeRange: Range<Int64>?
+    /// `initiator.id`
+    public var initiatorId: String?
+    /// `initiator.name`
+    public var initiatorName: String?
+    /// `initiator.project_id`
+    public var projectId: String?
+    /// CADF action prefix (`read` matches `read/list`).
+    public var actionPrefix: String?
+    /// CADF outcome.
+    public var outcome: String?
+    /// `target.typeURI`
+    public var targetTypeURI: String?
+    /// `target.id`
+    public var targetId: String?
+    /// oslo `publisher_id`.
+    public var publisher: String?
+    /// Request or response.
+    public var eventType: NotificationFields.EventType?
+    /// Which record kinds to return (field filters only match notifications).
+    public var kinds: Set<StoreRecord.Kind> = [.notification]
+    /// Only this log's topic.
+    public var topic: String?
+    /// Only this partition.
+    public var partition: Int32?
+
+    /// A query for every notification.
+    public init() {}
+
+    /// Field filters as (column of ``NotificationFields/stringFields``, predicate).
+    var fieldFilters: [(column: Int, matches: @Sendable (String) -> Bool)] {
+        var out: [(Int, @Sendable (String) -> Bool)] = []
+        func exact(_ column: Int, _ value: String?) {
+            if let value { out.append((column, { $0 == value })) }
+        }
+        exact(0, initiatorId)
+        exact(1, initiatorName)
+        exact(2, projectId)
+        if let actionPrefix { out.append((3, { $0.hasPrefix(actionPrefix) })) }
+        exact(4, outcome)
+        exact(6, targetId)
+        exact(7, targetTypeURI)
+        exact(8, publisher)
+        return out
+    }
+
+    /// Whether `record` matches: the definition the index must agree with (the property tests
+    /// compare the two).
+    public func matches(_ record: StoreRecord) -> Bool {
+        guard kinds.contains(record.kind) else { return false }
+        if let timeRange, !timeRange.contains(SegmentIndex.time(of: record)) { return false }
+        let hasFieldFilter = id != nil || eventType != nil || !fieldFilters.isEmpty
+        guard hasFieldFilter else { return true }
+        guard let fields = record.fields else { return false }
+        if let id, fields.id != id { return false }
+        if let eventType, fields.eventType != eventType { return false }
+        for filter in fieldFilters {
+            guard let value = fields[keyPath: NotificationFields.stringFields[filter.column]], filter.matches(value)
+            else { return false }
+        }
+        return true
+    }
+}
+
+/// A ``StoreQuery`` resolved against one segment's dictionaries.
+struct CompiledQuery {
+    private let kindMask: UInt8
+    private let timeRange: Range<Int64>?
+    private let eventType: UInt8?
+    private let codes: [(column: Int, codes: [UInt32])]
+    let idRows: [Int]?
+
+    /// `nil` when no row of `index` can match (the segment is pruned).
+    init?(_ query: StoreQuery, index: SegmentIndex) {
+        var mask: UInt8 = 0
+        for kind in query.kinds { mask |= 1 << kind.rawValue }
+        kindMask = mask
+        if let range = query.timeRange {
+            guard index.count > 0, range.lowerBound <= index.maxTime, index.minTime < range.upperBound else { return nil }
+        }
+        timeRange = query.timeRange
+        eventType = query.eventType?.rawValue
+        var codes: [(Int, [UInt32])] = []
+        for filter in query.fieldFilters {
+            let matching = index.fields[filter.column].codes(where: filter.matches)
+            if matching.isEmpty { return nil }
+            codes.append((filter.column, matching.sorted()))
+        }
+        self.codes = codes
+        if let id = query.id {
+            let rows = index.rows(forId: id)
+            if rows.isEmpty { return nil }
+            idRows = rows
+        } else {
+            idRows = nil
+        }
+        if (eventType != nil || !codes.isEmpty || query.id != nil) && mask & (1 << 1) == 0 { return nil }
+    }
+
+    /// Candidate rows: the id's rows, else all (the time column is scanned).
+    func candidateRows(_ index: SegmentIndex) -> [Range<Int>] {
+        if let idRows { return idRows.map { $0..<$0 + 1 } }
+        return [0..<index.count]
+    }
+
+    func matches(_ index: SegmentIndex, row: Int) -> Bool {
+        guard kindMask & (1 << index.kinds[row]) != 0 else { return false }
+        if let timeRange, !timeRange.contains(index.time(at: row)) { return false }
+        if !codes.isEmpty || eventType != nil {
+            guard index.kinds[row] == StoreRecord.Kind.notification.rawValue else { return false }
+        }
+        if let eventType, index.eventTypes[row] != eventType { return false }
+        for (column, accepted) in codes {
+            let code = index.fields[column].codes[row]
+            if accepted.count == 1 ? accepted[0] != code : !accepted.contains(code) { return false }
+        }
+        return true
+    }
+}

@@ -1,0 +1,155 @@
+// AuditTrail — segment store
+// SPDX-License-Identifier: Apache-2.0
+
+/// A record with the log it is stored in.
+public struct StoredRecord: Sendable, Hashable {
+    /// The log's topic.
+    public var topic: String
+    /// The log's partition.
+    public var partition: Int32
+    /// The record.
+    public var record: StoreRecord
+
+    /// Creates a stored record.
+    public init(topic: String, partition: Int32, record: StoreRecord) {
+        self.topic = topic
+        self.partition = partition
+        self.record = record
+    }
+}
+
+/// A CADF id with only one half stored.
+public struct Orphan: Sendable, Hashable {
+    /// The CADF id.
+    public var id: String
+    /// The half that is there.
+    public var present: NotificationFields.EventType
+
+    /// Creates an orphan.
+    public init(id: String, present: NotificationFields.EventType) {
+        self.id = id
+        self.present = present
+    }
+}
+
+/// Reads every log of a data directory: lookups by id, filtered queries, orphans.
+///
+/// A snapshot: logs, manifests and journals are read when it opens (sealed segments' indexes on
+/// first use, then kept: later queries are warm). Open a new reader to see newer data. Never
+/// writes. Not thread-safe: one owner.
+public final class StoreReader {
+    let logs: [LogView]
+
+    /// Opens every log under `directory` (`<topic>/<partition>/`).
+    public init(directory: String) throws(StoreError) {
+        var logs: [LogView] = []
+        for topic in (try? Directory.list(directory)) ?? [] where Directory.isDirectory(directory + "/" + topic) {
+            for name in try Directory.list(directory + "/" + topic) {
+                guard let partition = Int32(name) else { continue }
+                let path = LogFiles.logDirectory(data: directory, topic: topic, partition: partition)
+                logs.append(try LogView(directory: path, topic: topic, partition: partition))
+            }
+        }
+        self.logs = logs.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
+    }
+
+    /// The (topic, partition) of every log, sorted.
+    public var logIDs: [(topic: String, partition: Int32)] { logs.map { ($0.topic, $0.partition) } }
+
+    /// Every stored record with CADF id `id`, in every log: both halves and any copies.
+    public func records(withId id: String) throws(StoreError) -> [StoredRecord] {
+        var query = StoreQuery()
+        query.id = id
+        return try records(matching: query)
+    }
+
+    /// All records matching `query`, collected (use ``cursor(_:)`` to stream).
+    public func records(matching query: StoreQuery) throws(StoreError) -> [StoredRecord] {
+        var cursor = cursor(query)
+        var out: [StoredRecord] = []
+        while let next = try cursor.next() { out.append(next) }
+        return out
+    }
+
+    /// A streaming cursor over the records matching `query`, log by log in offset order.
+    public func cursor(_ query: StoreQuery) -> QueryCursor {
+        QueryCursor(logs: logs.filter { log in
+            (query.topic.map { $0 == log.topic } ?? true) && (query.partition.map { $0 == log.partition } ?? true)
+        }, query: query)
+    }
+
+    /// CADF ids with only one half stored, across all logs.
+    public func orphans() throws(StoreError) -> [Orphan] {
+        var halves: [String: UInt8] = [:]
+        for log in logs {
+            for number in 0..<log.segmentCount {
+                let index = try log.segment(number).index
+                for row in 0..<index.count where index.kinds[row] == StoreRecord.Kind.notification.rawValue {
+                    guard let id = index.ids.value(at: row) else { continue }
+                    halves[id, default: 0] |= index.eventTypes[row]
+                }
+            }
+        }
+        return halves.compactMap { id, mask in
+            guard mask != 3, let half = NotificationFields.EventType(rawValue: mask) else { return nil }
+            return Orphan(id: id, present: half)
+        }.sorted { $0.id < $1.id }
+    }
+}
+
+/// Streams query results without collecting them: logs in order, segments pruned by their
+/// manifest time bounds and index dictionaries, rows by blocks' time bounds or the id table.
+public struct QueryCursor {
+    private let logs: [LogView]
+    private let query: StoreQuery
+    private var logNumber = 0
+    private var segmentNumber = -1
+    private var segment: (any ReadableSegment)?
+    private var compiled: CompiledQuery?
+    private var ranges: [Range<Int>] = []
+    private var rangeNumber = 0
+    private var row = 0
+
+    init(logs: [LogView], query: StoreQuery) {
+        self.logs = logs
+        self.query = query
+    }
+
+    /// The next matching record, or `nil` at the end.
+    public mutating func next() throws(StoreError) -> StoredRecord? {
+        while logNumber < logs.count {
+            let log = logs[logNumber]
+            if let segment, let compiled {
+                while rangeNumber < ranges.count {
+                    let range = ranges[rangeNumber]
+                    while row < range.upperBound {
+                        let current = row
+                        row += 1
+                        if compiled.matches(segment.index, row: current) {
+                            return StoredRecord(
+                                topic: log.topic, partition: log.partition, record: try segment.record(at: current))
+                        }
+                    }
+                    rangeNumber += 1
+                    if rangeNumber < ranges.count { row = ranges[rangeNumber].lowerBound }
+                }
+            }
+            segment = nil
+            segmentNumber += 1
+            if segmentNumber >= log.segmentCount {
+                logNumber += 1
+                segmentNumber = -1
+                continue
+            }
+            guard log.mayOverlap(segmentNumber, query.timeRange) else { continue }
+            let candidate = try log.segment(segmentNumber)
+            guard let compiled = CompiledQuery(query, index: candidate.index) else { continue }
+            self.segment = candidate
+            self.compiled = compiled
+            ranges = compiled.candidateRows(candidate.index)
+            rangeNumber = 0
+            row = ranges.first?.lowerBound ?? 0
+        }
+        return nil
+    }
+}

@@ -1,0 +1,185 @@
+// AuditTrail — segment store
+// SPDX-License-Identifier: Apache-2.0
+
+/// One record of a log: exactly one per consumed source offset (a ``Body/gap`` covers a range).
+///
+/// Every consumed offset of a log gets a record, so that the verifier can prove the offsets of
+/// a log contiguous (DESIGN §5, §6.1). Notification and quarantine records keep the bytes exactly
+/// as received; the others are markers.
+public struct StoreRecord: Sendable, Hashable {
+    /// The source offset of this record in its log's (topic, partition); for a gap, its first
+    /// missing offset.
+    public var offset: Int64
+    /// The Kafka record timestamp, milliseconds since the epoch (-1 when the broker gave none).
+    public var timestamp: Int64
+    /// Where the notification was first consumed, for records of the group's by-id topic.
+    public var origin: Origin?
+    /// What the record holds.
+    public var body: Body
+
+    /// Creates a record.
+    public init(offset: Int64, timestamp: Int64, origin: Origin? = nil, body: Body) {
+        self.offset = offset
+        self.timestamp = timestamp
+        self.origin = origin
+        self.body = body
+    }
+
+    /// What a record holds.
+    public enum Body: Sendable, Hashable {
+        /// An audit notification: the exact bytes as received, plus the fields the index needs.
+        case notification(NotificationFields, bytes: [UInt8])
+        /// Bad input: the exact bytes, a reason code (e.g. `notJSON`) and human detail.
+        case quarantined(reason: String, detail: String, bytes: [UInt8])
+        /// A non-audit notification, counted but not kept: its event type only.
+        case skipped(eventType: String)
+        /// An unkeyed notification re-keyed onto the group's by-id topic: where it went.
+        case forwarded(topic: String, key: String)
+        /// Offsets the broker no longer had, `offset..<to`: recorded so verify accepts and reports them.
+        case gap(to: Int64)
+    }
+
+    /// The record's kind.
+    public var kind: Kind {
+        switch body {
+        case .notification: .notification
+        case .quarantined: .quarantined
+        case .skipped: .skipped
+        case .forwarded: .forwarded
+        case .gap: .gap
+        }
+    }
+
+    /// The source offset after this record (a gap's end).
+    public var nextOffset: Int64 {
+        if case .gap(let to) = body { return to }
+        return offset + 1
+    }
+
+    /// The notification's fields, for notification records.
+    public var fields: NotificationFields? {
+        if case .notification(let fields, _) = body { return fields }
+        return nil
+    }
+
+    /// The stored bytes (notification or quarantined records), exactly as received.
+    public var bytes: [UInt8]? {
+        switch body {
+        case .notification(_, let bytes), .quarantined(_, _, let bytes): bytes
+        default: nil
+        }
+    }
+
+    /// The kind of a record, as stored (one byte).
+    public enum Kind: UInt8, Sendable, Hashable, CaseIterable {
+        /// ``Body/notification(_:bytes:)``
+        case notification = 1
+        /// ``Body/quarantined(reason:detail:bytes:)``
+        case quarantined = 2
+        /// ``Body/skipped(eventType:)``
+        case skipped = 3
+        /// ``Body/forwarded(topic:key:)``
+        case forwarded = 4
+        /// ``Body/gap(to:)``
+        case gap = 5
+    }
+}
+
+/// Where a by-id topic record was first consumed.
+public struct Origin: Sendable, Hashable {
+    /// The source topic.
+    public var topic: String
+    /// The source partition.
+    public var partition: Int32
+    /// The source offset.
+    public var offset: Int64
+    /// The source record's Kafka timestamp, milliseconds since the epoch.
+    public var timestamp: Int64
+
+    /// Creates an origin.
+    public init(topic: String, partition: Int32, offset: Int64, timestamp: Int64) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.timestamp = timestamp
+    }
+}
+
+/// The fields of a notification that the index answers queries with.
+///
+/// Plain values, filled by the caller (the worker's decoder); absent fields are `nil`.
+public struct NotificationFields: Sendable, Hashable {
+    /// Request or response half.
+    public enum EventType: UInt8, Sendable, Hashable, CaseIterable {
+        /// `audit.http.request`
+        case request = 1
+        /// `audit.http.response`
+        case response = 2
+    }
+
+    /// The CADF event id (`payload.id`), shared by both halves.
+    public var id: String
+    /// Which half this is.
+    public var eventType: EventType
+    /// CADF `eventTime` in microseconds since the epoch, if it parsed.
+    public var eventTime: Int64?
+    /// `initiator.id`
+    public var initiatorId: String?
+    /// `initiator.name`
+    public var initiatorName: String?
+    /// `initiator.project_id`
+    public var projectId: String?
+    /// CADF `action` (e.g. `read/list`).
+    public var action: String?
+    /// CADF `outcome`.
+    public var outcome: String?
+    /// `reason.reasonCode` (the HTTP status on responses).
+    public var reasonCode: String?
+    /// `target.id`
+    public var targetId: String?
+    /// `target.typeURI`
+    public var targetTypeURI: String?
+    /// oslo `publisher_id`.
+    public var publisher: String?
+    /// CADF `requestPath`.
+    public var requestPath: String?
+    /// oslo `message_id`.
+    public var messageId: String?
+    /// A 64-bit content digest for duplicate detection; `nil` lets the store compute the first
+    /// 8 bytes (big-endian) of the SHA-256 of the stored bytes.
+    public var digest: UInt64?
+
+    /// Creates the fields of a notification.
+    public init(
+        id: String, eventType: EventType, eventTime: Int64? = nil, initiatorId: String? = nil,
+        initiatorName: String? = nil, projectId: String? = nil, action: String? = nil, outcome: String? = nil,
+        reasonCode: String? = nil, targetId: String? = nil, targetTypeURI: String? = nil,
+        publisher: String? = nil, requestPath: String? = nil, messageId: String? = nil, digest: UInt64? = nil
+    ) {
+        self.id = id
+        self.eventType = eventType
+        self.eventTime = eventTime
+        self.initiatorId = initiatorId
+        self.initiatorName = initiatorName
+        self.projectId = projectId
+        self.action = action
+        self.outcome = outcome
+        self.reasonCode = reasonCode
+        self.targetId = targetId
+        self.targetTypeURI = targetTypeURI
+        self.publisher = publisher
+        self.requestPath = requestPath
+        self.messageId = messageId
+        self.digest = digest
+    }
+
+    /// The digest the store records when ``digest`` is `nil`: the first 8 bytes of the SHA-256
+    /// of `bytes`, big-endian.
+    public static func contentDigest(of bytes: [UInt8]) -> UInt64 { HashChain.contentDigest(bytes) }
+
+    /// The string fields in their stored order (FORMAT.md "index fields"), `id` first.
+    nonisolated(unsafe) static let stringFields: [WritableKeyPath<NotificationFields, String?>] = [
+        \.initiatorId, \.initiatorName, \.projectId, \.action, \.outcome, \.reasonCode,
+        \.targetId, \.targetTypeURI, \.publisher, \.requestPath, \.messageId,
+    ]
+}

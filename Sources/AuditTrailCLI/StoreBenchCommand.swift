@@ -1,0 +1,155 @@
+// AuditTrail — command-line tool
+// SPDX-License-Identifier: Apache-2.0
+
+import ArgumentParser
+import AuditStore
+import AuditTesting
+import Foundation
+
+/// `audit-trail bench store`: append throughput, compression, block decode, id lookups and a
+/// time-range + initiator query on generated keystonemiddleware-shaped notifications.
+struct StoreBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "store",
+        abstract: "Segment store figures: append MB/s, compression ratio, block decode, lookups, queries.",
+        discussion: """
+            The corpus is generated in memory (seeded; request + response pairs of several services), \
+            appended batch by batch (generation is not timed), sealed, then read back. \
+            10M notifications (~17 GB raw, ~1.5 GB stored) need ~2 GB of disk and ~20 min: \
+            `audit-trail bench store --notifications 10000000`.
+            """)
+
+    @Option(help: "Notifications to store.")
+    var notifications: Int = 1_000_000
+
+    @Option(help: "Data directory (default: a temporary one under /tmp, removed afterwards).")
+    var data: String?
+
+    @Option(help: "Raw bytes per compressed block.")
+    var blockSize: Int = StoreOptions().blockSize
+
+    @Option(help: "zstd level.")
+    var level: Int32 = StoreOptions().compressionLevel
+
+    @Option(help: "Dictionary capacity in bytes (0: none).")
+    var dictionary: Int = StoreOptions().dictionaryCapacity
+
+    @Option(help: "Id lookups to time.")
+    var lookups: Int = 20_000
+
+    @Flag(help: "Keep the data directory.")
+    var keep = false
+
+    func run() throws {
+        let directory = data ?? NSTemporaryDirectory() + "audit-trail-bench-\(UUID().uuidString)"
+        defer { if !keep && data == nil { try? FileManager.default.removeItem(atPath: directory) } }
+        var options = StoreOptions()
+        options.blockSize = blockSize
+        options.compressionLevel = level
+        options.dictionaryCapacity = dictionary
+        let store = try AuditStore(directory: directory, options: options)
+        print("store bench: \(notifications) notifications into \(directory)")
+        print("  blocks \(blockSize) B raw, zstd -\(level), dictionary \(dictionary) B, segments \(options.segmentMaxBytes >> 20) MiB")
+
+        // Append.
+        let writer = try store.openWriter(topic: "audit-by-id", partition: 0)
+        var generator = SyntheticNotifications(seed: 42)
+        let clock = ContinuousClock()
+        var appendTime = Duration.zero
+        var rawBytes = 0
+        var offset: Int64 = 0
+        var sample: [String] = []
+        var firstTime: Int64 = .max
+        var lastTime: Int64 = .min
+        var initiators: [String: Int] = [:]
+        while offset < Int64(notifications) {
+            let batch = generator.next(min(4096, notifications - Int(offset)))
+            let records = batch.map { n -> StoreRecord in
+                defer { offset += 1 }
+                return StoreRecord(offset: offset, timestamp: n.timestamp, body: .notification(Self.fields(n), bytes: n.bytes))
+            }
+            for n in batch {
+                rawBytes += n.bytes.count
+                firstTime = min(firstTime, n.eventTime)
+                lastTime = max(lastTime, n.eventTime)
+                if sample.count < lookups || Int.random(in: 0..<Int(offset)) < lookups {
+                    if sample.count < lookups { sample.append(n.id) } else { sample[Int.random(in: 0..<lookups)] = n.id }
+                }
+                if initiators.count < 1000 || initiators[n.initiatorId] != nil { initiators[n.initiatorId, default: 0] += 1 }
+            }
+            let start = clock.now
+            try writer.append(records)
+            try writer.sync()
+            appendTime += start.duration(to: clock.now)
+        }
+        let sealStart = clock.now
+        try writer.seal()
+        appendTime += sealStart.duration(to: clock.now)
+        let seconds = Self.seconds(appendTime)
+        print(String(format: "append (encode, journal + fsync per 4096, SHA-256 chain, zstd, index, seal): %.0f MB/s raw, %.0f notifications/s, one core",
+                     Double(rawBytes) / seconds / 1e6, Double(notifications) / seconds))
+
+        // Sizes.
+        let log = directory + "/audit-by-id/0"
+        var segmentBytes = 0
+        var indexBytes = 0
+        for name in try FileManager.default.contentsOfDirectory(atPath: log) {
+            let size = (try FileManager.default.attributesOfItem(atPath: log + "/" + name)[.size] as? Int) ?? 0
+            if name.hasSuffix(".seg") { segmentBytes += size }
+            if name.hasSuffix(".idx") { indexBytes += size }
+        }
+        print(String(format: "raw %.1f MB; segments %.1f MB (%.2fx); indexes %.1f MB; segments + indexes %.2fx",
+                     Double(rawBytes) / 1e6, Double(segmentBytes) / 1e6, Double(rawBytes) / Double(segmentBytes),
+                     Double(indexBytes) / 1e6, Double(rawBytes) / Double(segmentBytes + indexBytes)))
+
+        // Block decode and lookups.
+        let reader = try store.reader()
+        let loadStart = clock.now
+        _ = try reader.records(withId: "warm-up: loads every index")
+        print(String(format: "open every index (cold): %.0f ms", Self.seconds(loadStart.duration(to: clock.now)) * 1000))
+        var latencies: [Double] = []
+        var found = 0
+        for id in sample {
+            let start = clock.now
+            found += try reader.records(withId: id).count
+            latencies.append(Self.seconds(start.duration(to: clock.now)) * 1000)
+        }
+        latencies.sort()
+        print(String(format: "id lookup (both halves, decodes their blocks), %d ids warm: p50 %.3f ms, p99 %.3f ms, max %.3f ms; %d records",
+                     latencies.count, Self.percentile(latencies, 0.5), Self.percentile(latencies, 0.99), latencies.last ?? 0, found))
+        let decode = try reader.blockDecodeTimes(limit: 2000)
+        print(String(format: "block decode (zstd + dictionary), %d blocks: p50 %.3f ms, p99 %.3f ms, max %.3f ms",
+                     decode.count, Self.percentile(decode, 0.5), Self.percentile(decode, 0.99), decode.last ?? 0))
+
+        // Time range + initiator.
+        let busiest = initiators.max { $0.value < $1.value }!.key
+        var query = StoreQuery()
+        let middle = firstTime + (lastTime - firstTime) / 3
+        query.timeRange = middle..<(middle + (lastTime - firstTime) / 3)
+        query.initiatorId = busiest
+        for run in ["first", "second"] {
+            let start = clock.now
+            var cursor = reader.cursor(query)
+            var count = 0
+            while try cursor.next() != nil { count += 1 }
+            print(String(format: "query time range (a third of %.0f min) + initiator, %@ run: %.0f ms, %d records",
+                         Double(lastTime - firstTime) / 6e7, run, Self.seconds(start.duration(to: clock.now)) * 1000, count))
+        }
+    }
+
+    static func fields(_ n: SyntheticNotification) -> NotificationFields {
+        NotificationFields(
+            id: n.id, eventType: n.isRequest ? .request : .response, eventTime: n.eventTime, initiatorId: n.initiatorId,
+            initiatorName: n.initiatorName, projectId: n.projectId, action: n.action, outcome: n.outcome,
+            reasonCode: n.reasonCode, targetId: n.targetId, targetTypeURI: n.targetTypeURI, publisher: n.publisher,
+            requestPath: n.requestPath, messageId: n.messageId)
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    static func percentile(_ sorted: [Double], _ p: Double) -> Double {
+        sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+    }
+}

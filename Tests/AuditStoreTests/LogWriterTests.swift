@@ -1,0 +1,126 @@
+// AuditTrail — AuditStore tests
+// SPDX-License-Identifier: Apache-2.0
+
+import AuditStore
+import Foundation
+import Testing
+
+@Suite struct LogWriterTests {
+    @Test func appendSyncReopenReadsEveryRecordBack() throws {
+        let directory = TemporaryDirectory()
+        let store = try AuditStore(directory: directory.path, options: smallOptions())
+        var factory = RecordFactory(seed: 1, firstOffset: 100)
+        let records = factory.batch(600)
+        do {
+            let writer = try store.openWriter(topic: "notifications.info", partition: 2)
+            #expect(writer.resumeOffset == nil)
+            try writer.append(Array(records[..<300]))
+            try writer.append(Array(records[300...]))
+            #expect(try writer.sync() == factory.nextOffset)
+            try writer.close()
+        }
+        var query = StoreQuery()
+        query.kinds = Set(StoreRecord.Kind.allCases)
+        let read = try store.reader().records(matching: query).map(\.record)
+        #expect(firstDifference(read, records.map(normalized)) == nil)
+        let writer = try store.openWriter(topic: "notifications.info", partition: 2)
+        #expect(writer.resumeOffset == factory.nextOffset)
+        #expect(StoreVerifier(directory: directory.path).verify().isValid)
+    }
+
+    @Test func refusesOffsetsThatDoNotFollow() throws {
+        let directory = TemporaryDirectory()
+        let writer = try AuditStore(directory: directory.path).openWriter(topic: "t", partition: 0)
+        var factory = RecordFactory(seed: 2)
+        try writer.append(factory.batch(3))
+        var late = factory.next()
+        late.offset += 1
+        #expect(throws: StoreError(.nonContiguous, "")) { try writer.append([late]) }
+    }
+
+    @Test func secondWriterIsLockedOutAndATakeOverFencesTheFirst() throws {
+        let directory = TemporaryDirectory()
+        let store = try AuditStore(directory: directory.path)
+        let first = try store.openWriter(topic: "t", partition: 0)
+        var factory = RecordFactory(seed: 3)
+        try first.append(factory.batch(5))
+        try first.sync()
+        #expect(throws: StoreError(.locked, "")) { try store.openWriter(topic: "t", partition: 0) }
+        let second = try store.openWriter(topic: "t", partition: 0, takeOver: true)
+        #expect(second.epoch == first.epoch + 1)
+        #expect(second.resumeOffset == 5)
+        #expect(throws: StoreError(.fenced, "")) { try first.append(factory.batch(1)) }
+        #expect(throws: StoreError(.closed, "")) { try first.sync() }
+        factory.nextOffset = 5
+        try second.append(factory.batch(2))
+        try second.sync()
+        #expect(StoreVerifier(directory: directory.path).verify().isValid)
+    }
+
+    @Test func segmentsRollBySizeAndByAge() throws {
+        let directory = TemporaryDirectory()
+        let now = Clock()
+        let store = try AuditStore(directory: directory.path, options: smallOptions(clock: { now.value }))
+        let writer = try store.openWriter(topic: "t", partition: 0)
+        var factory = RecordFactory(seed: 4)
+        try writer.append(factory.batch(400))
+        let bySize = try FileManager.default.contentsOfDirectory(atPath: directory.file("t/0")).filter { $0.hasSuffix(".seg") }
+        #expect(bySize.count >= 2)
+        try writer.append(factory.batch(1))
+        try writer.rollIfDue()
+        now.value += 3_600_000
+        try writer.rollIfDue()
+        let byAge = try FileManager.default.contentsOfDirectory(atPath: directory.file("t/0")).filter { $0.hasSuffix(".seg") }
+        #expect(byAge.count == bySize.count + 1)
+        #expect(StoreVerifier(directory: directory.path).verify().isValid)
+    }
+
+    @Test func filesAre0600AndDirectories0700() throws {
+        let directory = TemporaryDirectory()
+        let writer = try AuditStore(directory: directory.path + "/data", options: smallOptions()).openWriter(topic: "t", partition: 0)
+        var factory = RecordFactory(seed: 5)
+        try writer.append(factory.batch(300))
+        try writer.sync()
+        for (path, expected) in [("data", 0o700), ("data/t", 0o700), ("data/t/0", 0o700)] {
+            let mode = try FileManager.default.attributesOfItem(atPath: directory.file(path))[.posixPermissions] as? Int
+            #expect(mode == expected, "\(path)")
+        }
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory.file("data/t/0")) {
+            let mode = try FileManager.default.attributesOfItem(atPath: directory.file("data/t/0/" + name))[.posixPermissions] as? Int
+            #expect(mode == 0o600, "\(name)")
+        }
+    }
+
+    @Test func signedSegmentsVerifyOnlyWithTheirKey() throws {
+        let directory = TemporaryDirectory()
+        var options = smallOptions()
+        let signer = SegmentSigner.generate()
+        options.signer = signer
+        let writer = try AuditStore(directory: directory.path, options: options).openWriter(topic: "t", partition: 0)
+        var factory = RecordFactory(seed: 6)
+        try writer.append(factory.batch(400))
+        try writer.seal()
+        #expect(StoreVerifier(directory: directory.path, publicKey: signer.publicKey).verify().isValid)
+        let other = StoreVerifier(directory: directory.path, publicKey: SegmentSigner.generate().publicKey).verify()
+        #expect(other.findings.contains { $0.code == .badSignature })
+    }
+
+    @Test func brokerGapsAreAcceptedAndReported() throws {
+        let directory = TemporaryDirectory()
+        let writer = try AuditStore(directory: directory.path, options: smallOptions()).openWriter(topic: "t", partition: 0)
+        var factory = RecordFactory(seed: 7)
+        try writer.append(factory.batch(2))
+        try writer.append([StoreRecord(offset: 2, timestamp: 0, body: .gap(to: 10))])
+        factory.nextOffset = 10
+        try writer.append(factory.batch(2))
+        try writer.seal()
+        let report = StoreVerifier(directory: directory.path).verify()
+        #expect(report.isValid)
+        #expect(report.brokerGaps.contains { $0.offsets == 2..<10 })
+    }
+}
+
+/// A settable clock for the store's `clock` option.
+final class Clock: @unchecked Sendable {
+    var value: Int64 = 0
+}
