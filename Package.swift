@@ -40,7 +40,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "AuditClient",
-            dependencies: ["Kafka", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Kafka", "AuditModel", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
         .target(
             name: "AuditMiddleware",
@@ -54,13 +54,17 @@ let package = Package(
             dependencies: ["CZstd", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
         .target(
+            name: "AuditWorker",
+            dependencies: ["Kafka", "AuditModel", "AuditStore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings),
+        .target(
             name: "AuditTesting",
             dependencies: ["Kafka", "AuditClient", "AuditModel"],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "AuditTrailCLI",
             dependencies: [
-                "Kafka", "AuditModel", "AuditStore", "AuditClient", "AuditMiddleware", "AuditTesting",
+                "Kafka", "AuditModel", "AuditStore", "AuditWorker", "AuditClient", "AuditMiddleware", "AuditTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -91,6 +95,10 @@ let package = Package(
         .testTarget(
             name: "AuditStoreTests",
             dependencies: ["AuditStore", "AuditTesting"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AuditWorkerTests",
+            dependencies: ["AuditWorker", "AuditStore", "AuditClient", "Kafka", "AuditTesting"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",

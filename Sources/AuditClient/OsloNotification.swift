@@ -1,11 +1,7 @@
 // AuditTrail — client
 // SPDX-License-Identifier: Apache-2.0
 
-/// The two audit notification types.
-public enum AuditEventType: String, Sendable {
-    case request = "audit.http.request"
-    case response = "audit.http.response"
-}
+@_exported public import enum AuditModel.AuditEventType
 
 /// An oslo.messaging notification carrying a CADF event, serialised as oslo's Kafka driver
 /// sends it: the 2.0 envelope `{"oslo.version": "2.0", "oslo.message": "<inner JSON as a string>"}`.

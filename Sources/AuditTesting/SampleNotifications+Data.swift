@@ -76,7 +76,7 @@ extension SampleNotifications {
 }
 
 /// SplitMix64: small, fast, and the same on every platform (unlike `SystemRandomNumberGenerator`).
-public struct SeededRandom: RandomNumberGenerator {
+public struct SeededRandom: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
     /// A generator whose sequence is fixed by `seed`.

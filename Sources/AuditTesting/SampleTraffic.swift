@@ -35,16 +35,16 @@ public struct SampleTraffic: Sendable {
         var routes: [(method: String, path: String)]
     }
 
-    private var random: SplitMix64
+    private var random: SeededRandom
     private var time: Int64
     private let services: [Service]
     private let users: [(id: String, name: String, project: String, token: String)]
 
     /// Traffic from `seed`, starting at `startTime` (µs since the epoch).
     public init(seed: UInt64 = 42, startTime: Int64 = 1_795_342_322_000_000) {
-        var random = SplitMix64(seed: seed)
+        var random = SeededRandom(seed: seed)
         self.time = startTime
-        func hex(_ count: Int, _ random: inout SplitMix64) -> String {
+        func hex(_ count: Int, _ random: inout SeededRandom) -> String {
             String((0..<count).map { _ in "0123456789abcdef".randomElement(using: &random)! })
         }
         let projects = (0..<12).map { _ in hex(32, &random) }
@@ -131,18 +131,5 @@ public struct SampleTraffic: Sendable {
                 messageID: UUIDText.random(using: &random), publisherID: call.publisherID, eventType: .response,
                 payload: response, timestamp: Timestamps.oslo(microsecondsSinceEpoch: call.time + call.latency + 900)),
             status: call.status)
-    }
-}
-
-/// A small, fast, seedable generator (SplitMix64) so sample traffic is reproducible.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -11,6 +11,6 @@ struct AuditTrail: AsyncParsableCommand {
         discussion: """
             Run `audit-trail demo` for a self-contained run on an embedded Kafka (librdkafka's mock cluster).
             """,
-        subcommands: [Broker.self, Demo.self, Publish.self, Validate.self, Bench.self]
+        subcommands: [WorkerCommand.self, Demo.self, Publish.self, Validate.self, QueryCommand.self, StatsCommand.self, Broker.self, Bench.self]
     )
 }

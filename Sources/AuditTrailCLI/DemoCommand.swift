@@ -2,24 +2,28 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import ArgumentParser
+import AuditClient
+import AuditStore
+import AuditTesting
+import AuditWorker
 import Foundation
 import Kafka
 import Logging
 
-/// `audit-trail demo`: a self-contained run on the embedded cluster.
+/// `audit-trail demo`: the whole pipeline on the embedded Kafka.
 ///
-/// Until the worker pipeline lands this shows the Kafka layer end to end: it starts the
-/// embedded cluster, publishes keyed messages, consumes them with a group of two members that
-/// hand partitions over through a cooperative rebalance, and reports what it saw.
+/// Starts librdkafka's mock cluster, publishes realistic audit traffic as OpenStack services do
+/// (oslo envelope, unkeyed; some responses missing, some redelivered twice), runs two workers of
+/// one group that share a data directory, then prints the stored trail's summary and a query.
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run a self-contained round trip on the embedded Kafka cluster and report it.")
+        abstract: "Run the whole pipeline on an embedded Kafka: publisher, two workers, summary and query.")
 
-    @Option(help: "Messages to publish.")
-    var messages: Int = 20_000
+    @Option(help: "HTTP calls to publish (each a request and a response).")
+    var calls: Int = 5_000
 
-    @Option(help: "Partitions of the demo topic.")
-    var partitions: Int32 = 6
+    @Option(help: "Data directory (default: a new temporary directory).")
+    var data: String?
 
     func run() async throws {
         LoggingSystem.bootstrap { label in
@@ -28,74 +32,70 @@ struct Demo: AsyncParsableCommand {
             return handler
         }
         let topic = "notifications.info"
+        let group = "audit-demo"
+        let dataDirectory = data ?? FileManager.default.temporaryDirectory.appendingPathComponent("audit-trail-demo-\(getpid())").path
         let cluster = try MockCluster(brokers: 1)
-        try cluster.createTopic(topic, partitions: partitions)
-        print("embedded Kafka at \(cluster.bootstrapServers), topic \(topic) with \(partitions) partitions")
-        print("note: the worker pipeline is not built yet; this demo runs a produce/consume round trip")
+        try cluster.createTopic(topic, partitions: 6)
+        try cluster.createTopic("\(group).by-id", partitions: 6)
+        let bootstrap = cluster.bootstrapServers
+        print("1. embedded Kafka (librdkafka mock cluster) at \(bootstrap): \(topic) with 6 partitions, \(group).by-id with 6")
 
+        // Publish as oslo.messaging does: the 2.0 envelope, no key.
+        var traffic = SampleTraffic(seed: UInt64(getpid()))
+        let producer = try Producer(configuration: KafkaConfiguration(bootstrapServers: bootstrap))
+        var published = 0
+        var missing = 0
+        var redelivered = 0
+        for i in 0..<calls {
+            let call = traffic.next()
+            try await producer.enqueue(ProducerRecord(topic: topic, value: call.request.envelope))
+            published += 1
+            if i % 97 == 13 { missing += 1; continue }
+            try await producer.enqueue(ProducerRecord(topic: topic, value: call.response.envelope))
+            published += 1
+            if i % 89 == 7 {
+                try await producer.enqueue(ProducerRecord(topic: topic, value: call.response.envelope))
+                published += 1
+                redelivered += 1
+            }
+        }
+        try await producer.flush()
+        print("2. published \(published) notifications from 5 services: \(calls) calls, \(missing) without a response, \(redelivered) responses sent twice")
+
+        var configuration = WorkerConfiguration(bootstrapServers: bootstrap, topics: [topic], group: group, dataDirectory: dataDirectory)
+        configuration.kafka.set("session.timeout.ms", "6000")
+        configuration.kafka.set("heartbeat.interval.ms", "500")
+        configuration.idleTick = .milliseconds(200)
+        let workers = try (0..<2).map { _ in try Worker(configuration: configuration) }
+        let expected = published - redelivered
+        print("3. two workers of group \(group) storing into \(dataDirectory) ...")
         let start = ContinuousClock.now
-        let pc = KafkaConfiguration(bootstrapServers: cluster.bootstrapServers)
-        let producer = try Producer(configuration: pc)
-        for i in 0..<messages {
-            let key = "service-\(i % 17)"
-            try await producer.enqueue(
-                ProducerRecord(topic: topic, key: Array(key.utf8), value: Array("{\"seq\":\(i),\"key\":\"\(key)\"}".utf8)))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            for worker in workers { tasks.addTask { try await worker.run() } }
+            var progress = Progress("   stored", total: expected)
+            while true {
+                let stored = workers.map { $0.metrics.value("stored") + $0.metrics.value("duplicates") }.reduce(0, +)
+                progress.update(stored)
+                if stored >= expected || ContinuousClock.now - start > .seconds(120) { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            progress.finish(workers.map { $0.metrics.value("stored") + $0.metrics.value("duplicates") }.reduce(0, +))
+            for worker in workers { worker.stop() }
+            try await tasks.waitForAll()
         }
-        let summary = try await producer.flush()
-        print("published \(summary.delivered) messages (\(summary.failed) failed) in \(start.duration(to: .now))")
+        for (n, worker) in workers.enumerated() {
+            print("   worker \(n + 1): stored \(worker.metrics.value("stored")), forwarded \(worker.metrics.value("forwarded")), duplicates dropped \(worker.metrics.value("duplicates"))")
+        }
 
-        let counts = ConsumedCounts(target: messages)
-        try await withThrowingTaskGroup(of: (Int, [Rebalance]).self) { group in
-            for _ in 0..<2 {
-                group.addTask {
-                    var configuration = KafkaConfiguration(bootstrapServers: cluster.bootstrapServers)
-                    configuration.set("group.id", "demo")
-                    let consumer = try Consumer(configuration: configuration)
-                    try consumer.subscribe([topic])
-                    var seen = 0
-                    var rebalances: [Rebalance] = []
-                    var processed: [TopicPartition: Int64] = [:]
-                    while !counts.done {
-                        let batch = try await consumer.poll(timeout: .milliseconds(200))
-                        for message in batch.messages { processed[message.topicPartition] = message.offset + 1 }
-                        seen += batch.messages.count
-                        counts.add(batch.messages.count)
-                        if !batch.messages.isEmpty {
-                            // Commit what this member processed; during a rebalance the broker
-                            // refuses (REBALANCE_IN_PROGRESS) and the next batch commits again.
-                            do { try await consumer.commit(processed) } catch { print("commit deferred: \(error)") }
-                        }
-                        if let rebalance = batch.rebalance {
-                            rebalances.append(rebalance)
-                            if rebalance.kind == .revoke && !rebalance.isLost {
-                                let mine = processed.filter { rebalance.partitions.contains($0.key) }
-                                try await consumer.commit(mine)
-                            }
-                            try consumer.completeRebalance(rebalance)
-                        }
-                    }
-                    try await consumer.close()
-                    return (seen, rebalances)
-                }
-            }
-            var member = 0
-            for try await (seen, rebalances) in group {
-                member += 1
-                print("consumer \(member): \(seen) messages, rebalances: \(rebalances.map(\.description).joined(separator: "; "))")
-            }
+        let trail = try TrailOptions.parse(["--data", dataDirectory, "--window", "0"]).trail()
+        let s = trail.statistics
+        print("4. the stored trail: \(s.notifications) notifications, \(s.pairs) pairs, \(s.orphanRequests) orphan requests, \(s.orphanResponses) orphan responses, \(s.duplicates) duplicates recognised, \(s.conflicts) conflicts, \(s.quarantined) quarantined")
+        print("5. a query (the first 5 failed calls):")
+        for call in trail.calls.filter({ $0.outcome == "failure" }).prefix(5) {
+            let fields = (call.request ?? call.response)?.record.fields
+            print("   \(call.id)  \(fields?.publisher ?? "-")  \(fields?.action ?? "-")  \(call.status.map(String.init) ?? "-")  \(String(format: "%.1f ms", call.latencyMilliseconds ?? 0))  \(fields?.initiatorName ?? "-")  \(fields?.requestPath ?? "-")")
         }
-        print("consumed \(counts.value) of \(messages) messages in \(start.duration(to: .now)) total")
+        print("   more: audit-trail query --data \(dataDirectory) --window 0; audit-trail stats --data \(dataDirectory) --window 0 --json")
         withExtendedLifetime(cluster) {}
     }
-}
-
-/// A shared counter the demo's consumers stop on.
-private final class ConsumedCounts: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
-    let target: Int
-    init(target: Int) { self.target = target }
-    func add(_ n: Int) { lock.withLock { count += n } }
-    var value: Int { lock.withLock { count } }
-    var done: Bool { value >= target }
 }

@@ -6,17 +6,23 @@ import Foundation
 
 /// Waits for SIGINT or SIGTERM without blocking a thread of the cooperative pool.
 enum Signals {
-    /// Suspends until the process receives SIGINT or SIGTERM; returns the signal's name.
+    /// Suspends until the process receives SIGINT or SIGTERM (returns the signal's name) or the
+    /// task is cancelled (returns "cancelled").
     static func waitForTermination() async -> String {
-        await withCheckedContinuation { continuation in
-            let box = OnceBox(continuation)
-            for sig in [SIGINT, SIGTERM] {
-                signal(sig, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-                source.setEventHandler { box.resume(sig == SIGINT ? "SIGINT" : "SIGTERM") }
-                source.resume()
-                box.keep(source)
+        let box = OnceBox()
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                box.set(continuation)
+                for sig in [SIGINT, SIGTERM] {
+                    signal(sig, SIG_IGN)
+                    let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+                    source.setEventHandler { box.resume(sig == SIGINT ? "SIGINT" : "SIGTERM") }
+                    source.resume()
+                    box.keep(source)
+                }
             }
+        } onCancel: {
+            box.resume("cancelled")
         }
     }
 }
@@ -25,9 +31,17 @@ enum Signals {
 private final class OnceBox: @unchecked Sendable {
     private let lock = NSLock()
     private var continuation: CheckedContinuation<String, Never>?
+    private var resumedWith: String?
     private var sources: [any DispatchSourceSignal] = []
 
-    init(_ continuation: CheckedContinuation<String, Never>) { self.continuation = continuation }
+    func set(_ continuation: CheckedContinuation<String, Never>) {
+        let early = lock.withLock { () -> String? in
+            if let resumedWith { return resumedWith }
+            self.continuation = continuation
+            return nil
+        }
+        if let early { continuation.resume(returning: early) }
+    }
 
     func keep(_ source: any DispatchSourceSignal) {
         lock.withLock { sources.append(source) }
@@ -35,6 +49,7 @@ private final class OnceBox: @unchecked Sendable {
 
     func resume(_ name: String) {
         let c = lock.withLock { () -> CheckedContinuation<String, Never>? in
+            if resumedWith == nil { resumedWith = name }
             defer { continuation = nil }
             return continuation
         }

@@ -1,0 +1,87 @@
+// AuditTrail — command-line tool
+// SPDX-License-Identifier: Apache-2.0
+
+import ArgumentParser
+import AuditWorker
+import Foundation
+import Hummingbird
+import Logging
+
+/// `audit-trail worker`: one member of the workers' consumer group.
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Consume audit notifications as a group member: validate, correlate, store exactly once.",
+        discussion: """
+            Many workers share one group; workers on one machine share one --data directory (each
+            partition's log is written by the worker that owns the partition). Unkeyed notifications
+            are re-keyed by payload.id onto the group's internal topic <group>.by-id, which must exist
+            with enough partitions for the group (the demo and docker-compose create it).
+            SIGTERM or SIGINT: finish the batch, make it durable, commit, leave the group, exit 0.
+            """)
+
+    @OptionGroup var kafka: KafkaOptions
+
+    @Option(help: "Source topics, comma-separated.")
+    var topic: String = "notifications.info"
+
+    @Option(help: "Consumer group of the workers.")
+    var group: String = "audit-trail"
+
+    @Option(help: "Data directory (segment logs).")
+    var data: String
+
+    @Option(help: "Internal by-id topic (default <group>.by-id).")
+    var byIdTopic: String?
+
+    @Option(help: "Also copy invalid input to this dead-letter topic.")
+    var deadLetterTopic: String?
+
+    @Option(help: "Serve Prometheus metrics on this port (GET /metrics).")
+    var metricsPort: Int?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var configuration = WorkerConfiguration(
+            bootstrapServers: kafka.brokers, topics: topic.split(separator: ",").map(String.init), group: group,
+            dataDirectory: data)
+        configuration.kafka = try kafka.configuration()
+        if let byIdTopic { configuration.byIDTopic = byIdTopic }
+        configuration.deadLetterTopic = deadLetterTopic
+        let worker = try Worker(configuration: configuration)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await worker.run() }
+            group.addTask {
+                let signal = await Signals.waitForTermination()
+                Logger(label: "audit.worker").info("\(signal) received: draining")
+                worker.stop()
+            }
+            if let metricsPort {
+                group.addTask { try await serveMetrics(worker.metrics, port: metricsPort) }
+            }
+            // The worker ends first (stop or error); the others are then cancelled.
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+}
+
+/// Serves `GET /metrics` in Prometheus' text format until cancelled.
+func serveMetrics(_ metrics: WorkerMetrics, port: Int) async throws {
+    let router = Router()
+    router.get("/metrics") { _, _ -> Response in
+        Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.render())))
+    }
+    let app = Application(router: router, configuration: .init(address: .hostname("0.0.0.0", port: port)))
+    try await app.run()
+}

@@ -1,0 +1,40 @@
+// AuditTrail — worker
+// SPDX-License-Identifier: Apache-2.0
+
+public import AuditStore
+public import Kafka
+
+/// Settings of one worker of a consumer group.
+public struct WorkerConfiguration: Sendable {
+    /// Kafka settings (bootstrap servers, `-X` passthrough); the consumer's safe defaults apply.
+    public var kafka: KafkaConfiguration
+    /// Source topics, e.g. `notifications.info`.
+    public var topics: [String]
+    /// Consumer group shared by the workers.
+    public var group: String
+    /// Data directory shared by the workers of one machine.
+    public var dataDirectory: String
+    /// The group's internal topic onto which unkeyed notifications are re-keyed by `payload.id`.
+    public var byIDTopic: String
+    /// A topic that receives invalid input as well as the store's quarantine, if set.
+    public var deadLetterTopic: String?
+    /// Segment store settings.
+    public var storeOptions: StoreOptions
+    /// Messages per batch.
+    public var batchSize: Int
+    /// How long a poll waits before the worker does periodic work (segment rolls).
+    public var idleTick: Duration
+
+    /// A worker configuration with defaults: by-id topic `<group>.by-id`, batches of 4096.
+    public init(bootstrapServers: String, topics: [String], group: String, dataDirectory: String) {
+        self.kafka = KafkaConfiguration(bootstrapServers: bootstrapServers)
+        self.topics = topics
+        self.group = group
+        self.dataDirectory = dataDirectory
+        self.byIDTopic = "\(group).by-id"
+        self.deadLetterTopic = nil
+        self.storeOptions = StoreOptions()
+        self.batchSize = 4096
+        self.idleTick = .milliseconds(500)
+    }
+}

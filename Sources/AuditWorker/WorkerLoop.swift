@@ -1,0 +1,366 @@
+// AuditTrail — worker
+// SPDX-License-Identifier: Apache-2.0
+
+import AuditModel
+import AuditStore
+import Kafka
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The state the worker's one task owns: the Kafka handles, the open logs and the decoder.
+struct WorkerLoop {
+    let worker: Worker
+    let logger: Logger
+    let store: AuditStore
+    let consumer: Consumer
+    let producer: Producer
+    var decoder: NotificationDecoder
+    var logs: [TopicPartition: PartitionLog] = [:]
+    var lastHousekeeping = ContinuousClock.now
+
+    var configuration: WorkerConfiguration { worker.configuration }
+    var metrics: WorkerMetrics { worker.metrics }
+
+    init(worker: Worker, validator: SchemaValidator, logger: Logger) throws {
+        self.worker = worker
+        self.logger = logger
+        let configuration = worker.configuration
+        store = try AuditStore(directory: configuration.dataDirectory, options: configuration.storeOptions)
+        var consumerConfiguration = configuration.kafka
+        consumerConfiguration.set("group.id", configuration.group)
+        consumer = try Consumer(configuration: consumerConfiguration, logger: logger)
+        var producerConfiguration = KafkaConfiguration(bootstrapServers: configuration.kafka["bootstrap.servers"] ?? "")
+        for (key, value) in configuration.kafka.properties where Self.sharedKeys(key) { producerConfiguration.set(key, value) }
+        producerConfiguration.allowUnsafeSettings = configuration.kafka.allowUnsafeSettings
+        producerConfiguration.set("linger.ms", "5")
+        producer = try Producer(configuration: producerConfiguration, logger: logger)
+        decoder = NotificationDecoder(validator: validator)
+    }
+
+    /// Connection and security settings a producer shares with the consumer's configuration.
+    static func sharedKeys(_ key: String) -> Bool {
+        key.hasPrefix("security.") || key.hasPrefix("sasl.") || key.hasPrefix("ssl.") || key == "client.id"
+            || key.hasPrefix("socket.") || key.hasPrefix("reconnect.") || key == "debug"
+    }
+
+    mutating func run(until stop: () -> Bool) async throws {
+        try consumer.subscribe(configuration.topics + [configuration.byIDTopic])
+        logger.info("worker started", metadata: ["kafka.group.id": "\(configuration.group)", "audit.topics": "\(configuration.topics)"])
+        do {
+            while !stop() && !Task.isCancelled {
+                let batch = try await consumer.poll(maxMessages: configuration.batchSize, timeout: configuration.idleTick)
+                for error in batch.errors { try handle(error) }
+                if !batch.messages.isEmpty { try await process(batch.messages) }
+                if let rebalance = batch.rebalance { try await handle(rebalance) }
+                if ContinuousClock.now - lastHousekeeping >= configuration.idleTick { try housekeeping() }
+            }
+        } catch {
+            logger.error("worker stopping on error: \(error)")
+            throw error
+        }
+        try await shutDown()
+    }
+
+    // MARK: - Batches
+
+    /// What one consumed message becomes.
+    private enum Planned {
+        case record(StoreRecord)
+        case forward(StoreRecord, ProducerRecord)
+    }
+
+    private mutating func process(_ messages: [KafkaMessage]) async throws {
+        var planned: [TopicPartition: [Planned]] = [:]
+        var order: [TopicPartition] = []
+        var next: [TopicPartition: Int64?] = [:]
+        var deadLetters: [ProducerRecord] = []
+        for message in messages {
+            let tp = message.topicPartition
+            guard let log = logs[tp] else {
+                metrics.add("unassigned_messages")
+                continue
+            }
+            if planned[tp] == nil {
+                planned[tp] = []
+                order.append(tp)
+                next[tp] = log.writer.nextOffset
+            }
+            let expected = next[tp] ?? nil
+            if let expected, message.offset < expected {
+                // Already durable in the log (redelivered after a rebalance or restart).
+                metrics.add("redelivered")
+                continue
+            }
+            let gapStart = expected ?? 0
+            if message.offset > gapStart {
+                logger.warning(
+                    "source gap: offsets \(gapStart)..<\(message.offset) of \(tp) no longer exist in Kafka",
+                    metadata: ["audit.partition": "\(tp)"])
+                metrics.add("gap_offsets", Int(message.offset - gapStart))
+                planned[tp]!.append(.record(StoreRecord(offset: gapStart, timestamp: -1, body: .gap(to: message.offset))))
+            }
+            let item = plan(message, log: log, deadLetters: &deadLetters)
+            planned[tp]!.append(item)
+            next[tp] = message.offset + 1
+        }
+        // Forwarded copies and dead letters are acknowledged before any marker becomes durable.
+        var produced = false
+        for tp in order {
+            for case .forward(_, let record) in planned[tp]! {
+                try await producer.enqueue(record)
+                produced = true
+            }
+        }
+        for record in deadLetters {
+            try await producer.enqueue(record)
+            produced = true
+        }
+        if produced {
+            let before = producer.summary.failed
+            let summary = try await producer.flush(timeout: .seconds(120))
+            if summary.failed > before {
+                throw WorkerError("\(summary.failed - before) forwarded notification(s) were not delivered: \(summary.recentFailures.last.map { "\($0)" } ?? "")")
+            }
+        }
+        var commits: [TopicPartition: Int64] = [:]
+        for tp in order {
+            guard let log = logs[tp], let items = planned[tp], !items.isEmpty else { continue }
+            let records = items.map { item -> StoreRecord in
+                switch item {
+                case .record(let record), .forward(let record, _): record
+                }
+            }
+            try log.writer.append(records)
+            let start = ContinuousClock.now
+            if let resume = try log.writer.sync() { commits[tp] = resume }
+            metrics.observeFsync(seconds: seconds(start.duration(to: .now)))
+            metrics.add(tp.topic == configuration.byIDTopic ? "by_id_consumed" : "source_consumed", records.count)
+        }
+        try await commit(commits)
+        metrics.changed()
+    }
+
+    /// Decides what a message becomes.
+    private mutating func plan(_ message: KafkaMessage, log: PartitionLog, deadLetters: inout [ProducerRecord]) -> Planned {
+        let timestamp = message.timestamp ?? -1
+        guard let value = message.value else {
+            return quarantine(message, reason: "nullValue", detail: "record without a value (tombstone)", bytes: [], deadLetters: &deadLetters)
+        }
+        switch decoder.decode(value) {
+        case .audit(let notification):
+            let isByID = message.topic == configuration.byIDTopic
+            let id = notification.id
+            guard isByID || message.key.map({ $0.elementsEqual(id.utf8) }) == true else {
+                metrics.add("forwarded")
+                let headers = [
+                    KafkaHeader(key: OriginHeader.topic, value: Array(message.topic.utf8)),
+                    KafkaHeader(key: OriginHeader.partition, value: Array(String(message.partition).utf8)),
+                    KafkaHeader(key: OriginHeader.offset, value: Array(String(message.offset).utf8)),
+                    KafkaHeader(key: OriginHeader.timestamp, value: Array(String(timestamp).utf8)),
+                ]
+                return .forward(
+                    StoreRecord(offset: message.offset, timestamp: timestamp, body: .forwarded(topic: configuration.byIDTopic, key: id)),
+                    ProducerRecord(topic: configuration.byIDTopic, key: Array(id.utf8), value: value, headers: headers))
+            }
+            let eventType: NotificationFields.EventType = notification.eventType == .request ? .request : .response
+            let digest = NotificationFields.contentDigest(of: value)
+            switch log.admit(id: id, eventType: eventType, digest: digest, now: currentMicroseconds()) {
+            case .duplicate:
+                metrics.add("duplicates")
+                return .record(StoreRecord(
+                    offset: message.offset, timestamp: timestamp, origin: isByID ? OriginHeader.origin(of: message) : nil,
+                    body: .skipped(eventType: "\(DuplicateMarker.prefix)\(eventType == .request ? "request" : "response") \(id)")))
+            case .conflict:
+                metrics.add("conflicts")
+            case .new:
+                break
+            }
+            metrics.add("stored")
+            metrics.add(eventType == .request ? "requests" : "responses")
+            let fields = NotificationFields(
+                id: id, eventType: eventType, eventTime: notification.eventTime.microsecondsSinceEpoch,
+                initiatorId: notification.initiatorID, initiatorName: notification.initiatorName,
+                projectId: notification.initiatorProjectID, action: notification.action,
+                outcome: notification.outcome.rawValue, reasonCode: notification.reasonCode,
+                targetId: notification.targetID, targetTypeURI: notification.targetTypeURI,
+                publisher: notification.publisherID, requestPath: notification.requestPath,
+                messageId: notification.messageID, digest: digest)
+            return .record(StoreRecord(
+                offset: message.offset, timestamp: timestamp, origin: isByID ? OriginHeader.origin(of: message) : nil,
+                body: .notification(fields, bytes: value)))
+        case .nonAudit(let other):
+            metrics.add("skipped")
+            return .record(StoreRecord(offset: message.offset, timestamp: timestamp, body: .skipped(eventType: other.eventType)))
+        case .quarantined(let bad):
+            return quarantine(message, reason: bad.reason.code.description, detail: bad.reason.description, bytes: bad.original, deadLetters: &deadLetters)
+        }
+    }
+
+    private func quarantine(_ message: KafkaMessage, reason: String, detail: String, bytes: [UInt8],
+                            deadLetters: inout [ProducerRecord]) -> Planned {
+        metrics.add("quarantined", label: reason)
+        logger.warning("quarantined \(message.topicPartition)@\(message.offset): \(detail)", metadata: ["audit.reason": "\(reason)"])
+        if let topic = configuration.deadLetterTopic {
+            deadLetters.append(ProducerRecord(
+                topic: topic, key: message.key, value: bytes,
+                headers: [KafkaHeader(key: "audit.reason", value: Array(detail.utf8))]
+                    + [KafkaHeader(key: OriginHeader.topic, value: Array(message.topic.utf8)),
+                       KafkaHeader(key: OriginHeader.partition, value: Array(String(message.partition).utf8)),
+                       KafkaHeader(key: OriginHeader.offset, value: Array(String(message.offset).utf8))]))
+        }
+        return .record(StoreRecord(
+            offset: message.offset, timestamp: message.timestamp ?? -1,
+            origin: message.topic == configuration.byIDTopic ? OriginHeader.origin(of: message) : nil,
+            body: .quarantined(reason: reason, detail: detail, bytes: bytes)))
+    }
+
+    /// Commits durable offsets. Kafka may refuse during a rebalance; the store, not the
+    /// commit, is the resume point, so a refusal only costs a redelivery that is skipped.
+    private func commit(_ offsets: [TopicPartition: Int64]) async throws {
+        guard !offsets.isEmpty else { return }
+        do {
+            try await consumer.commit(offsets)
+        } catch {
+            metrics.add("commit_deferred")
+            logger.info("commit deferred: \(error)")
+        }
+    }
+
+    private func handle(_ error: ConsumerError) throws {
+        metrics.add("kafka_errors", label: error.error.name ?? "\(error.error.code)")
+        if error.error.isFatal { throw error.error }
+        logger.warning("kafka: \(error)")
+    }
+
+    // MARK: - Rebalances
+
+    private mutating func handle(_ rebalance: Rebalance) async throws {
+        switch rebalance.kind {
+        case .revoke:
+            var offsets: [TopicPartition: Int64] = [:]
+            for tp in rebalance.partitions {
+                guard let log = logs.removeValue(forKey: tp) else { continue }
+                // Everything appended was synced at the end of its batch; close releases the lock.
+                if let resume = try log.writer.sync() { offsets[tp] = resume }
+                try log.writer.close()
+            }
+            if !rebalance.isLost { try await commit(offsets) }
+            logger.info("partitions revoked: \(rebalance.partitions.map(\.description).joined(separator: ", "))")
+            try consumer.completeRebalance(rebalance)
+            metrics.set("assigned_partitions", label: "all", Int64(logs.count))
+            metrics.changed()
+        case .assign:
+            var starts: [TopicPartition: Offset] = [:]
+            for tp in rebalance.partitions {
+                let writer = try await openWriter(tp)
+                let log = PartitionLog(topicPartition: tp, writer: writer)
+                logs[tp] = log
+                starts[tp] = writer.resumeOffset.map { .exact($0) } ?? .beginning
+                if writer.recovery.truncatedBytes > 0 {
+                    logger.warning("recovered \(tp): cut a torn tail of \(writer.recovery.truncatedBytes) bytes")
+                }
+                try preload(log)
+            }
+            logger.info("partitions assigned: \(starts.map { "\($0.key)@\($0.value)" }.sorted().joined(separator: ", "))")
+            try consumer.completeRebalance(rebalance, startOffsets: starts)
+            metrics.set("assigned_partitions", label: "all", Int64(logs.count))
+            metrics.changed()
+        }
+    }
+
+    /// Opens a partition's log; waits for a previous local owner to release its lock, then takes
+    /// over (fencing it by epoch) if it never does.
+    private func openWriter(_ tp: TopicPartition) async throws -> LogWriter {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while true {
+            let failure: StoreError
+            do {
+                return try store.openWriter(topic: tp.topic, partition: tp.partition)
+            } catch {
+                failure = error
+            }
+            guard failure.code == .locked else { throw failure }
+            if ContinuousClock.now >= deadline {
+                logger.warning("\(tp): previous writer still holds the lock; taking over")
+                return try store.openWriter(topic: tp.topic, partition: tp.partition, takeOver: true)
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// Loads the digests of recent notifications of a log, so redeliveries are recognised.
+    private func preload(_ log: PartitionLog) throws {
+        let reader = try store.reader()
+        var query = StoreQuery()
+        query.topic = log.topicPartition.topic
+        query.partition = log.topicPartition.partition
+        query.kinds = [.notification]
+        log.preload(try reader.records(matching: query).map(\.record), now: currentMicroseconds())
+    }
+
+    // MARK: - Periodic work and shutdown
+
+    private mutating func housekeeping() throws {
+        lastHousekeeping = .now
+        for log in logs.values { try log.writer.rollIfDue() }
+        if let lag = try? consumer.lag() {
+            for (tp, value) in lag { metrics.set("consumer_lag", label: tp.description, value) }
+        }
+    }
+
+    private mutating func shutDown() async throws {
+        var offsets: [TopicPartition: Int64] = [:]
+        for (tp, log) in logs {
+            if let resume = try log.writer.sync() { offsets[tp] = resume }
+            try log.writer.close()
+        }
+        logs = [:]
+        try await commit(offsets)
+        try await producer.flush(timeout: .seconds(30))
+        try await consumer.close()
+        logger.info("worker stopped cleanly")
+    }
+
+    private func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
+
+/// Headers that carry a forwarded notification's origin on the by-id topic.
+enum OriginHeader {
+    static let topic = "audit.origin.topic"
+    static let partition = "audit.origin.partition"
+    static let offset = "audit.origin.offset"
+    static let timestamp = "audit.origin.timestamp"
+
+    static func origin(of message: KafkaMessage) -> Origin? {
+        func header(_ key: String) -> String? {
+            message.headers.first { $0.key == key }?.value.map { String(decoding: $0, as: UTF8.self) }
+        }
+        guard let topic = header(topic), let partition = header(partition).flatMap(Int32.init),
+              let offset = header(offset).flatMap(Int64.init) else { return nil }
+        return Origin(topic: topic, partition: partition, offset: offset, timestamp: header(timestamp).flatMap(Int64.init) ?? -1)
+    }
+}
+
+/// How a redelivered duplicate is recorded: a `skipped` record whose event type says so.
+public enum DuplicateMarker {
+    /// The prefix of a duplicate's `skipped` event type: `duplicate request <id>`.
+    public static let prefix = "duplicate "
+}
+
+/// A failure of the worker itself.
+public struct WorkerError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Microseconds since the epoch.
+func currentMicroseconds() -> Int64 {
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
+    return Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
+}

@@ -1,0 +1,139 @@
+// AuditTrail — worker tests
+// SPDX-License-Identifier: Apache-2.0
+
+import AuditClient
+import AuditStore
+import AuditTesting
+import AuditWorker
+import Foundation
+import Kafka
+import Testing
+
+/// What a test published: the notifications, and what the store must show for them.
+struct PublishedTrail {
+    var values: [(key: [UInt8]?, value: [UInt8])] = []
+    var pairs = 0
+    var missingResponses = 0
+    var duplicates = 0
+}
+
+/// `calls` HTTP calls; 1% of responses missing, 1% of responses published twice, in shuffled order.
+func makeTrail(calls: Int, keyed: Bool, seed: UInt64) -> PublishedTrail {
+    var traffic = SampleTraffic(seed: seed)
+    var random = SeededRandom(seed: seed ^ 0xABCDEF)
+    var trail = PublishedTrail()
+    for i in 0..<calls {
+        let call = traffic.next()
+        let key: [UInt8]? = keyed ? Array(call.request.payload.id.utf8) : nil
+        trail.values.append((key, call.request.envelope))
+        if i % 100 == 17 {
+            trail.missingResponses += 1
+            continue
+        }
+        trail.pairs += 1
+        trail.values.append((key, call.response.envelope))
+        if i % 100 == 53 {
+            trail.duplicates += 1
+            trail.values.append((key, call.response.envelope))
+        }
+    }
+    trail.values.shuffle(using: &random)
+    return trail
+}
+
+/// Runs `count` workers sharing one data directory while `trail` is published, until they stored
+/// all of it. Publishing waits after each `chunk` until the workers consumed everything published
+/// from the source topic: the embedded broker keeps a bounded log per partition (older messages
+/// are deleted, as retention would delete them), so a larger backlog would be lost unread.
+func runWorkers(
+    count: Int, bootstrap: String, topic: String, group: String, data: String, trail: PublishedTrail, chunk: Int = 6000
+) async throws -> [WorkerMetrics] {
+    let workers = try (0..<count).map { _ in
+        var configuration = WorkerConfiguration(bootstrapServers: bootstrap, topics: [topic], group: group, dataDirectory: data)
+        for (key, value) in TestEnvironment.consumerConfiguration(bootstrap: bootstrap, group: group).properties {
+            configuration.kafka.set(key, value)
+        }
+        configuration.idleTick = .milliseconds(200)
+        return try Worker(configuration: configuration)
+    }
+    // Everything a worker consumed from the source or by-id topic and kept (stored or recognised).
+    let progress = Observed(0)
+    let source = Observed(0)
+    let assigned = Observed(Int64(0))
+    for worker in workers {
+        worker.metrics.observe {
+            progress.update { $0 = workers.map { $0.metrics.value("stored") + $0.metrics.value("duplicates") }.reduce(0, +) }
+            source.update { $0 = workers.map { $0.metrics.value("source_consumed") }.reduce(0, +) }
+            assigned.update { $0 = workers.map { $0.metrics.gauge("assigned_partitions", label: "all") }.reduce(0, +) }
+        }
+    }
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for worker in workers { group.addTask { try await worker.run() } }
+        // Publish once the group owns every partition of both topics (6 + 6).
+        try await assigned.wait(timeout: .seconds(60), "the group took every partition") { $0 == 12 }
+        // Unkeyed messages spread randomly over the partitions, one by one (librdkafka's sticky
+        // partitioner would otherwise put thousands in a row on one partition).
+        var producerConfiguration = KafkaConfiguration(bootstrapServers: bootstrap)
+        producerConfiguration.set("sticky.partitioning.linger.ms", "0")
+        let producer = try Producer(configuration: producerConfiguration)
+        var published = 0
+        for (key, value) in trail.values {
+            try await producer.enqueue(ProducerRecord(topic: topic, key: key, value: value))
+            published += 1
+            if published % chunk == 0 {
+                try await producer.flush(timeout: .seconds(60))
+                let target = published
+                try await source.wait(timeout: .seconds(120), "the workers consumed \(target)") { $0 >= target }
+            }
+        }
+        let summary = try await producer.flush(timeout: .seconds(120))
+        #expect(summary.failed == 0)
+        let total = trail.values.count
+        do {
+            try await progress.wait(timeout: .seconds(180), "the workers stored all \(total)") { $0 >= total }
+        } catch {
+            for (n, worker) in workers.enumerated() { print("worker \(n):\n\(worker.metrics.render())") }
+            throw error
+        }
+        for worker in workers { worker.stop() }
+        try await group.waitForAll()
+    }
+    return workers.map(\.metrics)
+}
+
+@Suite(.timeLimit(.minutes(6)))
+struct CorrelationTests {
+    func check(keyed: Bool) async throws {
+        let topic = "notifications.info"
+        let group = TestEnvironment.uniqueName("workers")
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("data")).path
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let trail = makeTrail(calls: 20_000, keyed: keyed, seed: keyed ? 1 : 2)
+        try await withMockCluster(topics: [topic: 6, "\(group).by-id": 6]) { cluster in
+            let metrics = try await runWorkers(
+                count: 3, bootstrap: cluster.bootstrapServers, topic: topic, group: group, data: data, trail: trail)
+            #expect(metrics.map { $0.value("stored") }.reduce(0, +) == trail.pairs * 2 + trail.missingResponses)
+            #expect(metrics.map { $0.value("gap_offsets") }.reduce(0, +) == 0)
+        }
+        // Every invariant is checked from the store alone.
+        let stored = try Trail(directory: data, window: 0, now: Int64.max / 2)
+        #expect(stored.statistics.pairs == trail.pairs)
+        #expect(stored.statistics.orphanRequests == trail.missingResponses)
+        #expect(stored.statistics.orphanResponses == 0)
+        #expect(stored.statistics.duplicates == trail.duplicates)
+        #expect(stored.statistics.conflicts == 0)
+        #expect(stored.statistics.notifications == trail.pairs * 2 + trail.missingResponses)
+        #expect(stored.statistics.quarantined == 0)
+        #expect(stored.statistics.forwarded == (keyed ? 0 : trail.values.count))
+        let report = StoreVerifier(directory: data).verify()
+        #expect(report.findings.isEmpty, "\(report.findings.prefix(5))")
+    }
+
+    @Test func unkeyedPairsCorrelateThroughTheByIDTopic() async throws {
+        try await check(keyed: false)
+    }
+
+    @Test func keyedPairsCorrelateWhereTheyLand() async throws {
+        try await check(keyed: true)
+    }
+}
