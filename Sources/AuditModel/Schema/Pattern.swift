@@ -18,6 +18,10 @@ package final class Pattern: @unchecked Sendable {
     private let accepting: UnsafeMutableBufferPointer<Bool>
     private let acceptingAtEnd: UnsafeMutableBufferPointer<Bool>
     private let dead: UnsafeMutableBufferPointer<Bool>
+    /// `transitions` composed with `asciiClass`: the next state for each (state, ASCII byte).
+    private let asciiTransitions: UnsafeMutableBufferPointer<Int32>
+    /// Per state: 1 = accepting, 2 = dead.
+    private let stops: UnsafeMutableBufferPointer<UInt8>
 
     /// Compiles `source`.
     /// - Throws: ``PatternSyntax/Unsupported`` for syntax outside the supported subset or an automaton
@@ -62,7 +66,12 @@ package final class Pattern: @unchecked Sendable {
         let atEnd = sets.enumerated().map { i, set in nfa.accepts(nfa.closure(set, atStart: i == 0, atEnd: true)) }
         accepting = Self.table(sets.map { nfa.accepts($0) })
         acceptingAtEnd = Self.table(atEnd)
-        dead = Self.table(sets.enumerated().map { i, set in !nfa.canConsume(set) && !atEnd[i] })
+        let deadStates = sets.enumerated().map { i, set in !nfa.canConsume(set) && !atEnd[i] }
+        dead = Self.table(deadStates)
+        let classCount = boundaries.count - 1
+        let ascii = (0..<128).map { Pattern.interval(of: UInt32($0), in: boundaries) }
+        asciiTransitions = Self.table(sets.indices.flatMap { state in ascii.map { transitions[state * classCount + $0] } })
+        stops = Self.table(sets.indices.map { (nfa.accepts(sets[$0]) ? 1 : 0) | (deadStates[$0] ? 2 : 0) })
     }
 
     deinit {
@@ -71,6 +80,8 @@ package final class Pattern: @unchecked Sendable {
         accepting.deallocate()
         acceptingAtEnd.deallocate()
         dead.deallocate()
+        asciiTransitions.deallocate()
+        stops.deallocate()
     }
 
     private static func table<T>(_ array: [T]) -> UnsafeMutableBufferPointer<T> {
@@ -100,8 +111,11 @@ package final class Pattern: @unchecked Sendable {
             let lead = p[i]
             let klass: Int
             if lead < 0x80 {
-                klass = Int(asciiClass[Int(lead)])
+                state = Int(asciiTransitions[state &<< 7 | Int(lead)])
                 i &+= 1
+                let stop = stops[state]
+                if stop == 0 { continue }
+                return stop == 1
             } else {
                 let (scalar, length) = Self.decode(p, i, n)
                 klass = Self.interval(of: scalar, in: boundaries)
