@@ -1,14 +1,14 @@
 # AuditTrail — the two commands of the README, and a few more.
 #   make demo   install what is missing, build, run the main job on the embedded Kafka
-#   make test   install what is missing, build, run the whole test suite (what CI runs)
+#   make test   install what is missing, build, run the whole test suite + a 20 s decoder fuzz run (what CI runs)
 #   make bench  release build, print the performance figures
 
 SHELL := /bin/bash
-APT_PACKAGES := librdkafka-dev libzstd-dev pkg-config kcat python3-venv
+APT_PACKAGES := librdkafka-dev libzstd-dev pkg-config kcat python3 python3-venv
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT_BUILD_FLAGS ?=
 
-.PHONY: deps build demo test bench clean
+.PHONY: deps interop-deps build demo test bench clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -17,18 +17,28 @@ deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+# The Python side of the differential tests (pycadf, keystonemiddleware, jsonschema from PyPI);
+# reused while interop/requirements.txt is unchanged.
+interop-deps: deps
+	@interop/setup-venv.sh >/dev/null
+
 build: deps
 	swift build $(SWIFT_BUILD_FLAGS)
 
 demo: build
 	.build/debug/audit-trail demo
 
-test: deps
+# FUZZ_SECONDS: how long the decoder fuzz target runs after the tests (0 skips it).
+FUZZ_SECONDS ?= 20
+
+test: interop-deps
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
 	swift test --skip-build $(SWIFT_TEST_FLAGS)
+	@if [ "$(FUZZ_SECONDS)" != 0 ]; then scripts/fuzz-decode.sh $(FUZZ_SECONDS); fi
 
 bench: deps
 	swift build -c release --product audit-trail
+	.build/release/audit-trail bench decode
 	.build/release/audit-trail bench kafka
 
 clean:

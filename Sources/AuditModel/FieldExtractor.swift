@@ -1,82 +1,89 @@
 // AuditTrail — CADF model
 // SPDX-License-Identifier: Apache-2.0
 
-/// Reads the fields the pipeline needs out of a validated document's tape.
+/// Reads the fields the pipeline needs out of a validated document's tape, one walk per object.
 enum FieldExtractor {
+    private static let root = MemberQuery([
+        "payload", "message_id", "publisher_id", "event_type", "_context", "_context_request_id",
+        "_context_global_request_id",
+    ])
+    private static let event = MemberQuery([
+        "id", "outcome", "eventTime", "action", "requestPath", "initiator", "initiatorId", "target", "targetId",
+        "reason", "reporterchain",
+    ])
+    private static let initiator = MemberQuery(["id", "name", "project_id", "request_id", "global_request_id"])
+    private static let context = MemberQuery(["request_id", "global_request_id"])
+
     /// The notification, or `nil` if a field the schemas normally guarantee is missing.
     static func extract(
         _ document: JSONDocument, _ original: [UInt8], _ storage: [UInt8], _ base: Int, _ form: WireForm
     ) -> AuditNotification? {
         var fields = AuditNotification.Fields()
-        func ref(_ index: Int?) -> TextRef {
-            guard let index, document.tape[index].kind == .string else { return .absent }
+        func ref(_ index: Int) -> TextRef {
+            guard index >= 0, document.tape[index].kind == .string else { return .absent }
             let entry = document.tape[index]
             return TextRef(start: entry.start &+ UInt32(base), length: entry.length, escaped: entry.isEscaped, isPresent: true)
         }
-        let payload: Int
-        if form == .bareEvent {
-            payload = 0
-        } else {
-            guard let index = document.member(0, "payload") else { return nil }
-            payload = index
-            fields.messageID = ref(document.member(0, "message_id"))
-            fields.publisherID = ref(document.member(0, "publisher_id"))
-            fields.eventTypeText = ref(document.member(0, "event_type"))
-            if let context = document.member(0, "_context") {
-                fields.requestID = ref(document.member(context, "request_id"))
-                fields.globalRequestID = ref(document.member(context, "global_request_id"))
-            } else {
-                fields.requestID = ref(document.member(0, "_context_request_id"))
-                fields.globalRequestID = ref(document.member(0, "_context_global_request_id"))
+        var payload = 0
+        var eventType: AuditEventType?
+        if form != .bareEvent {
+            root.find(in: document, 0) { found in
+                payload = found[0]
+                fields.messageID = ref(found[1])
+                fields.publisherID = ref(found[2])
+                fields.eventTypeText = ref(found[3])
+                if found[3] >= 0 {
+                    if document.stringEquals(found[3], "audit.http.request") { eventType = .request }
+                    if document.stringEquals(found[3], "audit.http.response") { eventType = .response }
+                }
+                if found[4] >= 0 {
+                    context.find(in: document, found[4]) { context in
+                        fields.requestID = ref(context[0])
+                        fields.globalRequestID = ref(context[1])
+                    }
+                } else {
+                    fields.requestID = ref(found[5])
+                    fields.globalRequestID = ref(found[6])
+                }
             }
+            guard payload >= 0, eventType != nil else { return nil }
         }
-        guard document.tape[payload].kind == .object, let outcomeIndex = document.member(payload, "outcome"),
-            let outcome = Self.outcome(document, outcomeIndex),
-            let eventTime = timestamp(document, document.member(payload, "eventTime"))
-        else { return nil }
-        fields.id = ref(document.member(payload, "id"))
-        fields.action = ref(document.member(payload, "action"))
-        fields.requestPath = ref(document.member(payload, "requestPath"))
-        if let initiator = document.member(payload, "initiator") {
-            fields.initiatorID = ref(document.member(initiator, "id"))
-            fields.initiatorName = ref(document.member(initiator, "name"))
-            fields.initiatorProjectID = ref(document.member(initiator, "project_id"))
-            if let requestID = document.member(initiator, "request_id") { fields.requestID = ref(requestID) }
-            if let global = document.member(initiator, "global_request_id") { fields.globalRequestID = ref(global) }
-        } else {
-            fields.initiatorID = ref(document.member(payload, "initiatorId"))
-        }
-        if let target = document.member(payload, "target") {
-            fields.targetID = ref(document.member(target, "id"))
-            fields.targetTypeURI = ref(document.member(target, "typeURI"))
-        } else {
-            fields.targetID = ref(document.member(payload, "targetId"))
-        }
-        if let reason = document.member(payload, "reason") {
-            fields.reasonCode = ref(document.member(reason, "reasonCode"))
-        }
+        var outcome: Outcome?
+        var eventTime: Timestamp?
         var reporterTime: Timestamp?
-        if let chain = document.member(payload, "reporterchain"), document.tape[chain].kind == .array,
-            document.tape[chain].start > 0
-        {
-            reporterTime = timestamp(document, document.member(chain + 1, "reporterTime"))
-        }
-        let eventType: AuditEventType
-        if form == .bareEvent {
-            eventType = outcome == .pending ? .request : .response
-        } else {
-            guard let typeIndex = document.member(0, "event_type") else { return nil }
-            if document.stringEquals(typeIndex, "audit.http.request") {
-                eventType = .request
-            } else if document.stringEquals(typeIndex, "audit.http.response") {
-                eventType = .response
+        event.find(in: document, payload) { found in
+            fields.id = ref(found[0])
+            outcome = found[1] >= 0 ? Self.outcome(document, found[1]) : nil
+            eventTime = timestamp(document, found[2])
+            fields.action = ref(found[3])
+            fields.requestPath = ref(found[4])
+            if found[5] >= 0 {
+                initiator.find(in: document, found[5]) { initiator in
+                    fields.initiatorID = ref(initiator[0])
+                    fields.initiatorName = ref(initiator[1])
+                    fields.initiatorProjectID = ref(initiator[2])
+                    if initiator[3] >= 0 { fields.requestID = ref(initiator[3]) }
+                    if initiator[4] >= 0 { fields.globalRequestID = ref(initiator[4]) }
+                }
             } else {
-                return nil
+                fields.initiatorID = ref(found[6])
+            }
+            if found[7] >= 0 {
+                fields.targetID = ref(document.member(found[7], "id") ?? -1)
+                fields.targetTypeURI = ref(document.member(found[7], "typeURI") ?? -1)
+            } else {
+                fields.targetID = ref(found[8])
+            }
+            if found[9] >= 0 { fields.reasonCode = ref(document.member(found[9], "reasonCode") ?? -1) }
+            let chain = found[10]
+            if chain >= 0, document.tape[chain].kind == .array, document.tape[chain].start > 0 {
+                reporterTime = timestamp(document, document.member(chain + 1, "reporterTime") ?? -1)
             }
         }
+        guard let outcome, let eventTime else { return nil }
         return AuditNotification(
-            original: original, form: form, eventType: eventType, outcome: outcome, eventTime: eventTime,
-            reporterTime: reporterTime, storage: storage, fields: fields)
+            original: original, form: form, eventType: eventType ?? (outcome == .pending ? .request : .response),
+            outcome: outcome, eventTime: eventTime, reporterTime: reporterTime, storage: storage, fields: fields)
     }
 
     private static func outcome(_ document: JSONDocument, _ index: Int) -> Outcome? {
@@ -87,8 +94,8 @@ enum FieldExtractor {
         return nil
     }
 
-    private static func timestamp(_ document: JSONDocument, _ index: Int?) -> Timestamp? {
-        guard let index, document.tape[index].kind == .string else { return nil }
+    private static func timestamp(_ document: JSONDocument, _ index: Int) -> Timestamp? {
+        guard index >= 0, document.tape[index].kind == .string else { return nil }
         if document.tape[index].isEscaped {
             return document.unescapedBytes(index).withUnsafeBytes { Timestamp.parse($0) }
         }

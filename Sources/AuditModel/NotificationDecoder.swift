@@ -39,7 +39,7 @@ public struct QuarantinedNotification: Sendable {
 /// ``DecodedNotification/quarantined(_:)``.
 public struct NotificationDecoder {
     private let validator: SchemaValidator
-    private var parser = JSONParser()
+    private let parser = JSONParser()
 
     /// Creates a decoder that validates with `validator`.
     public init(validator: SchemaValidator) {

@@ -40,6 +40,16 @@ enum EnvelopeFastPath {
                     let skip = special.trailingZeroBitCount >> 3
                     i &+= skip
                     o &+= skip
+                    // `\"` and `\\` (nearly every escape of an envelope) without leaving the loop.
+                    if p[i] == UInt8(ascii: "\\"), i &+ 1 < end {
+                        let next = p[i &+ 1]
+                        if next == UInt8(ascii: "\"") || next == UInt8(ascii: "\\") {
+                            out[o] = next
+                            i &+= 2
+                            o &+= 1
+                            continue
+                        }
+                    }
                     break
                 }
                 guard i < end else { return }
@@ -55,14 +65,6 @@ enum EnvelopeFastPath {
                     ok = true
                     return
                 } else if byte == UInt8(ascii: "\\") {
-                    // `\"` and `\\` are nearly all the escapes of an envelope: handled inline.
-                    let next = i &+ 1 < end ? p[i &+ 1] : 0
-                    if next == UInt8(ascii: "\"") || next == UInt8(ascii: "\\") {
-                        out[o] = next
-                        i &+= 2
-                        o &+= 1
-                        continue
-                    }
                     var scanner = JSONScanner(base: p, end: end)
                     scanner.i = i
                     do { try scanner.scanEscape() } catch { return }

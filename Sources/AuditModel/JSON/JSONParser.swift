@@ -20,34 +20,29 @@ package struct JSONParser {
         package var reason: QuarantineReason { QuarantineReason(code, offset: offset) }
     }
 
-    package private(set) var tape: [TapeEntry] = []
-    private var containers: [UInt32] = []
-    private var keys: [UInt32] = []
-    private var keyBase: [UInt32] = []
+    private let tape = ParserStack<TapeEntry>(capacity: 256)
+    private let containers = ParserStack<UInt32>(capacity: Self.maxDepth + 1)
+    private let keys = ParserStack<UInt32>(capacity: 64)
+    private let keyBase = ParserStack<UInt32>(capacity: Self.maxDepth + 1)
 
-    package init() {
-        tape.reserveCapacity(256)
-        containers.reserveCapacity(Self.maxDepth + 1)
-        keys.reserveCapacity(64)
-        keyBase.reserveCapacity(Self.maxDepth + 1)
-    }
+    package init() {}
 
     /// Parses `bytes` and calls `body` with the document; the tape is reused by the next parse.
     /// - Returns: what `body` returns, or the failure (then `body` is not called).
-    package mutating func parse<R>(_ bytes: UnsafeRawBufferPointer, _ body: (JSONDocument) -> R) -> Result<R, Failure> {
+    package func parse<R>(_ bytes: UnsafeRawBufferPointer, _ body: (JSONDocument) -> R) -> Result<R, Failure> {
         do {
             try parseTape(bytes)
         } catch {
             return .failure(error)
         }
-        return .success(tape.withUnsafeBufferPointer { body(JSONDocument(bytes: bytes, tape: $0)) })
+        return .success(body(JSONDocument(bytes: bytes, tape: tape.buffer)))
     }
 
-    private mutating func parseTape(_ bytes: UnsafeRawBufferPointer) throws(Failure) {
-        tape.removeAll(keepingCapacity: true)
-        containers.removeAll(keepingCapacity: true)
-        keys.removeAll(keepingCapacity: true)
-        keyBase.removeAll(keepingCapacity: true)
+    private func parseTape(_ bytes: UnsafeRawBufferPointer) throws(Failure) {
+        tape.removeAll()
+        containers.removeAll()
+        keys.removeAll()
+        keyBase.removeAll()
         guard bytes.count < Int(UInt32.max) else { throw Failure(code: .tooLarge, offset: 0) }
         guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count > 0 else {
             throw Failure(code: .notJSON, offset: 0)
@@ -64,7 +59,7 @@ package struct JSONParser {
         if let duplicateAt { throw Failure(code: .duplicateKey, offset: duplicateAt) }
     }
 
-    private mutating func parseValues(_ s: inout JSONScanner, _ duplicateAt: inout Int?) throws(Failure) {
+    private func parseValues(_ s: inout JSONScanner, _ duplicateAt: inout Int?) throws(Failure) {
         s.skipWhitespace()
         while true {
             // A value.
@@ -133,7 +128,7 @@ package struct JSONParser {
 
     /// `"name" :` then leaves the scanner on the value.
     @inline(__always)
-    private mutating func parseKey(_ s: inout JSONScanner) throws(Failure) {
+    private func parseKey(_ s: inout JSONScanner) throws(Failure) {
         guard s.peek == UInt8(ascii: "\"") else { throw s.fail() }
         keys.append(UInt32(tape.count))
         var entry = try s.scanString()
@@ -149,22 +144,18 @@ package struct JSONParser {
         s.skipWhitespace()
     }
 
-    private mutating func closeContainer(_ s: inout JSONScanner, _ duplicateAt: inout Int?) throws(Failure) {
+    private func closeContainer(_ s: inout JSONScanner, _ duplicateAt: inout Int?) throws(Failure) {
         let index = Int(containers.removeLast())
         var count: UInt32 = 0
         if tape[index].kind == .object {
             let first = Int(keyBase.removeLast())
             count = UInt32(keys.count &- first)
             if count > 1, duplicateAt == nil,
-                tape.withUnsafeBufferPointer({ t in
-                    keys.withUnsafeBufferPointer { k in
-                        DuplicateKeys.found(UnsafeBufferPointer(rebasing: k[first...]), tape: t, base: s.base, count: s.end)
-                    }
-                })
+                DuplicateKeys.found(UnsafeBufferPointer(rebasing: keys.buffer[first...]), tape: tape.buffer, base: s.base, count: s.end)
             {
                 duplicateAt = s.i &- 1
             }
-            keys.removeLast(keys.count &- first)
+            keys.truncate(to: first)
         } else {
             var child = index + 1
             while child < tape.count {

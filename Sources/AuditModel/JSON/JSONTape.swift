@@ -7,7 +7,7 @@
 /// Containers hold their element count in `start` and, in `length`, the tape index just past their
 /// last descendant, so a reader skips a subtree in O(1). An object's members follow it as
 /// key, value, key, value, …
-package struct TapeEntry: Sendable {
+package struct TapeEntry: Sendable, BitwiseCopyable {
     /// The value's kind.
     package var kind: JSONKind
     /// ``stringEscaped``, ``stringNonASCII``, ``numberInteger``.
@@ -31,7 +31,7 @@ package struct TapeEntry: Sendable {
 }
 
 /// The JSON value kinds a tape distinguishes.
-package enum JSONKind: UInt8, Sendable {
+package enum JSONKind: UInt8, Sendable, BitwiseCopyable {
     case object = 1, array, string, number, `true`, `false`, null
 }
 

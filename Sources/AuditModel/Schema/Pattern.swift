@@ -18,6 +18,9 @@ package final class Pattern: @unchecked Sendable {
     private let accepting: UnsafeMutableBufferPointer<Bool>
     private let acceptingAtEnd: UnsafeMutableBufferPointer<Bool>
     private let dead: UnsafeMutableBufferPointer<Bool>
+    /// `transitions` composed with `asciiClass`: the next state for each (state, ASCII byte),
+    /// -1 when that state accepts, -2 when it is dead.
+    private let asciiTransitions: UnsafeMutableBufferPointer<Int32>
 
     /// Compiles `source`.
     /// - Throws: ``PatternSyntax/Unsupported`` for syntax outside the supported subset or an automaton
@@ -60,9 +63,20 @@ package final class Pattern: @unchecked Sendable {
         }
         self.transitions = Self.table(transitions)
         let atEnd = sets.enumerated().map { i, set in nfa.accepts(nfa.closure(set, atStart: i == 0, atEnd: true)) }
-        accepting = Self.table(sets.map { nfa.accepts($0) })
+        let acceptingStates = sets.map { nfa.accepts($0) }
+        accepting = Self.table(acceptingStates)
         acceptingAtEnd = Self.table(atEnd)
-        dead = Self.table(sets.enumerated().map { i, set in !nfa.canConsume(set) && !atEnd[i] })
+        let deadStates = sets.enumerated().map { i, set in !nfa.canConsume(set) && !atEnd[i] }
+        dead = Self.table(deadStates)
+        let classCount = boundaries.count - 1
+        let ascii = (0..<128).map { Pattern.interval(of: UInt32($0), in: boundaries) }
+        // A target that ends the match is stored as -1 (accepting) or -2 (dead): one load per character.
+        asciiTransitions = Self.table(sets.indices.flatMap { state in
+            ascii.map { klass -> Int32 in
+                let target = Int(transitions[state * classCount + klass])
+                return acceptingStates[target] ? -1 : deadStates[target] ? -2 : Int32(target)
+            }
+        })
     }
 
     deinit {
@@ -71,6 +85,7 @@ package final class Pattern: @unchecked Sendable {
         accepting.deallocate()
         acceptingAtEnd.deallocate()
         dead.deallocate()
+        asciiTransitions.deallocate()
     }
 
     private static func table<T>(_ array: [T]) -> UnsafeMutableBufferPointer<T> {
@@ -100,8 +115,11 @@ package final class Pattern: @unchecked Sendable {
             let lead = p[i]
             let klass: Int
             if lead < 0x80 {
-                klass = Int(asciiClass[Int(lead)])
+                let next = asciiTransitions[state &<< 7 | Int(lead)]
+                if next < 0 { return next == -1 }
+                state = Int(next)
                 i &+= 1
+                continue
             } else {
                 let (scalar, length) = Self.decode(p, i, n)
                 klass = Self.interval(of: scalar, in: boundaries)

@@ -38,6 +38,8 @@ struct SchemaCompiler {
         for id in compiler.documents.keys.sorted() {
             roots[id] = try compiler.node(uri: id, pointer: "")
         }
+        compiler.shortcutReferences()
+        roots = roots.mapValues { SchemaCompiler.target($0, in: compiler.nodes) }
         return SchemaProgram(
             nodes: compiler.nodes, names: compiler.names, dependencies: compiler.dependencies,
             children: compiler.children, slots: compiler.slots, blob: compiler.blob, values: compiler.values, patterns: compiler.patterns,
@@ -208,6 +210,42 @@ struct SchemaCompiler {
         for (trigger, needed) in dependentRequired {
             dependencies.append(.init(trigger: bit(trigger), required: needed.reduce(0) { $0 | bit($1) }))
         }
+    }
+
+    /// A node that is nothing but `{"$ref": …}` is replaced, wherever it is referenced, by what it
+    /// refers to, and nodes that are nothing but `type` are marked: both save a call per visit.
+    private mutating func shortcutReferences() {
+        let original = nodes
+        func fix(_ index: Int32) -> Int32 { index >= 0 ? Self.target(index, in: original) : index }
+        for i in nodes.indices {
+            var node = nodes[i]
+            node.ref = fix(node.ref)
+            node.not = fix(node.not)
+            node.items = fix(node.items)
+            node.additional = fix(node.additional)
+            var plain = SchemaNode()
+            plain.types = node.types
+            node.typeOnly = node.types != 0 && plain == node
+            nodes[i] = node
+        }
+        children = children.map(fix)
+        names = names.map { name in
+            var name = name
+            name.schema = fix(name.schema)
+            return name
+        }
+    }
+
+    /// Follows chains of nodes that are only a `$ref` (bounded, so reference cycles end).
+    static func target(_ start: Int32, in nodes: [SchemaNode]) -> Int32 {
+        var index = start
+        for _ in 0..<64 {
+            var bare = SchemaNode()
+            bare.ref = nodes[Int(index)].ref
+            guard bare.ref >= 0, bare == nodes[Int(index)] else { return index }
+            index = bare.ref
+        }
+        return index
     }
 
     private func invalid(_ pointer: String, _ message: String) -> DecodeError {

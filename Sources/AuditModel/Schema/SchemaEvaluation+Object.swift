@@ -17,6 +17,11 @@ extension SchemaEvaluation {
                 schema = name.schema
             }
             if schema >= 0 {
+                let target = program.nodes[Int(schema)]
+                if target.typeOnly, typeMatches(target.types, document.tape[value], value) {
+                    key = document.next(after: value)
+                    continue
+                }
                 if explain { path.append(key) }
                 let ok = check(schema, value)
                 if explain { path.removeLast() }

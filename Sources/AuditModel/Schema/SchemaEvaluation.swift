@@ -81,7 +81,7 @@ struct SchemaEvaluation {
         return true
     }
 
-    private func typeMatches(_ types: UInt8, _ entry: TapeEntry, _ t: Int) -> Bool {
+    func typeMatches(_ types: UInt8, _ entry: TapeEntry, _ t: Int) -> Bool {
         typealias Bit = SchemaProgram.TypeBit
         switch entry.kind {
         case .null: return types & Bit.null != 0

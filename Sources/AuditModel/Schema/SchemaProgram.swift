@@ -3,9 +3,9 @@
 
 /// One compiled subschema: plain data whose lists are spans of the program's flat tables, so the
 /// evaluator reads it without reference counting.
-struct SchemaNode {
+struct SchemaNode: Equatable {
     /// A span of one of the program's tables.
-    struct Span {
+    struct Span: Equatable {
         var start: Int32 = 0
         var count: Int32 = 0
     }
@@ -41,6 +41,8 @@ struct SchemaNode {
     /// Only `required` among the object keywords (no property schemas, no `additionalProperties`,
     /// no `dependentRequired`).
     var requiredOnly = false
+    /// Only `type`: checked inline by the caller, without a call.
+    var typeOnly = false
     /// Whether any object keyword is present (skip the member walk otherwise).
     var hasObjectKeywords: Bool { names.count > 0 || additional >= 0 }
 }

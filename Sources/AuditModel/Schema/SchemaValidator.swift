@@ -67,12 +67,12 @@ public final class SchemaValidator: Sendable {
     /// This is the verdict the differential corpus compares against python-jsonschema.
     /// - Returns: `nil` when valid, else the reason.
     public func validate(_ bytes: [UInt8], as kind: Kind) -> QuarantineReason? {
-        var parser = JSONParser()
-        return validate(bytes, as: kind, parser: &parser)
+        let parser = JSONParser()
+        return validate(bytes, as: kind, parser: parser)
     }
 
     /// ``validate(_:as:)`` reusing a parser's buffers.
-    package func validate(_ bytes: [UInt8], as kind: Kind, parser: inout JSONParser) -> QuarantineReason? {
+    package func validate(_ bytes: [UInt8], as kind: Kind, parser: JSONParser) -> QuarantineReason? {
         bytes.withUnsafeBytes { raw in
             switch parser.parse(raw, { violation(in: $0, as: kind) }) {
             case .success(let verdict): verdict

@@ -15,7 +15,7 @@ package enum SchemaValue: Equatable, Sendable {
 
     /// Parses one JSON document with the strict parser (duplicate keys and depth > 512 are refused).
     package static func parse(_ bytes: [UInt8]) throws(JSONParser.Failure) -> SchemaValue {
-        var parser = JSONParser()
+        let parser = JSONParser()
         return try bytes.withUnsafeBytes { raw in parser.parse(raw) { SchemaValue($0, 0) } }.get()
     }
 
