@@ -37,6 +37,12 @@ struct StoreBench: ParsableCommand {
     @Option(help: "Id lookups to time.")
     var lookups: Int = 20_000
 
+    @Option(help: "Batches of 4096 between durability barriers (fsync); 0: only at the end.")
+    var syncEvery: Int = 1
+
+    @Option(help: "Also write the corpus here, one notification a line (to compare with zstd/gzip).")
+    var dump: String?
+
     @Flag(help: "Keep the data directory.")
     var keep = false
 
@@ -62,11 +68,19 @@ struct StoreBench: ParsableCommand {
         var firstTime: Int64 = .max
         var lastTime: Int64 = .min
         var initiators: [String: Int] = [:]
+        var batches = 0
+        let dumpFile = dump.flatMap { path -> FileHandle? in
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
+            return FileHandle(forWritingAtPath: path)
+        }
         while offset < Int64(notifications) {
             let batch = generator.next(min(4096, notifications - Int(offset)))
             let records = batch.map { n -> StoreRecord in
                 defer { offset += 1 }
                 return StoreRecord(offset: offset, timestamp: n.timestamp, body: .notification(Self.fields(n), bytes: n.bytes))
+            }
+            if let dumpFile {
+                dumpFile.write(Data(batch.flatMap { $0.bytes + [10] }))
             }
             for n in batch {
                 rawBytes += n.bytes.count
@@ -79,14 +93,17 @@ struct StoreBench: ParsableCommand {
             }
             let start = clock.now
             try writer.append(records)
-            try writer.sync()
+            batches += 1
+            if syncEvery > 0 && batches % syncEvery == 0 { try writer.sync() }
             appendTime += start.duration(to: clock.now)
         }
         let sealStart = clock.now
         try writer.seal()
         appendTime += sealStart.duration(to: clock.now)
         let seconds = Self.seconds(appendTime)
-        print(String(format: "append (encode, journal + fsync per 4096, SHA-256 chain, zstd, index, seal): %.0f MB/s raw, %.0f notifications/s, one core",
+        let barrier = syncEvery > 0 ? "fsync every \(syncEvery * 4096)" : "fsync at the end"
+        print(String(format: "append (encode, journal, SHA-256 chain, zstd, index, seal; %@): %.0f MB/s raw, %.0f notifications/s, one core",
+                     barrier,
                      Double(rawBytes) / seconds / 1e6, Double(notifications) / seconds))
 
         // Sizes.
