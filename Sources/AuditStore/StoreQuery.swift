@@ -31,6 +31,10 @@ public struct StoreQuery: Sendable, Hashable {
     public var topic: String?
     /// Only this partition.
     public var partition: Int32?
+    /// Answer from the index alone, decoding no block: notifications come back with their
+    /// fields and offsets but **empty bytes and no origin**; other kinds are still read whole.
+    /// For listings and pair views over large ranges (a block decode costs ~0.1 ms).
+    public var indexOnly = false
 
     /// A query for every notification.
     public init() {}
