@@ -60,14 +60,12 @@ final class Journal {
     /// Encodes `records` as frames at the end of the journal (written, not yet durable).
     func append(_ records: some Sequence<StoreRecord>) throws(StoreError) {
         pending.bytes.removeAll(keepingCapacity: true)
-        var frame = ByteWriter(capacity: 4096)
         for record in records {
-            frame.bytes.removeAll(keepingCapacity: true)
-            frame.u32(0)
-            RecordCodec.encode(record, includeFields: true, into: &frame)
-            frame.patchU32(UInt32(frame.bytes.count - 4), at: 0)
-            chainHead = frame.bytes.withUnsafeBytes { HashChain.link(chainHead, $0) }
-            pending.raw(frame.bytes)
+            let start = pending.bytes.count
+            pending.u32(0)
+            RecordCodec.encode(record, includeFields: true, into: &pending)
+            pending.patchU32(UInt32(pending.bytes.count - start - 4), at: start)
+            chainHead = pending.bytes.withUnsafeBytes { HashChain.link(chainHead, UnsafeRawBufferPointer(rebasing: $0[start...])) }
             pending.raw(chainHead)
         }
         try file.write(pending.bytes, at: length)

@@ -154,12 +154,13 @@ public final class LogWriter {
         if journal != nil && options.clock() - journalOpenedAt >= options.segmentMaxAge { try seal() }
     }
 
-    /// Makes everything durable and releases the writer (the active segment stays open for the
-    /// next writer, which seals it on open).
+    /// Makes everything durable and releases the writer and its lock (the active segment stays
+    /// for the next writer, which seals it on open).
     public func close() throws(StoreError) {
         guard !closed else { return }
         try sync()
         closed = true
+        lockFile.unlock()
     }
 
     private func activeJournal(base: Int64) throws(StoreError) -> Journal {

@@ -48,7 +48,7 @@ enum RecordCodec {
         writer.i64(fields.eventTime ?? .min)
         writer.u64(fields.digest ?? 0)
         writer.string(fields.id)
-        for key in NotificationFields.stringFields { writer.optionalString(fields[keyPath: key]) }
+        for i in 0..<NotificationFields.stringFieldCount { writer.optionalString(fields.stringField(i)) }
     }
 
     /// Decodes one record; a notification stored without fields gets `placeholderFields`
@@ -94,7 +94,7 @@ enum RecordCodec {
         var fields = NotificationFields(
             id: try reader.string(), eventType: eventType, eventTime: eventTime == .min ? nil : eventTime,
             digest: digest)
-        for key in NotificationFields.stringFields { fields[keyPath: key] = try reader.optionalString() }
+        for i in 0..<NotificationFields.stringFieldCount { fields.setStringField(i, try reader.optionalString()) }
         return fields
     }
 

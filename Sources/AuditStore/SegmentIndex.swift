@@ -58,8 +58,8 @@ struct SegmentIndex {
     var eventTypes: [UInt8] = []
     var digests: [UInt64] = []
     var ids = StringColumn()
-    /// One column per ``NotificationFields/stringFields`` entry.
-    var fields = [StringColumn](repeating: StringColumn(), count: NotificationFields.stringFields.count)
+    /// One column per string field of ``NotificationFields`` (``NotificationFields/stringField(_:)``).
+    var fields = [StringColumn](repeating: StringColumn(), count: NotificationFields.stringFieldCount)
     /// (id hash, row), sorted.
     var idTable: [(hash: UInt64, row: UInt32)] = []
     var minTime: Int64 = .max
@@ -108,7 +108,7 @@ struct SegmentIndex {
         var out = NotificationFields(
             id: id, eventType: eventType, eventTime: eventTimes[row] == .min ? nil : eventTimes[row],
             digest: digests[row])
-        for (i, key) in NotificationFields.stringFields.enumerated() { out[keyPath: key] = fields[i].value(at: row) }
+        for i in fields.indices { out.setStringField(i, fields[i].value(at: row)) }
         return out
     }
 
@@ -126,7 +126,7 @@ struct SegmentIndex {
 /// Builds a ``SegmentIndex`` record by record.
 struct SegmentIndexBuilder {
     private(set) var index: SegmentIndex
-    private var lookups = [[String: UInt32]](repeating: [:], count: NotificationFields.stringFields.count + 1)
+    private var lookups = [[String: UInt32]](repeating: [:], count: NotificationFields.stringFieldCount + 1)
 
     init(baseOffset: Int64) { index = SegmentIndex(baseOffset: baseOffset) }
 
@@ -143,8 +143,8 @@ struct SegmentIndexBuilder {
         index.eventTypes.append(fields?.eventType.rawValue ?? 0)
         index.digests.append(fields.map { $0.digest ?? HashChain.contentDigest(record.bytes ?? []) } ?? 0)
         _ = Self.code(fields?.id, lookup: &lookups[0], in: &index.ids)
-        for (i, key) in NotificationFields.stringFields.enumerated() {
-            _ = Self.code(fields?[keyPath: key], lookup: &lookups[i + 1], in: &index.fields[i])
+        for i in 0..<NotificationFields.stringFieldCount {
+            _ = Self.code(fields?.stringField(i), lookup: &lookups[i + 1], in: &index.fields[i])
         }
         let time = SegmentIndex.time(of: record)
         index.minTime = min(index.minTime, time)

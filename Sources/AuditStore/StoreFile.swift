@@ -114,6 +114,9 @@ final class StoreFile {
         if errno == EWOULDBLOCK { return false }
         throw StoreError.system("flock", path: path, errno: errno)
     }
+
+    /// Releases a `flock(2)` taken by ``tryLockExclusive()``.
+    func unlock() { _ = flock(descriptor, LOCK_UN) }
 }
 
 /// Directory operations of the store: 0700 directories, listing, rename, fsync.

@@ -31,11 +31,15 @@ public struct StoreQuery: Sendable, Hashable {
     public var topic: String?
     /// Only this partition.
     public var partition: Int32?
+    /// Answer from the index alone, decoding no block: notifications come back with their
+    /// fields and offsets but **empty bytes and no origin**; other kinds are still read whole.
+    /// For listings and pair views over large ranges (a block decode costs ~0.1 ms).
+    public var indexOnly = false
 
     /// A query for every notification.
     public init() {}
 
-    /// Field filters as (column of ``NotificationFields/stringFields``, predicate).
+    /// Field filters as (string field number, predicate).
     var fieldFilters: [(column: Int, matches: @Sendable (String) -> Bool)] {
         var out: [(Int, @Sendable (String) -> Bool)] = []
         func exact(_ column: Int, _ value: String?) {
@@ -63,7 +67,7 @@ public struct StoreQuery: Sendable, Hashable {
         if let id, fields.id != id { return false }
         if let eventType, fields.eventType != eventType { return false }
         for filter in fieldFilters {
-            guard let value = fields[keyPath: NotificationFields.stringFields[filter.column]], filter.matches(value)
+            guard let value = fields.stringField(filter.column), filter.matches(value)
             else { return false }
         }
         return true

@@ -58,9 +58,17 @@ public final class StoreReader {
 
     /// Every stored record with CADF id `id`, in every log: both halves and any copies.
     public func records(withId id: String) throws(StoreError) -> [StoredRecord] {
-        var query = StoreQuery()
-        query.id = id
-        return try records(matching: query)
+        // The id table alone, without compiling a query per segment: the hot path of `show`.
+        var out: [StoredRecord] = []
+        for log in logs {
+            for number in 0..<log.segmentCount {
+                let segment = try log.segment(number)
+                for row in segment.index.rows(forId: id) {
+                    out.append(StoredRecord(topic: log.topic, partition: log.partition, record: try segment.record(at: row)))
+                }
+            }
+        }
+        return out
     }
 
     /// All records matching `query`, collected (use ``cursor(_:)`` to stream).
@@ -105,6 +113,8 @@ public struct QueryCursor {
     private var logNumber = 0
     private var segmentNumber = -1
     private var segment: (any ReadableSegment)?
+    /// The current segment's index, held once (reading it through the existential copies it).
+    private var index: SegmentIndex?
     private var compiled: CompiledQuery?
     private var ranges: [Range<Int>] = []
     private var rangeNumber = 0
@@ -119,15 +129,16 @@ public struct QueryCursor {
     public mutating func next() throws(StoreError) -> StoredRecord? {
         while logNumber < logs.count {
             let log = logs[logNumber]
-            if let segment, let compiled {
+            if let segment, let compiled, let index {
                 while rangeNumber < ranges.count {
                     let range = ranges[rangeNumber]
                     while row < range.upperBound {
                         let current = row
                         row += 1
-                        if compiled.matches(segment.index, row: current) {
+                        if compiled.matches(index, row: current) {
                             return StoredRecord(
-                                topic: log.topic, partition: log.partition, record: try segment.record(at: current))
+                                topic: log.topic, partition: log.partition,
+                                record: try Self.record(segment, row: current, indexOnly: query.indexOnly))
                         }
                     }
                     rangeNumber += 1
@@ -135,6 +146,7 @@ public struct QueryCursor {
                 }
             }
             segment = nil
+            index = nil
             segmentNumber += 1
             if segmentNumber >= log.segmentCount {
                 logNumber += 1
@@ -144,12 +156,25 @@ public struct QueryCursor {
             guard log.mayOverlap(segmentNumber, query.timeRange) else { continue }
             let candidate = try log.segment(segmentNumber)
             guard let compiled = CompiledQuery(query, index: candidate.index) else { continue }
+            let index = candidate.index
             self.segment = candidate
+            self.index = index
             self.compiled = compiled
-            ranges = compiled.candidateRows(candidate.index)
+            ranges = compiled.candidateRows(index)
             rangeNumber = 0
             row = ranges.first?.lowerBound ?? 0
         }
         return nil
+    }
+
+    private static func record(_ segment: any ReadableSegment, row: Int, indexOnly: Bool) throws(StoreError)
+        -> StoreRecord
+    {
+        if indexOnly, let fields = segment.index.notificationFields(at: row) {
+            let index = segment.index
+            return StoreRecord(
+                offset: index.offsets[row], timestamp: index.timestamps[row], body: .notification(fields, bytes: []))
+        }
+        return try segment.record(at: row)
     }
 }

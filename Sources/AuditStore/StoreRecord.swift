@@ -177,9 +177,42 @@ public struct NotificationFields: Sendable, Hashable {
     /// of `bytes`, big-endian.
     public static func contentDigest(of bytes: [UInt8]) -> UInt64 { HashChain.contentDigest(bytes) }
 
-    /// The string fields in their stored order (FORMAT.md "index fields"), `id` first.
-    nonisolated(unsafe) static let stringFields: [WritableKeyPath<NotificationFields, String?>] = [
-        \.initiatorId, \.initiatorName, \.projectId, \.action, \.outcome, \.reasonCode,
-        \.targetId, \.targetTypeURI, \.publisher, \.requestPath, \.messageId,
-    ]
+    /// Number of optional string fields (FORMAT.md "index fields"), in this order: initiatorId,
+    /// initiatorName, projectId, action, outcome, reasonCode, targetId, targetTypeURI, publisher,
+    /// requestPath, messageId.
+    static let stringFieldCount = 11
+
+    /// String field `number` in the stored order (a switch: key paths cost too much per record).
+    func stringField(_ number: Int) -> String? {
+        switch number {
+        case 0: initiatorId
+        case 1: initiatorName
+        case 2: projectId
+        case 3: action
+        case 4: outcome
+        case 5: reasonCode
+        case 6: targetId
+        case 7: targetTypeURI
+        case 8: publisher
+        case 9: requestPath
+        default: messageId
+        }
+    }
+
+    /// Sets string field `number` in the stored order.
+    mutating func setStringField(_ number: Int, _ value: String?) {
+        switch number {
+        case 0: initiatorId = value
+        case 1: initiatorName = value
+        case 2: projectId = value
+        case 3: action = value
+        case 4: outcome = value
+        case 5: reasonCode = value
+        case 6: targetId = value
+        case 7: targetTypeURI = value
+        case 8: publisher = value
+        case 9: requestPath = value
+        default: messageId = value
+        }
+    }
 }

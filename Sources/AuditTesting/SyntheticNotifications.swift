@@ -1,8 +1,6 @@
 // AuditTrail — test kit
 // SPDX-License-Identifier: Apache-2.0
 
-import Foundation
-
 /// One generated notification: the exact bytes a publisher sends, and the fields a decoder
 /// would extract from them.
 public struct SyntheticNotification: Sendable {
@@ -137,9 +135,7 @@ public struct SyntheticNotifications: Sendable {
         // A few busy users make most calls, as in the field.
         let userIndex = random.next() % 4 == 0 ? Int(random.next() % UInt64(users.count)) : Int(random.next() % 40)
         let user = users[userIndex]
-        var path = operation.path
-        while let range = path.range(of: "{uuid}") { path.replaceSubrange(range, with: random.uuid()) }
-        while let range = path.range(of: "{hex}") { path.replaceSubrange(range, with: random.hex(32)) }
+        let path = fill(operation.path)
         let id = random.uuid()
         let eventTime = clock
         let latency = Int64(2_000 + random.next() % 400_000)
@@ -151,13 +147,16 @@ public struct SyntheticNotifications: Sendable {
         let token = "gAAAAAB" + random.base64(24) + " xxxxxxxx " + random.base64(28)
         let global = random.next() % 10 < 3 ? ", \\\"global_request_id\\\": \\\"req-\(random.uuid())\\\"" : ""
         let status2 = random.next() % 10 == 0 ? "Invalid" : "Confirmed"
-        let common = """
-            \\"typeURI\\": \\"http://schemas.dmtf.org/cloud/audit/1.0/event\\", \\"eventType\\": \\"activity\\", \\"id\\": \\"\(id)\\", \\"eventTime\\": \\"\(Self.cadfTime(eventTime))\\", \\"action\\": \\"\(operation.action)\\", \\"outcome\\": \\"%OUTCOME%\\", \\"observer\\": {\\"id\\": \\"target\\"}, \\"initiator\\": {\\"id\\": \\"\(user.id)\\", \\"typeURI\\": \\"service/security/account/user\\", \\"name\\": \\"\(user.name)\\", \\"credential\\": {\\"token\\": \\"\(token)\\", \\"identity_status\\": \\"\(status2)\\"}, \\"host\\": {\\"address\\": \\"\(user.address)\\", \\"agent\\": \\"openstacksdk/3.3.0 keystoneauth1/5.8.0 python-requests/2.32.3 CPython/3.12.3\\"}, \\"project_id\\": \\"\(user.project)\\", \\"request_id\\": \\"req-\(random.uuid())\\"\(global)}, \\"target\\": {\\"id\\": \\"\(service.targetId)\\", \\"typeURI\\": \\"\(operation.typeURI)\\", \\"name\\": \\"\(service.name)\\", \\"addresses\\": [{\\"url\\": \\"http://\(service.endpoint)\\", \\"name\\": \\"public\\"}]}, \\"requestPath\\": \\"\(path)\\", \\"tags\\": [\\"correlation_id?value=\(random.uuid())\\"]
+        let head = """
+            \\"typeURI\\": \\"http://schemas.dmtf.org/cloud/audit/1.0/event\\", \\"eventType\\": \\"activity\\", \\"id\\": \\"\(id)\\", \\"eventTime\\": \\"\(Self.cadfTime(eventTime))\\", \\"action\\": \\"\(operation.action)\\", \\"outcome\\": \\"
+            """
+        let tail = """
+            \\", \\"observer\\": {\\"id\\": \\"target\\"}, \\"initiator\\": {\\"id\\": \\"\(user.id)\\", \\"typeURI\\": \\"service/security/account/user\\", \\"name\\": \\"\(user.name)\\", \\"credential\\": {\\"token\\": \\"\(token)\\", \\"identity_status\\": \\"\(status2)\\"}, \\"host\\": {\\"address\\": \\"\(user.address)\\", \\"agent\\": \\"openstacksdk/3.3.0 keystoneauth1/5.8.0 python-requests/2.32.3 CPython/3.12.3\\"}, \\"project_id\\": \\"\(user.project)\\", \\"request_id\\": \\"req-\(random.uuid())\\"\(global)}, \\"target\\": {\\"id\\": \\"\(service.targetId)\\", \\"typeURI\\": \\"\(operation.typeURI)\\", \\"name\\": \\"\(service.name)\\", \\"addresses\\": [{\\"url\\": \\"http://\(service.endpoint)\\", \\"name\\": \\"public\\"}]}, \\"requestPath\\": \\"\(path)\\", \\"tags\\": [\\"correlation_id?value=\(random.uuid())\\"]
             """
         func make(_ isRequest: Bool) -> SyntheticNotification {
             let messageId = random.uuid()
             let sent = eventTime + (isRequest ? 700 : latency + 500)
-            var payload = common.replacingOccurrences(of: "%OUTCOME%", with: isRequest ? "pending" : outcome)
+            var payload = head + (isRequest ? "pending" : outcome) + tail
             if !isRequest {
                 if let status { payload += ", \\\"reason\\\": {\\\"reasonType\\\": \\\"HTTP\\\", \\\"reasonCode\\\": \\\"\(status)\\\"}" }
                 payload += ", \\\"reporterchain\\\": [{\\\"role\\\": \\\"modifier\\\", \\\"reporterTime\\\": \\\"\(Self.cadfTime(eventTime + latency))\\\", \\\"reporter\\\": {\\\"id\\\": \\\"target\\\"}}]"
@@ -172,6 +171,24 @@ public struct SyntheticNotifications: Sendable {
         }
         let request = make(true)
         return (request, random.next() % 100 == 0 ? nil : make(false))
+    }
+
+    /// `template` with each `{uuid}` and `{hex}` replaced by a random one.
+    private mutating func fill(_ template: String) -> String {
+        var out = ""
+        var rest = Substring(template)
+        while let brace = rest.firstIndex(of: "{") {
+            out += rest[..<brace]
+            rest = rest[brace...]
+            if rest.hasPrefix("{uuid}") {
+                out += random.uuid()
+                rest = rest.dropFirst(6)
+            } else {
+                out += random.hex(32)
+                rest = rest.dropFirst(5)
+            }
+        }
+        return out + rest
     }
 
     /// `2026-11-22T10:12:02.734485+0000` (pycadf).

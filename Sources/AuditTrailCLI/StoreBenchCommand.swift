@@ -37,6 +37,15 @@ struct StoreBench: ParsableCommand {
     @Option(help: "Id lookups to time.")
     var lookups: Int = 20_000
 
+    @Option(help: "Batches of 4096 between durability barriers (fsync); 0: only at the end.")
+    var syncEvery: Int = 1
+
+    @Option(help: "Also write the corpus here, one notification a line (to compare with zstd/gzip).")
+    var dump: String?
+
+    @Flag(help: "Do not append: read an existing --data directory written by this bench (same seed and size).")
+    var reuse = false
+
     @Flag(help: "Keep the data directory.")
     var keep = false
 
@@ -62,11 +71,19 @@ struct StoreBench: ParsableCommand {
         var firstTime: Int64 = .max
         var lastTime: Int64 = .min
         var initiators: [String: Int] = [:]
+        var batches = 0
+        let dumpFile = dump.flatMap { path -> FileHandle? in
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
+            return FileHandle(forWritingAtPath: path)
+        }
         while offset < Int64(notifications) {
             let batch = generator.next(min(4096, notifications - Int(offset)))
             let records = batch.map { n -> StoreRecord in
                 defer { offset += 1 }
                 return StoreRecord(offset: offset, timestamp: n.timestamp, body: .notification(Self.fields(n), bytes: n.bytes))
+            }
+            if let dumpFile {
+                dumpFile.write(Data(batch.flatMap { $0.bytes + [10] }))
             }
             for n in batch {
                 rawBytes += n.bytes.count
@@ -77,17 +94,23 @@ struct StoreBench: ParsableCommand {
                 }
                 if initiators.count < 1000 || initiators[n.initiatorId] != nil { initiators[n.initiatorId, default: 0] += 1 }
             }
+            if reuse { continue }
             let start = clock.now
             try writer.append(records)
-            try writer.sync()
+            batches += 1
+            if syncEvery > 0 && batches % syncEvery == 0 { try writer.sync() }
             appendTime += start.duration(to: clock.now)
         }
         let sealStart = clock.now
         try writer.seal()
         appendTime += sealStart.duration(to: clock.now)
         let seconds = Self.seconds(appendTime)
-        print(String(format: "append (encode, journal + fsync per 4096, SHA-256 chain, zstd, index, seal): %.0f MB/s raw, %.0f notifications/s, one core",
+if !reuse {
+        let barrier = syncEvery > 0 ? "fsync every \(syncEvery * 4096)" : "fsync at the end"
+        print(String(format: "append (encode, journal, SHA-256 chain, zstd, index, seal; %@): %.0f MB/s raw, %.0f notifications/s, one core",
+                     barrier,
                      Double(rawBytes) / seconds / 1e6, Double(notifications) / seconds))
+}
 
         // Sizes.
         let log = directory + "/audit-by-id/0"
@@ -107,16 +130,18 @@ struct StoreBench: ParsableCommand {
         let loadStart = clock.now
         _ = try reader.records(withId: "warm-up: loads every index")
         print(String(format: "open every index (cold): %.0f ms", Self.seconds(loadStart.duration(to: clock.now)) * 1000))
-        var latencies: [Double] = []
-        var found = 0
-        for id in sample {
-            let start = clock.now
-            found += try reader.records(withId: id).count
-            latencies.append(Self.seconds(start.duration(to: clock.now)) * 1000)
+        for pass in ["first pass", "second pass"] {
+            var latencies: [Double] = []
+            var found = 0
+            for id in sample {
+                let start = clock.now
+                found += try reader.records(withId: id).count
+                latencies.append(Self.seconds(start.duration(to: clock.now)) * 1000)
+            }
+            latencies.sort()
+            print(String(format: "id lookup (both halves, decodes their blocks), %d ids, %@: p50 %.3f ms, p99 %.3f ms, max %.3f ms; %d records",
+                         latencies.count, pass, Self.percentile(latencies, 0.5), Self.percentile(latencies, 0.99), latencies.last ?? 0, found))
         }
-        latencies.sort()
-        print(String(format: "id lookup (both halves, decodes their blocks), %d ids warm: p50 %.3f ms, p99 %.3f ms, max %.3f ms; %d records",
-                     latencies.count, Self.percentile(latencies, 0.5), Self.percentile(latencies, 0.99), latencies.last ?? 0, found))
         let decode = try reader.blockDecodeTimes(limit: 2000)
         print(String(format: "block decode (zstd + dictionary), %d blocks: p50 %.3f ms, p99 %.3f ms, max %.3f ms",
                      decode.count, Self.percentile(decode, 0.5), Self.percentile(decode, 0.99), decode.last ?? 0))
@@ -127,12 +152,13 @@ struct StoreBench: ParsableCommand {
         let middle = firstTime + (lastTime - firstTime) / 3
         query.timeRange = middle..<(middle + (lastTime - firstTime) / 3)
         query.initiatorId = busiest
-        for run in ["first", "second"] {
+        for (run, indexOnly) in [("records with bytes", false), ("again", false), ("index only", true)] {
+            query.indexOnly = indexOnly
             let start = clock.now
             var cursor = reader.cursor(query)
             var count = 0
             while try cursor.next() != nil { count += 1 }
-            print(String(format: "query time range (a third of %.0f min) + initiator, %@ run: %.0f ms, %d records",
+            print(String(format: "query time range (a third of %.0f min) + initiator, %@: %.0f ms, %d records",
                          Double(lastTime - firstTime) / 6e7, run, Self.seconds(start.duration(to: clock.now)) * 1000, count))
         }
     }

@@ -18,6 +18,8 @@ import Testing
             try writer.append(Array(records[300...]))
             #expect(try writer.sync() == factory.nextOffset)
             try writer.close()
+            var spare = RecordFactory(seed: 99)
+            #expect(throws: StoreError(.closed, "")) { try writer.append(spare.batch(1)) }
         }
         var query = StoreQuery()
         query.kinds = Set(StoreRecord.Kind.allCases)
