@@ -4,9 +4,12 @@
 #   make bench  release build, print the performance figures
 
 SHELL := /bin/bash
-APT_PACKAGES := librdkafka-dev libzstd-dev pkg-config kcat python3 python3-venv
+APT_PACKAGES := librdkafka-dev libzstd-dev pkg-config kcat python3 python3-venv wrk
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT_BUILD_FLAGS ?=
+# Tests that run a consumer group on the embedded cluster are sensitive to CPU starvation on
+# 2 cores (heartbeats, session timeouts): the suite runs its tests one at a time.
+SWIFT_TEST_FLAGS ?= --no-parallel
 
 .PHONY: deps interop-deps build demo test bench clean
 
@@ -38,8 +41,10 @@ test: interop-deps
 
 bench: deps
 	swift build -c release --product audit-trail
-	.build/release/audit-trail bench decode
 	.build/release/audit-trail bench kafka
+	.build/release/audit-trail bench decode
+	.build/release/audit-trail bench store
+	.build/release/audit-trail bench client
 
 clean:
 	rm -rf .build .venv-interop

@@ -15,6 +15,10 @@ stamp="$venv/.requirements.sha256"
 py="$venv/bin/python"
 want="$( (sha256sum "$req" 2>/dev/null || shasum -a 256 "$req") | cut -d' ' -f1)"
 
+# Tests call this concurrently: one builds the venv, the others wait for it.
+exec 9>"$venv.lock"
+flock 9
+
 if [[ -x "$py" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]] \
    && "$py" -c 'import pycadf, keystonemiddleware.audit, oslo_messaging, jsonschema, referencing, confluent_kafka' >/dev/null 2>&1; then
   echo "$py"

@@ -33,7 +33,7 @@ func runMember(
     let consumer = try Consumer(configuration: TestEnvironment.consumerConfiguration(bootstrap: bootstrap, group: group))
     try consumer.subscribe([topic])
     var processed: [TopicPartition: Int64] = [:]
-    while !log.value.stop {
+    while !log.value.stop && !Task.isCancelled {
         let batch = try await consumer.poll(maxMessages: 2048, timeout: .milliseconds(200))
         if !batch.messages.isEmpty {
             let records = batch.messages.map { message in
