@@ -4,7 +4,7 @@
 #   make bench  release build, print the performance figures
 
 SHELL := /bin/bash
-APT_PACKAGES := librdkafka-dev libzstd-dev pkg-config kcat python3 python3-venv wrk
+APT_PACKAGES := librdkafka-dev libzstd-dev pkg-config kcat python3 python3-venv wrk docker-compose
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT_BUILD_FLAGS ?=
 # Tests that run a consumer group on the embedded cluster are sensitive to CPU starvation on
@@ -35,6 +35,7 @@ demo: build
 FUZZ_SECONDS ?= 20
 
 test: interop-deps
+	docker-compose config -q   # docker-compose.yml is a valid Compose file
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
 	swift test --skip-build $(SWIFT_TEST_FLAGS)
 	@if [ "$(FUZZ_SECONDS)" != 0 ]; then scripts/fuzz-decode.sh $(FUZZ_SECONDS); fi
