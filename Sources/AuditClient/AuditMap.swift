@@ -121,7 +121,8 @@ public struct AuditMap: Sendable, Equatable {
 }
 
 extension StringProtocol {
-    fileprivate func trimmingSpaces() -> String {
+    /// The text without leading and trailing spaces and tabs (configparser's and HTTP's notion of blank).
+    package func trimmingSpaces() -> String {
         var slice = self[...]
         while let first = slice.first, first == " " || first == "\t" { slice = slice.dropFirst() }
         while let last = slice.last, last == " " || last == "\t" { slice = slice.dropLast() }

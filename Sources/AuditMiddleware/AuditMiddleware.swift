@@ -129,12 +129,3 @@ package func firstObjectKey(_ bytes: some Collection<UInt8>) -> String? {
     }
     return nil
 }
-
-extension StringProtocol {
-    fileprivate func trimmingSpaces() -> String {
-        var slice = self[...]
-        while let first = slice.first, first == " " || first == "\t" { slice = slice.dropFirst() }
-        while let last = slice.last, last == " " || last == "\t" { slice = slice.dropLast() }
-        return String(slice)
-    }
-}

@@ -2,20 +2,8 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import AuditStore
+import AuditTesting
 import Foundation
-
-/// A deterministic generator (SplitMix64), so failures reproduce from the seed.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// A fresh directory under the system temp dir, removed on deinit.
 final class TemporaryDirectory {

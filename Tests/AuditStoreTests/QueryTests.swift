@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import AuditStore
+import AuditTesting
 import Testing
 
 /// The index must answer exactly what a brute-force scan of the written records answers.

@@ -1,6 +1,7 @@
 // AuditTrail — AuditStore tests
 // SPDX-License-Identifier: Apache-2.0
 
+import AuditTesting
 import Foundation
 import Testing
 
