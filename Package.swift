@@ -86,7 +86,7 @@ let package = Package(
         .testTarget(
             name: "AuditMiddlewareTests",
             dependencies: [
-                "AuditMiddleware", "AuditClient", "Kafka", "AuditTesting",
+                "AuditMiddleware", "AuditClient", "AuditWorker", "AuditStore", "Kafka", "AuditTesting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "NIOCore", package: "swift-nio"),
