@@ -140,6 +140,10 @@ struct WorkerLoop {
             metrics.add(tp.topic == configuration.byIDTopic ? "by_id_consumed" : "source_consumed", records.count)
         }
         try await commit(commits)
+        logger.debug(
+            "batch durable",
+            metadata: ["audit.messages": "\(messages.count)", "audit.stored_total": "\(metrics.value("stored"))",
+                       "audit.duplicates_total": "\(metrics.value("duplicates"))"])
         metrics.changed()
     }
 

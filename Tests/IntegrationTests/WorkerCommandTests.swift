@@ -1,0 +1,100 @@
+// AuditTrail — integration tests
+// SPDX-License-Identifier: Apache-2.0
+
+import AuditTesting
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+
+/// A child process whose standard error is read line by line as it arrives.
+final class ChildProcess: @unchecked Sendable {
+    let process = Process()
+    private let stderr = Pipe()
+    private let stdout = Pipe()
+
+    init(_ arguments: [String]) throws {
+        process.executableURL = TestEnvironment.auditTrailExecutable
+        process.arguments = arguments
+        process.standardError = stderr
+        process.standardOutput = stdout
+        try process.run()
+    }
+
+    /// The first line of standard output.
+    func firstOutputLine() async -> String { await Self.readLine(stdout.fileHandleForReading) { _ in true } ?? "" }
+
+    /// Reads standard error until a line satisfies `predicate` (nil at end of file).
+    func waitForLog(_ predicate: @escaping @Sendable (String) -> Bool) async -> String? {
+        await Self.readLine(stderr.fileHandleForReading, predicate)
+    }
+
+    /// Waits for the process to end; its exit status.
+    func waitForExit() async -> Int32 {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                self.process.waitUntilExit()
+                continuation.resume(returning: self.process.terminationStatus)
+            }
+        }
+    }
+
+    private static func readLine(_ handle: FileHandle, _ predicate: @escaping @Sendable (String) -> Bool) async -> String? {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                var line: [UInt8] = []
+                while true {
+                    let chunk = handle.readData(ofLength: 1)
+                    guard let byte = chunk.first else { return continuation.resume(returning: nil) }
+                    if byte == UInt8(ascii: "\n") {
+                        let text = String(decoding: line, as: UTF8.self)
+                        if predicate(text) { return continuation.resume(returning: text) }
+                        line = []
+                    } else {
+                        line.append(byte)
+                    }
+                }
+            }
+        }
+    }
+}
+
+@Suite(.timeLimit(.minutes(3)))
+struct WorkerCommandTests {
+    @Test func workerProcessStoresPublishedTrafficServesMetricsAndDrainsOnSigterm() async throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("data")).path
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let broker = try ChildProcess(["broker", "--topic", "notifications.info:3", "--topic", "cli.by-id:3"])
+        defer { broker.process.terminate() }
+        let bootstrap = await broker.firstOutputLine()
+        let port = Int.random(in: 20_000..<60_000)
+        let worker = try ChildProcess([
+            "worker", "--brokers", bootstrap, "--group", "cli", "--data", data, "--metrics-port", String(port),
+            "--log-level", "debug", "-X", "session.timeout.ms=6000", "-X", "heartbeat.interval.ms=500",
+        ])
+        defer { if worker.process.isRunning { worker.process.terminate() } }
+        #expect(await worker.waitForLog { $0.contains("partitions assigned") } != nil)
+
+        let publish = try ChildProcess(["publish", "--brokers", bootstrap, "--sample", "200", "-X", "sticky.partitioning.linger.ms=0"])
+        #expect(await publish.waitForExit() == 0)
+        // 200 calls = 400 notifications keyed by payload.id (AuditClient keys them): stored where they land.
+        #expect(await worker.waitForLog { $0.contains("audit.stored_total=400") } != nil)
+
+        let (body, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/metrics")!)
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+        let metrics = String(decoding: body, as: UTF8.self)
+        #expect(metrics.contains("audit_stored_total 400"))
+        #expect(metrics.contains("audit_requests_total 200") && metrics.contains("audit_responses_total 200"))
+        #expect(metrics.contains("# TYPE audit_fsync_seconds histogram"))
+
+        worker.process.terminate()  // SIGTERM: drain, commit, leave the group
+        #expect(await worker.waitForExit() == 0)
+        let stats = try Interop.run(TestEnvironment.auditTrailExecutable, ["stats", "--data", data, "--window", "0", "--json"])
+        let counts = try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as! [String: Int]
+        #expect(counts["pairs"] == 200)
+        #expect(counts["notifications"] == 400)
+        #expect(counts["forwarded"] == 0)
+        #expect(counts["duplicates"] == 0 && counts["quarantined"] == 0)
+    }
+}
