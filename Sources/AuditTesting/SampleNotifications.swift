@@ -1,6 +1,8 @@
 // AuditTrail — test kit
 // SPDX-License-Identifier: Apache-2.0
 
+import AuditClient
+
 /// A seeded generator of keystonemiddleware-style audit notification pairs, shaped like
 /// `shared/samples/notifications.jsonl`: the oslo 2.0 envelope around the inner message, written
 /// byte for byte as Python's `json.dumps` does (`", "` and `": "` separators, `ensure_ascii`).
@@ -89,42 +91,11 @@ public struct SampleNotifications {
 
     /// pycadf: `%Y-%m-%dT%H:%M:%S.%f+0000`.
     static func cadfTime(_ micros: Int64) -> String {
-        let text = Timestamp(micros: micros)
-        return text.date + "T" + text.time + "." + text.fraction + "+0000"
+        Timestamps.cadf(microsecondsSinceEpoch: micros)
     }
 
     /// oslo: `str(utcnow())`, no fraction when it is zero.
     static func osloTime(_ micros: Int64) -> String {
-        let text = Timestamp(micros: micros)
-        return text.date + " " + text.time + (micros % 1_000_000 == 0 ? "" : "." + text.fraction)
-    }
-
-    private struct Timestamp {
-        var date: String
-        var time: String
-        var fraction: String
-
-        init(micros: Int64) {
-            let seconds = micros / 1_000_000
-            var days = seconds / 86_400
-            let secondOfDay = seconds % 86_400
-            // Days since 1970 to civil date (valid for the dates generated here: after 1970).
-            days += 719_468
-            let era = days / 146_097
-            let dayOfEra = days - era * 146_097
-            let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-            let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-            let mp = (5 * dayOfYear + 2) / 153
-            let day = dayOfYear - (153 * mp + 2) / 5 + 1
-            let month = mp < 10 ? mp + 3 : mp - 9
-            let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-            func pad(_ v: Int64, _ w: Int) -> String {
-                let s = String(v)
-                return String(repeating: "0", count: max(0, w - s.count)) + s
-            }
-            date = "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
-            time = "\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2))"
-            fraction = pad(micros % 1_000_000, 6)
-        }
+        Timestamps.oslo(microsecondsSinceEpoch: micros)
     }
 }

@@ -1,6 +1,8 @@
 // AuditTrail — test kit
 // SPDX-License-Identifier: Apache-2.0
 
+import AuditClient
+
 /// One generated notification: the exact bytes a publisher sends, and the fields a decoder
 /// would extract from them.
 public struct SyntheticNotification: Sendable {
@@ -193,39 +195,12 @@ public struct SyntheticNotifications: Sendable {
 
     /// `2026-11-22T10:12:02.734485+0000` (pycadf).
     static func cadfTime(_ micros: Int64) -> String {
-        let (date, time, fraction) = civil(micros)
-        return "\(date)T\(time).\(fraction)+0000"
+        Timestamps.cadf(microsecondsSinceEpoch: micros)
     }
 
-    /// `2026-11-22 10:12:02.735273` (oslo).
+    /// `2026-11-22 10:12:02.735273` (oslo; no fraction when it is zero).
     static func osloTime(_ micros: Int64) -> String {
-        let (date, time, fraction) = civil(micros)
-        return "\(date) \(time).\(fraction)"
-    }
-
-    private static func civil(_ micros: Int64) -> (String, String, String) {
-        let seconds = micros / 1_000_000
-        let days = seconds / 86_400
-        let rest = seconds % 86_400
-        // Howard Hinnant's days-to-civil.
-        let z = days + 719_468
-        let era = z / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        func pad(_ v: Int64, _ n: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, n - s.count)) + s
-        }
-        return (
-            "\(year)-\(pad(month, 2))-\(pad(day, 2))",
-            "\(pad(rest / 3600, 2)):\(pad(rest / 60 % 60, 2)):\(pad(rest % 60, 2))",
-            pad(micros % 1_000_000, 6)
-        )
+        Timestamps.oslo(microsecondsSinceEpoch: micros)
     }
 }
 

@@ -15,10 +15,11 @@ struct TrailOptions: ParsableArguments {
     @Option(help: "Correlation window in seconds: a single half older than this is an orphan.")
     var window: Int = 900
 
-    /// The pair view of the store, with latencies from the stored responses.
-    func trail() throws -> Trail {
+    /// The pair view of the store, with latencies from the stored responses (or, with
+    /// `indexOnly`, counts from the indexes alone).
+    func trail(indexOnly: Bool = false) throws -> Trail {
         var decoder = NotificationDecoder(validator: try SchemaValidator.bundled())
-        return try Trail(directory: data, window: Int64(window) * 1_000_000, now: microsecondsNow()) { _, response in
+        return try Trail(directory: data, window: Int64(window) * 1_000_000, now: microsecondsNow(), indexOnly: indexOnly) { _, response in
             guard let bytes = response.record.bytes, case .audit(let decoded) = decoder.decode(bytes),
                   let nanoseconds = decoded.latencyNanoseconds else { return nil }
             return Double(nanoseconds) / 1e6
@@ -84,7 +85,7 @@ struct StatsCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let statistics = try options.trail().statistics
+        let statistics = try options.trail(indexOnly: true).statistics
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]

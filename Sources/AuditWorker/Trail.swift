@@ -45,11 +45,16 @@ public struct Trail: Sendable {
     public let statistics: Statistics
 
     /// Reads every record of the store at `directory`. A single half older than `window`
-    /// (relative to `now`, both µs) is an orphan; a younger one is pending.
-    public init(directory: String, window: Int64, now: Int64, latency: (StoredRecord, StoredRecord) -> Double? = { _, _ in nil }) throws {
+    /// (relative to `now`, both µs) is an orphan; a younger one is pending. With `indexOnly`,
+    /// notifications come from the sidecar indexes without their bytes (enough for counts).
+    public init(
+        directory: String, window: Int64, now: Int64, indexOnly: Bool = false,
+        latency: (StoredRecord, StoredRecord) -> Double? = { _, _ in nil }
+    ) throws {
         let reader = try AuditStore(directory: directory).reader()
         var query = StoreQuery()
         query.kinds = Set(StoreRecord.Kind.allCases)
+        query.indexOnly = indexOnly
         var cursor = reader.cursor(query)
         var byID: [String: Call] = [:]
         var statistics = Statistics()

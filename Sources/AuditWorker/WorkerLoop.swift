@@ -302,6 +302,7 @@ struct WorkerLoop {
         query.topic = log.topicPartition.topic
         query.partition = log.topicPartition.partition
         query.kinds = [.notification]
+        query.indexOnly = true  // ids and digests come from the sidecar indexes; no block is decoded
         log.preload(try reader.records(matching: query).map(\.record), now: currentMicroseconds())
     }
 
