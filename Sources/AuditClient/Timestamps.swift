@@ -1,6 +1,7 @@
 // AuditTrail — client
 // SPDX-License-Identifier: Apache-2.0
 
+import AuditModel
 import Synchronization
 
 /// The two time formats on the wire, written without Foundation's formatters (they run per event).
@@ -19,16 +20,7 @@ public enum Timestamps {
         let day = 86_400_000_000 as Int64
         let days = us >= 0 ? us / day : (us - day + 1) / day
         let inDay = us - days * day
-        // Howard Hinnant's civil_from_days.
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let dayOfMonth = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        let (year, month, dayOfMonth) = AuditModel.Timestamp.civil(fromDays: days)
         let seconds = inDay / 1_000_000
         let micros = inDay % 1_000_000
         return String(unsafeUninitializedCapacity: 32) { out in

@@ -116,7 +116,7 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     }
 
     /// The inverse of ``daysFromCivil(_:_:_:)``.
-    static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
+    package static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let dayOfEra = z - era * 146_097

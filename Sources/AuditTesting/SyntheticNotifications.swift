@@ -204,18 +204,12 @@ public struct SyntheticNotifications: Sendable {
     }
 }
 
-/// SplitMix64: small, fast, seedable.
+/// The generator's draws: ``SeededRandom``'s sequence, with the alphabets this generator uses.
 struct SplitMix64: Sendable {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
+    private var source: SeededRandom
+    init(seed: UInt64) { source = SeededRandom(seed: seed) }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { source.next() }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
     private static let base64Digits = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
