@@ -135,7 +135,10 @@ struct WorkerLoop {
             }
             try log.writer.append(records)
             let start = ContinuousClock.now
-            if let resume = try log.writer.sync() { commits[tp] = resume }
+            if let resume = try log.writer.sync() {
+                commits[tp] = resume
+                metrics.set("durable_offset", label: tp.description, resume)
+            }
             metrics.observeFsync(seconds: seconds(start.duration(to: .now)))
             metrics.add(tp.topic == configuration.byIDTopic ? "by_id_consumed" : "source_consumed", records.count)
         }
@@ -263,6 +266,7 @@ struct WorkerLoop {
                 let log = PartitionLog(topicPartition: tp, writer: writer)
                 logs[tp] = log
                 starts[tp] = writer.resumeOffset.map { .exact($0) } ?? .beginning
+                if let resume = writer.resumeOffset { metrics.set("durable_offset", label: tp.description, resume) }
                 if writer.recovery.truncatedBytes > 0 {
                     logger.warning("recovered \(tp): cut a torn tail of \(writer.recovery.truncatedBytes) bytes")
                 }
