@@ -336,9 +336,10 @@ class AppError(Exception):
     pass
 
 
-def capture_keystonemiddleware(rng, clock, n_calls):
+def capture_keystonemiddleware(rng, clock, n_calls, driver="test", transport_url="fake:/"):
     """Drive the real keystonemiddleware AuditMiddleware around a tiny WSGI app;
-    capture what oslo.messaging's notifier emits (driver 'test')."""
+    capture what oslo.messaging's notifier emits (driver 'test'), or let it publish
+    through another driver and transport (e.g. messagingv2 over kafka://)."""
     import webob
     import webob.dec
     from oslo_config import cfg
@@ -366,7 +367,7 @@ def capture_keystonemiddleware(rng, clock, n_calls):
         saved, sys.argv[0] = sys.argv[0], "/usr/bin/" + pub   # publisher_id = basename(argv[0])
         try:
             mws[stype] = audit.AuditMiddleware(app, audit_map_file=p, service_name=SERVICES[stype][1],
-                                               driver="test", transport_url="fake:/")
+                                               driver=driver, transport_url=transport_url)
         finally:
             sys.argv[0] = saved
 
