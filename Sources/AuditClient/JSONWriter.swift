@@ -162,10 +162,14 @@ public struct JSONWriter: Sendable {
         quote()
         var value = value
         let plain = value.withUTF8 { utf8 -> Bool in
-            // Printable ASCII without quote or backslash is copied as is: the common case.
-            for byte in utf8 where byte < 0x20 || byte >= 0x7F || byte == 0x22 || byte == 0x5C {
-                return false
+            // Printable ASCII without quote or backslash is copied as is: the common case. The
+            // check folds every byte into one flag without an early exit, which the compiler
+            // turns into a vector loop; strings that need escaping are rare.
+            var special: UInt8 = 0
+            for byte in utf8 {
+                special |= (byte &- 0x20 > 0x5E ? 1 : 0) | (byte == 0x22 ? 1 : 0) | (byte == 0x5C ? 1 : 0)
             }
+            guard special == 0 else { return false }
             bytes.append(contentsOf: utf8)
             return true
         }
