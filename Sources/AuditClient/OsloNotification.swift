@@ -27,6 +27,11 @@ public struct OsloNotification: Sendable {
     /// The inner message (oslo's `raw_msg`), as `json.dumps` writes it.
     public var innerMessage: [UInt8] {
         var writer = JSONWriter(capacity: 2048)
+        writeInnerMessage(to: &writer)
+        return writer.bytes
+    }
+
+    private func writeInnerMessage(to writer: inout JSONWriter) {
         writer.beginObject()
         writer.field("message_id", messageID)
         writer.field("publisher_id", publisherID)
@@ -39,13 +44,18 @@ public struct OsloNotification: Sendable {
         writer.beginObject()
         writer.endObject()
         writer.endObject()
-        return writer.bytes
     }
 
-    private static let envelopePrefix: [UInt8] = Array(#"{"oslo.version": "2.0", "oslo.message": "#.utf8)
-
-    /// The Kafka record value: the 2.0 envelope.
+    /// The Kafka record value: the 2.0 envelope. The inner message is written straight into it
+    /// in its escaped (string) form, in one pass.
     public var envelope: [UInt8] {
-        JSONWriter.enclosed(innerMessage, prefix: Self.envelopePrefix, suffix: [UInt8(ascii: "}")])
+        // Room for a typical event plus the escaping of its quotes, so the buffer never grows.
+        var writer = JSONWriter(capacity: 2560)
+        writer.beginObject()
+        writer.field("oslo.version", "2.0")
+        writer.key("oslo.message")
+        writer.nestedString { writeInnerMessage(to: &$0) }
+        writer.endObject()
+        return writer.bytes
     }
 }
