@@ -9,14 +9,9 @@ import Foundation
 import Kafka
 import Testing
 
-/// Runs `count` workers sharing one data directory while `trail` is published, until they stored
-/// all of it. Publishing waits after each `chunk` until the workers consumed everything published
-/// from the source topic: the embedded broker keeps a bounded log per partition (older messages
-/// are deleted, as retention would delete them), so a larger backlog would be lost unread.
-func runWorkers(
-    count: Int, bootstrap: String, topic: String, group: String, data: String, trail: PublishedTrail, chunk: Int = 6000
-) async throws -> [WorkerMetrics] {
-    let workers = try (0..<count).map { _ in
+/// `count` workers of one group sharing one data directory, with the tests' short session timeouts.
+func makeWorkers(count: Int, bootstrap: String, topic: String, group: String, data: String) throws -> [Worker] {
+    try (0..<count).map { _ in
         var configuration = WorkerConfiguration(bootstrapServers: bootstrap, topics: [topic], group: group, dataDirectory: data)
         for (key, value) in TestEnvironment.consumerConfiguration(bootstrap: bootstrap, group: group).properties {
             configuration.kafka.set(key, value)
@@ -24,6 +19,18 @@ func runWorkers(
         configuration.idleTick = .milliseconds(200)
         return try Worker(configuration: configuration)
     }
+}
+
+/// Runs `count` workers sharing one data directory while `trail` is published, until they stored
+/// all of it. Publishing waits after each `chunk` until the workers consumed everything published
+/// from the source topic: the embedded broker keeps a bounded log per partition (older messages
+/// are deleted, as retention would delete them), so a larger backlog would be lost unread.
+/// `midStream` runs once half of the trail is published (for example a broker outage).
+func runWorkers(
+    count: Int, bootstrap: String, topic: String, group: String, data: String, trail: PublishedTrail, chunk: Int = 6000,
+    midStream: (() async throws -> Void)? = nil
+) async throws -> [WorkerMetrics] {
+    let workers = try makeWorkers(count: count, bootstrap: bootstrap, topic: topic, group: group, data: data)
     // Everything a worker consumed from the source or by-id topic and kept (stored or recognised).
     let progress = Observed(0)
     let source = Observed(0)
@@ -48,6 +55,10 @@ func runWorkers(
         for (key, value) in trail.values {
             try await producer.enqueue(ProducerRecord(topic: topic, key: key, value: value))
             published += 1
+            if published == trail.values.count / 2, let midStream {
+                try await producer.flush(timeout: .seconds(60))
+                try await midStream()
+            }
             if published % chunk == 0 {
                 try await producer.flush(timeout: .seconds(60))
                 let target = published

@@ -27,14 +27,7 @@ struct KeystoneInteropTests {
         let python = try Interop.python()
         try await withMockCluster(topics: [topic: 6, "\(group).by-id": 6]) { cluster in
             let bootstrap = cluster.bootstrapServers
-            let workers = try (0..<2).map { _ in
-                var configuration = WorkerConfiguration(bootstrapServers: bootstrap, topics: [topic], group: group, dataDirectory: data)
-                for (key, value) in TestEnvironment.consumerConfiguration(bootstrap: bootstrap, group: group).properties {
-                    configuration.kafka.set(key, value)
-                }
-                configuration.idleTick = .milliseconds(200)
-                return try Worker(configuration: configuration)
-            }
+            let workers = try makeWorkers(count: 2, bootstrap: bootstrap, topic: topic, group: group, data: data)
             let stored = Observed(0)
             let assigned = Observed(Int64(0))
             for worker in workers {
