@@ -1,0 +1,162 @@
+// AuditTrail — command-line tool
+// SPDX-License-Identifier: Apache-2.0
+
+import ArgumentParser
+import AuditClient
+import AuditTesting
+import Foundation
+import Kafka
+import Logging
+
+/// End-to-end throughput of one worker process (poll, decode, validate, correlate, store,
+/// fsync, commit) next to `kcat -C -e > file` on the same topic, and the worker's peak RSS
+/// with a million requests whose responses never come.
+struct WorkerBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "One worker end to end on the embedded cluster vs `kcat -C -e > file`, and its peak RSS with pending requests.")
+
+    @Option(help: "Notifications to publish and store (request/response pairs, keyed by payload.id).")
+    var notifications: Int = 1_000_000
+
+    @Option(help: "Unanswered requests for the peak-RSS run (0 skips it).")
+    var pending: Int = 1_000_000
+
+    @Option(help: "Partitions (the mock broker keeps ~5 MiB per partition; spread the data).")
+    var partitions: Int32 = 500
+
+    @Option(help: "Path of kcat, or empty to skip the comparison.")
+    var kcat: String = "/usr/bin/kcat"
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .warning
+            return handler
+        }
+        let cluster = try MockCluster(brokers: 1)
+        let bootstrap = cluster.bootstrapServers
+        for topic in ["pairs", "pending"] {
+            try cluster.createTopic(topic, partitions: partitions)
+            try cluster.createTopic("bench-\(topic).by-id", partitions: partitions)
+        }
+        print("embedded cluster \(bootstrap), \(partitions) partitions per topic")
+
+        let bytes = try await publish(topic: "pairs", count: notifications, requestsOnly: false, bootstrap: bootstrap)
+        var kcatRate: Double?
+        if !kcat.isEmpty && FileManager.default.isExecutableFile(atPath: kcat) {
+            kcatRate = try kcatToFile(topic: "pairs", count: notifications, bytes: bytes, bootstrap: bootstrap)
+        }
+        let run = try await runWorker(topic: "pairs", count: notifications, bootstrap: bootstrap)
+        let rate = report("worker end to end (decode, validate, correlate, store, fsync, commit)", count: notifications, bytes: bytes, run.elapsed)
+        print(String(format: "  worker peak RSS %.0f MiB", Double(run.peakRSS) / 1_048_576))
+        if let kcatRate { print(String(format: "end-to-end ratio worker / kcat: %.2fx (goal >= 1.0x)", rate / kcatRate)) }
+
+        if pending > 0 {
+            _ = try await publish(topic: "pending", count: pending, requestsOnly: true, bootstrap: bootstrap)
+            let run = try await runWorker(topic: "pending", count: pending, bootstrap: bootstrap)
+            print(String(format: "peak RSS with %d unanswered requests pending: %.0f MiB (goal <= 256 MiB)", pending,
+                         Double(run.peakRSS) / 1_048_576))
+        }
+        withExtendedLifetime(cluster) {}
+    }
+
+    /// Publishes sample traffic keyed by payload.id (as AuditClient does); the bytes published.
+    private func publish(topic: String, count: Int, requestsOnly: Bool, bootstrap: String) async throws -> Int {
+        var configuration = KafkaConfiguration(bootstrapServers: bootstrap)
+        configuration.set("linger.ms", "20")
+        configuration.set("batch.size", "1000000")
+        let producer = try Producer(configuration: configuration)
+        var traffic = SampleTraffic(seed: requestsOnly ? 11 : 10)
+        var bytes = 0
+        var published = 0
+        var progress = Progress("publishing \(topic)", total: count)
+        while published < count {
+            let call = traffic.next()
+            let key = Array(call.request.payload.id.utf8)
+            for half in requestsOnly ? [call.request] : [call.request, call.response] where published < count {
+                try await producer.enqueue(ProducerRecord(topic: topic, key: key, value: half.envelope))
+                bytes += half.envelope.count
+                published += 1
+            }
+            if published % 10_000 == 0 { progress.update(published) }
+        }
+        let summary = try await producer.flush(timeout: .seconds(600))
+        progress.finish(summary.delivered)
+        guard summary.delivered == count else { throw ValidationError("only \(summary.delivered) of \(count) delivered") }
+        print(String(format: "published %d notifications to %@ (%.0f MB)", count, topic, Double(bytes) / 1e6))
+        return bytes
+    }
+
+    private func kcatToFile(topic: String, count: Int, bytes: Int, bootstrap: String) throws -> Double {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("bench-kcat-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        FileManager.default.createFile(atPath: file, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: kcat)
+        process.arguments = ["-C", "-b", bootstrap, "-t", topic, "-e", "-q", "-o", "beginning"]
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: file))
+        let start = ContinuousClock.now
+        try process.run()
+        process.waitUntilExit()
+        return report("kcat -C -e > file (same topic)", count: count, bytes: bytes, start.duration(to: .now))
+    }
+
+    /// Runs `audit-trail worker` on `topic` until its log says everything is stored; the time
+    /// from its partitions being assigned to the last notification durable, and its peak RSS.
+    private func runWorker(topic: String, count: Int, bootstrap: String) async throws -> (elapsed: Duration, peakRSS: Int) {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("bench-worker-\(getpid())-\(topic)").path
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+        process.arguments = [
+            "worker", "--brokers", bootstrap, "--topic", topic, "--group", "bench-\(topic)", "--data", data, "--log-level", "debug",
+        ]
+        let pipe = Pipe()
+        process.standardError = pipe
+        try process.run()
+        var assigned: ContinuousClock.Instant?
+        var done: ContinuousClock.Instant?
+        var peak = 0
+        var progress = Progress("worker storing \(topic)", total: count)
+        var pending: [UInt8] = []
+        let handle = pipe.fileHandleForReading
+        while done == nil {
+            let chunk = handle.availableData
+            if chunk.isEmpty { break }
+            pending.append(contentsOf: chunk)
+            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: pending[..<newline], as: UTF8.self)
+                pending.removeSubrange(...newline)
+                if assigned == nil && line.contains("partitions assigned") { assigned = .now }
+                if let range = line.range(of: "audit.stored_total=") {
+                    let stored = Int(line[range.upperBound...].prefix { $0.isNumber }) ?? 0
+                    progress.update(stored)
+                    peak = max(peak, peakRSS(of: process.processIdentifier))
+                    if stored >= count { done = .now }
+                }
+            }
+        }
+        peak = max(peak, peakRSS(of: process.processIdentifier))
+        progress.finish(count)
+        process.terminate()
+        process.waitUntilExit()
+        guard let assigned, let done else { throw ValidationError("the worker stopped before storing \(count) notifications") }
+        return (assigned.duration(to: done), peak)
+    }
+
+    /// The process's peak resident set (VmHWM), in bytes.
+    private func peakRSS(of pid: Int32) -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return 0 }
+        return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
+    }
+
+    @discardableResult
+    private func report(_ what: String, count: Int, bytes: Int, _ duration: Duration) -> Double {
+        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        let rate = Double(count) / seconds
+        print(String(format: "%@: %d notifications in %.2f s = %.0f/s, %.1f MB/s", what, count, seconds, rate, Double(bytes) / seconds / 1e6))
+        return rate
+    }
+}
