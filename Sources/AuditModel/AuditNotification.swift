@@ -46,7 +46,8 @@ public struct AuditNotification: Sendable {
     /// `reporterchain[0].reporterTime`, present on responses.
     public let reporterTime: Timestamp?
 
-    /// The JSON text the fields point into (the unescaped inner message for the 2.0 envelope, else `original`).
+    /// The JSON text the fields point into: `original`, or the unescaped inner message of a 2.0
+    /// envelope whose inner message has escapes of its own.
     let storage: [UInt8]
     let fields: Fields
 

@@ -49,6 +49,9 @@ public struct NotificationDecoder {
     /// Decodes one Kafka message value or one log-driver line.
     public mutating func decode(_ original: [UInt8]) -> DecodedNotification {
         original.withUnsafeBytes { raw in
+            if let document = EnvelopeFastPath.parsedInPlace(raw, parser) {
+                return Self.accept(document, validator, original, original, 0, .osloEnvelope)
+            }
             if let inner = EnvelopeFastPath.inner(raw) {
                 return decodeInner(inner, original)
             }

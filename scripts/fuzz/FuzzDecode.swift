@@ -37,5 +37,25 @@ public func fuzzDecode(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         _ = bad.reason.description
     }
     _ = validator.validate(bytes, as: .event)
+    checkInPlaceEnvelope(bytes, &decoder)
     return 0
+}
+
+private let inPlaceHead = Array(#"{"oslo.version": "2.0", "oslo.message": "#.utf8)
+private let otherHead = Array(#"{"oslo.version":"2.0","oslo.message":"#.utf8)
+
+/// An envelope in oslo.messaging's exact layout (inner message parsed in place when it has no escapes
+/// of its own) must get the verdict of the same envelope in another layout (unescaped, then parsed).
+private func checkInPlaceEnvelope(_ bytes: [UInt8], _ decoder: inout NotificationDecoder) {
+    guard bytes.starts(with: inPlaceHead) else { return }
+    func verdict(_ decoded: DecodedNotification) -> String {
+        switch decoded {
+        case .audit(let event): "audit \(event.id) \(event.action) \(event.initiatorName ?? "-") \(event.eventTime)"
+        case .nonAudit(let other): "nonAudit \(other.eventType)"
+        case .quarantined(let bad): "quarantined \(bad.reason.code) \(bad.reason.rule ?? "") \(bad.reason.pointer ?? "")"
+        }
+    }
+    let inPlace = verdict(decoder.decode(bytes))
+    let general = verdict(decoder.decode(otherHead + bytes[inPlaceHead.count...]))
+    if inPlace != general { fatalError("fuzz-decode: in place \(inPlace), general route \(general)") }
 }

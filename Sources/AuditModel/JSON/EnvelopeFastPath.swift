@@ -2,7 +2,11 @@
 // SPDX-License-Identifier: Apache-2.0
 
 /// The oslo 2.0 envelope exactly as oslo.messaging writes it, `{"oslo.version": "2.0", "oslo.message":
-/// "…"}`, unescaped in one pass.
+/// "…"}`, parsed in place or unescaped in one pass.
+///
+/// First choice: the inner message is parsed where it lies (``parsedInPlace(_:_:)``), with `\"` as its
+/// quote, when it has no escape of its own; no copy is made. Otherwise (e.g. `\\u00fc` for a
+/// non-ASCII name) ``inner(_:)`` unescapes it into a new array, which is then parsed.
 ///
 /// The general route (parse the envelope, then unescape its string) reads the 1.7 KB inner message
 /// twice and stops at every one of its ~150 `\"`. This pass validates and unescapes at once: it copies
@@ -13,12 +17,34 @@
 enum EnvelopeFastPath {
     private static let head: StaticString = #"{"oslo.version": "2.0", "oslo.message": ""#
 
+    /// The inner message parsed where it lies in the envelope (no copy, no unescaping), when it has
+    /// no escape of its own (see ``JSONParser/parseEmbedded(_:from:)``); else `nil`, and the caller
+    /// takes ``inner(_:)``. The document's offsets are into `raw`; it is valid until the next parse.
+    static func parsedInPlace(_ raw: UnsafeRawBufferPointer, _ parser: JSONParser) -> JSONDocument? {
+        guard hasHead(raw), let (document, quote) = parser.parseEmbedded(raw, from: head.utf8CodeUnitCount),
+            let base = raw.baseAddress, endsEnvelope(base.assumingMemoryBound(to: UInt8.self), quote, raw.count)
+        else { return nil }
+        return document
+    }
+
+    private static func hasHead(_ raw: UnsafeRawBufferPointer) -> Bool {
+        let headCount = head.utf8CodeUnitCount
+        guard raw.count > headCount, let base = raw.baseAddress else { return false }
+        return memoryEquals(base, UnsafeRawPointer(head.utf8Start), headCount)
+    }
+
+    /// Whether the `"` at `i` closes the inner message and only `}` and trailing whitespace follow.
+    private static func endsEnvelope(_ p: UnsafePointer<UInt8>, _ i: Int, _ end: Int) -> Bool {
+        guard i < end, p[i] == UInt8(ascii: "\""), i &+ 1 < end, p[i &+ 1] == UInt8(ascii: "}") else { return false }
+        var j = i &+ 2
+        while j < end, p[j] == 0x20 || p[j] == 0x0A || p[j] == 0x0D || p[j] == 0x09 { j &+= 1 }
+        return j == end
+    }
+
     /// The unescaped inner message, or `nil` to fall back to the general route.
     static func inner(_ raw: UnsafeRawBufferPointer) -> [UInt8]? {
         let headCount = head.utf8CodeUnitCount
-        guard raw.count > headCount, let base = raw.baseAddress,
-            memoryEquals(base, UnsafeRawPointer(head.utf8Start), headCount)
-        else { return nil }
+        guard hasHead(raw), let base = raw.baseAddress else { return nil }
         let p = base.assumingMemoryBound(to: UInt8.self)
         let end = raw.count
         var ok = false
@@ -31,7 +57,7 @@ enum EnvelopeFastPath {
                 while i &+ 8 <= end {
                     let word = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
                     UnsafeMutableRawPointer(out + o).storeBytes(of: word, as: UInt64.self)
-                    let special = JSONScanner.specialLanes(UInt64(littleEndian: word))
+                    let special = JSONScanner<PlainJSON>.specialLanes(UInt64(littleEndian: word))
                     if special == 0 {
                         i &+= 8
                         o &+= 8
@@ -55,17 +81,12 @@ enum EnvelopeFastPath {
                 guard i < end else { return }
                 let byte = p[i]
                 if byte == UInt8(ascii: "\"") {
-                    // The string ends; only `}` and trailing whitespace may follow.
-                    var j = i &+ 1
-                    guard j < end, p[j] == UInt8(ascii: "}") else { return }
-                    j &+= 1
-                    while j < end, p[j] == 0x20 || p[j] == 0x0A || p[j] == 0x0D || p[j] == 0x09 { j &+= 1 }
-                    guard j == end else { return }
+                    guard endsEnvelope(p, i, end) else { return }
                     count = o
                     ok = true
                     return
                 } else if byte == UInt8(ascii: "\\") {
-                    var scanner = JSONScanner(base: p, end: end)
+                    var scanner = JSONScanner<PlainJSON>(base: p, end: end)
                     scanner.i = i
                     do { try scanner.scanEscape() } catch { return }
                     let (scalar, consumed) = JSONUnescaper.decodeEscape(p, i, end)

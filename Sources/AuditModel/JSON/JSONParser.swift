@@ -38,16 +38,45 @@ package struct JSONParser {
         return .success(body(JSONDocument(bytes: bytes, tape: tape.buffer)))
     }
 
-    private func parseTape(_ bytes: UnsafeRawBufferPointer) throws(Failure) {
+    /// Parses JSON text written as the body of a JSON string that starts at `start` in `bytes`, in
+    /// place: the 2.0 envelope's inner message without unescaping it into a copy first.
+    ///
+    /// Only text with no escape of its own (every backslash is part of a `\"`) and no whitespace but
+    /// spaces is taken; the tape then equals that of the unescaped text, with offsets into `bytes`.
+    /// - Returns: the document (valid until the next parse) and the offset of the quote that closes
+    ///   the enclosing string, or `nil` for anything else, defects included: the caller then
+    ///   unescapes and parses the usual way, which finds the precise reason.
+    package func parseEmbedded(_ bytes: UnsafeRawBufferPointer, from start: Int) -> (document: JSONDocument, end: Int)? {
+        reset()
+        guard bytes.count < Int(UInt32.max), let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self),
+            start < bytes.count
+        else { return nil }
+        var scanner = JSONScanner<EmbeddedJSON>(base: base, end: bytes.count)
+        scanner.i = start
+        var duplicateAt: Int?
+        do {
+            try parseValues(&scanner, &duplicateAt)
+        } catch {
+            return nil
+        }
+        guard duplicateAt == nil else { return nil }
+        return (JSONDocument(bytes: bytes, tape: tape.buffer), scanner.i)
+    }
+
+    private func reset() {
         tape.removeAll()
         containers.removeAll()
         keys.removeAll()
         keyBase.removeAll()
+    }
+
+    private func parseTape(_ bytes: UnsafeRawBufferPointer) throws(Failure) {
+        reset()
         guard bytes.count < Int(UInt32.max) else { throw Failure(code: .tooLarge, offset: 0) }
         guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count > 0 else {
             throw Failure(code: .notJSON, offset: 0)
         }
-        var scanner = JSONScanner(base: base, end: bytes.count)
+        var scanner = JSONScanner<PlainJSON>(base: base, end: bytes.count)
         var duplicateAt: Int?
         do {
             try parseValues(&scanner, &duplicateAt)
@@ -59,7 +88,7 @@ package struct JSONParser {
         if let duplicateAt { throw Failure(code: .duplicateKey, offset: duplicateAt) }
     }
 
-    private func parseValues(_ s: inout JSONScanner, _ duplicateAt: inout Int?) throws(Failure) {
+    private func parseValues<Form>(_ s: inout JSONScanner<Form>, _ duplicateAt: inout Int?) throws(Failure) {
         s.skipWhitespace()
         while true {
             // A value.
@@ -88,7 +117,9 @@ package struct JSONParser {
                 } else {
                     continue
                 }
-            case UInt8(ascii: "\""):
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                // Embedded text: a string opens with `\"`, and a bare `"` ends the text too early.
+                guard s.atQuote else { throw s.fail() }
                 tape.append(try s.scanString())
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
                 tape.append(try s.scanNumber())
@@ -108,7 +139,8 @@ package struct JSONParser {
             while true {
                 s.skipWhitespace()
                 guard let top = containers.last else {
-                    guard s.i == s.end else { throw s.fail() }
+                    // Embedded text ends at the quote that closes the enclosing string.
+                    guard Form.isEmbedded ? s.peek == UInt8(ascii: "\"") : s.i == s.end else { throw s.fail() }
                     return
                 }
                 let isObject = tape[Int(top)].kind == .object
@@ -128,8 +160,8 @@ package struct JSONParser {
 
     /// `"name" :` then leaves the scanner on the value.
     @inline(__always)
-    private func parseKey(_ s: inout JSONScanner) throws(Failure) {
-        guard s.peek == UInt8(ascii: "\"") else { throw s.fail() }
+    private func parseKey<Form>(_ s: inout JSONScanner<Form>) throws(Failure) {
+        guard s.atQuote else { throw s.fail() }
         keys.append(UInt32(tape.count))
         var entry = try s.scanString()
         if !entry.isEscaped {
@@ -144,7 +176,7 @@ package struct JSONParser {
         s.skipWhitespace()
     }
 
-    private func closeContainer(_ s: inout JSONScanner, _ duplicateAt: inout Int?) throws(Failure) {
+    private func closeContainer<Form>(_ s: inout JSONScanner<Form>, _ duplicateAt: inout Int?) throws(Failure) {
         let index = Int(containers.removeLast())
         var count: UInt32 = 0
         if tape[index].kind == .object {

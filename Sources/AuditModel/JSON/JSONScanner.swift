@@ -1,10 +1,30 @@
 // AuditTrail — CADF model
 // SPDX-License-Identifier: Apache-2.0
 
+/// How the text a ``JSONScanner`` reads is written.
+protocol JSONForm {
+    /// `true`: the JSON text is the body of a JSON string (the 2.0 envelope's `oslo.message`), read in
+    /// place, so each of its quotes is written `\"`. Only the subset with no escape of its own and
+    /// no whitespace but spaces is accepted; anything else fails, and the caller unescapes first.
+    static var isEmbedded: Bool { get }
+}
+
+/// Plain JSON text.
+enum PlainJSON: JSONForm {
+    static var isEmbedded: Bool { false }
+}
+
+/// JSON text inside a JSON string, read without unescaping it (see ``JSONForm/isEmbedded``).
+enum EmbeddedJSON: JSONForm {
+    static var isEmbedded: Bool { true }
+}
+
 /// The lexical half of ``JSONParser``: a cursor over the input that scans strings, numbers and
 /// literals. Strings, where nearly all the bytes of a notification are, are scanned 8 bytes at a
 /// time (SWAR): one test finds the next quote, backslash, control byte or non-ASCII byte.
-struct JSONScanner {
+///
+/// `Form` is a type parameter, not a stored flag, so each form gets its own specialised code.
+struct JSONScanner<Form: JSONForm> {
     let base: UnsafePointer<UInt8>
     let end: Int
     var i = 0
@@ -20,6 +40,11 @@ struct JSONScanner {
     @inline(__always) func fail() -> JSONParser.Failure { JSONParser.Failure(code: .notJSON, offset: i) }
 
     @inline(__always) mutating func skipWhitespace() {
+        if Form.isEmbedded {
+            // A tab or newline of the embedded text would be an escape (`\n`): not accepted here.
+            while i < end, base[i] == 0x20 { i &+= 1 }
+            return
+        }
         while i < end {
             let byte = base[i]
             guard byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 else { return }
@@ -37,10 +62,16 @@ struct JSONScanner {
         i = at &+ count
     }
 
-    /// Scans the string whose opening quote is under the cursor and returns its entry.
+    /// Whether a string opens under the cursor: `"`, or `\"` in embedded text.
+    @inline(__always) var atQuote: Bool {
+        guard Form.isEmbedded else { return peek == UInt8(ascii: "\"") }
+        return i &+ 1 < end && base[i] == UInt8(ascii: "\\") && base[i &+ 1] == UInt8(ascii: "\"")
+    }
+
+    /// Scans the string whose opening quote (``atQuote``) is under the cursor and returns its entry.
     @inline(__always)
     mutating func scanString() throws(JSONParser.Failure) -> TapeEntry {
-        let start = i &+ 1
+        let start = i &+ (Form.isEmbedded ? 2 : 1)
         i = start
         var flags: UInt8 = 0
         let raw = UnsafeRawPointer(base)
@@ -59,10 +90,20 @@ struct JSONScanner {
             guard i < end else { throw fail() }
             let byte = base[i]
             if byte == UInt8(ascii: "\"") {
+                // In embedded text a bare quote ends the enclosing string: the text is cut short.
+                guard !Form.isEmbedded else { throw fail() }
                 let entry = TapeEntry(kind: .string, flags: flags, start: UInt32(start), length: UInt32(i &- start))
                 i &+= 1
                 return entry
             } else if byte == UInt8(ascii: "\\") {
+                if Form.isEmbedded {
+                    // `\"` closes the string; any other escape belongs to the text itself (`\\u00fc`
+                    // for `\u00fc`), which this form does not take.
+                    guard i &+ 1 < end, base[i &+ 1] == UInt8(ascii: "\"") else { throw fail() }
+                    let entry = TapeEntry(kind: .string, flags: flags, start: UInt32(start), length: UInt32(i &- start))
+                    i &+= 2
+                    return entry
+                }
                 flags |= TapeEntry.stringEscaped
                 try scanEscape()
             } else if byte >= 0x80 {
