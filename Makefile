@@ -46,6 +46,7 @@ bench: deps
 	.build/release/audit-trail bench decode
 	.build/release/audit-trail bench store
 	.build/release/audit-trail bench client
+	.build/release/audit-trail bench worker
 
 clean:
 	rm -rf .build .venv-interop
