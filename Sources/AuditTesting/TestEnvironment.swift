@@ -27,6 +27,25 @@ public enum TestEnvironment {
         "\(prefix)-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
     }
 
+    /// A TCP port that nothing is bound to right now, below Linux's ephemeral range
+    /// (32768–60999), so the mock brokers' and clients' own sockets never take it meanwhile.
+    public static func freePort() -> Int {
+        while true {
+            let port = Int.random(in: 20_000..<32_768)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { return port }
+            defer { close(fd) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = 0  // any address, as the metrics server binds
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            if bound == 0 { return port }
+        }
+    }
+
     /// Consumer settings for tests: short session timeouts so the mock group rebalances in
     /// seconds, not the 45 s a production session timeout would make it wait.
     public static func consumerConfiguration(bootstrap: String, group: String) -> KafkaConfiguration {

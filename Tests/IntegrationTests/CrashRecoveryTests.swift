@@ -112,7 +112,7 @@ struct CrashRecoveryTests {
 /// `audit-trail worker` as a child process with its log in a file and its metrics on a port.
 struct WorkerProcess {
     let process = Process()
-    let port = Int.random(in: 20_000..<60_000)
+    let port = TestEnvironment.freePort()
     let logPath: String
 
     init(bootstrap: String, group: String, data: String) throws {

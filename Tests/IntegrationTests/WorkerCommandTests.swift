@@ -68,7 +68,7 @@ struct WorkerCommandTests {
         let broker = try ChildProcess(["broker", "--topic", "notifications.info:3", "--topic", "cli.by-id:3"])
         defer { broker.process.terminate() }
         let bootstrap = await broker.firstOutputLine()
-        let port = Int.random(in: 20_000..<60_000)
+        let port = TestEnvironment.freePort()
         let worker = try ChildProcess([
             "worker", "--brokers", bootstrap, "--group", "cli", "--data", data, "--metrics-port", String(port),
             "--log-level", "debug", "-X", "session.timeout.ms=6000", "-X", "heartbeat.interval.ms=500",
