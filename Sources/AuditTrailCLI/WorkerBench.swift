@@ -119,15 +119,15 @@ struct WorkerBench: AsyncParsableCommand {
         var done: ContinuousClock.Instant?
         var peak = 0
         var progress = Progress("worker storing \(topic)", total: count)
-        var pending: [UInt8] = []
+        var unread: [UInt8] = []
         let handle = pipe.fileHandleForReading
         while done == nil {
             let chunk = handle.availableData
             if chunk.isEmpty { break }
-            pending.append(contentsOf: chunk)
-            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                let line = String(decoding: pending[..<newline], as: UTF8.self)
-                pending.removeSubrange(...newline)
+            unread.append(contentsOf: chunk)
+            while let newline = unread.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: unread[..<newline], as: UTF8.self)
+                unread.removeSubrange(...newline)
                 if assigned == nil && line.contains("partitions assigned") { assigned = .now }
                 if let range = line.range(of: "audit.stored_total=") {
                     let stored = Int(line[range.upperBound...].prefix { $0.isNumber }) ?? 0
