@@ -127,9 +127,20 @@ struct KafkaBench: AsyncParsableCommand {
 
     @discardableResult
     private func report(_ what: String, count: Int, bytes: Int, _ duration: Duration) -> Double {
-        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-        let rate = Double(count) / seconds
-        print(String(format: "%@: %d msgs in %.2f s = %.0f msgs/s, %.1f MB/s", what, count, seconds, rate, Double(bytes) / seconds / 1e6))
-        return rate
+        reportRate(what, count: count, unit: "msgs", bytes: bytes, duration)
     }
+}
+
+extension Duration {
+    /// The duration in seconds, as a `Double`.
+    var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+/// Prints `what: N unit in S s = R unit/s, M MB/s` and returns the rate per second.
+@discardableResult
+func reportRate(_ what: String, count: Int, unit: String, bytes: Int, _ duration: Duration) -> Double {
+    let seconds = duration.inSeconds
+    let rate = Double(count) / seconds
+    print(String(format: "%@: %d %@ in %.2f s = %.0f %@/s, %.1f MB/s", what, count, unit, seconds, rate, unit, Double(bytes) / seconds / 1e6))
+    return rate
 }

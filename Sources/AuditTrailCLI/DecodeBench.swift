@@ -49,7 +49,7 @@ struct DecodeBench: ParsableCommand {
                 case .quarantined: quarantined += 1
                 }
             }
-            seconds = min(seconds, Self.seconds(start.duration(to: clock.now)))
+            seconds = min(seconds, start.duration(to: clock.now).inSeconds)
             cpuSeconds = min(cpuSeconds, Self.threadCPUTime() - cpuStart)
         }
         print(String(format: "decode + validate (AuditModel, best of %d): %.2f s, %.0f MB/s, %.0f notifications/s per core (wall clock)",
@@ -73,7 +73,7 @@ struct DecodeBench: ParsableCommand {
                 parsed += 1
             }
         }
-        let foundationSeconds = Self.seconds(foundationStart.duration(to: clock.now))
+        let foundationSeconds = foundationStart.duration(to: clock.now).inSeconds
         print(String(format: "parse only (Foundation JSONSerialization, envelope + inner, %d notifications): %.0f MB/s, %.0f notifications/s",
                      parsed, Double(sampleBytes) / foundationSeconds / 1e6, Double(parsed) / foundationSeconds))
     }
@@ -83,9 +83,5 @@ struct DecodeBench: ParsableCommand {
         var time = timespec()
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
         return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }

@@ -33,7 +33,7 @@ struct Progress {
     }
 
     private func draw(_ done: Int) {
-        let seconds = max(1e-9, Double((ContinuousClock.now - start).components.attoseconds) / 1e18 + Double((ContinuousClock.now - start).components.seconds))
+        let seconds = max(1e-9, (ContinuousClock.now - start).inSeconds)
         let rate = Int(Double(done) / seconds)
         var text = "\r\(label): \(done)"
         if let total, total > 0 {

@@ -104,7 +104,7 @@ struct StoreBench: ParsableCommand {
         let sealStart = clock.now
         try writer.seal()
         appendTime += sealStart.duration(to: clock.now)
-        let seconds = Self.seconds(appendTime)
+        let seconds = appendTime.inSeconds
 if !reuse {
         let barrier = syncEvery > 0 ? "fsync every \(syncEvery * 4096)" : "fsync at the end"
         print(String(format: "append (encode, journal, SHA-256 chain, zstd, index, seal; %@): %.0f MB/s raw, %.0f notifications/s, one core",
@@ -129,14 +129,14 @@ if !reuse {
         let reader = try store.reader()
         let loadStart = clock.now
         _ = try reader.records(withId: "warm-up: loads every index")
-        print(String(format: "open every index (cold): %.0f ms", Self.seconds(loadStart.duration(to: clock.now)) * 1000))
+        print(String(format: "open every index (cold): %.0f ms", loadStart.duration(to: clock.now).inSeconds * 1000))
         for pass in ["first pass", "second pass"] {
             var latencies: [Double] = []
             var found = 0
             for id in sample {
                 let start = clock.now
                 found += try reader.records(withId: id).count
-                latencies.append(Self.seconds(start.duration(to: clock.now)) * 1000)
+                latencies.append(start.duration(to: clock.now).inSeconds * 1000)
             }
             latencies.sort()
             print(String(format: "id lookup (both halves, decodes their blocks), %d ids, %@: p50 %.3f ms, p99 %.3f ms, max %.3f ms; %d records",
@@ -159,7 +159,7 @@ if !reuse {
             var count = 0
             while try cursor.next() != nil { count += 1 }
             print(String(format: "query time range (a third of %.0f min) + initiator, %@: %.0f ms, %d records",
-                         Double(lastTime - firstTime) / 6e7, run, Self.seconds(start.duration(to: clock.now)) * 1000, count))
+                         Double(lastTime - firstTime) / 6e7, run, start.duration(to: clock.now).inSeconds * 1000, count))
         }
     }
 
@@ -169,10 +169,6 @@ if !reuse {
             initiatorName: n.initiatorName, projectId: n.projectId, action: n.action, outcome: n.outcome,
             reasonCode: n.reasonCode, targetId: n.targetId, targetTypeURI: n.targetTypeURI, publisher: n.publisher,
             requestPath: n.requestPath, messageId: n.messageId)
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     static func percentile(_ sorted: [Double], _ p: Double) -> Double {

@@ -48,7 +48,9 @@ struct WorkerBench: AsyncParsableCommand {
             kcatRate = try kcatToFile(topic: "pairs", count: notifications, bytes: bytes, bootstrap: bootstrap)
         }
         let run = try await runWorker(topic: "pairs", count: notifications, bootstrap: bootstrap)
-        let rate = report("worker end to end (decode, validate, correlate, store, fsync, commit)", count: notifications, bytes: bytes, run.elapsed)
+        let rate = reportRate(
+            "worker end to end (decode, validate, correlate, store, fsync, commit)", count: notifications, unit: "notifications",
+            bytes: bytes, run.elapsed)
         print(String(format: "  worker peak RSS %.0f MiB", Double(run.peakRSS) / 1_048_576))
         if let kcatRate { print(String(format: "end-to-end ratio worker / kcat: %.2fx (goal >= 1.0x)", rate / kcatRate)) }
 
@@ -99,7 +101,7 @@ struct WorkerBench: AsyncParsableCommand {
         let start = ContinuousClock.now
         try process.run()
         process.waitUntilExit()
-        return report("kcat -C -e > file (same topic)", count: count, bytes: bytes, start.duration(to: .now))
+        return reportRate("kcat -C -e > file (same topic)", count: count, unit: "notifications", bytes: bytes, start.duration(to: .now))
     }
 
     /// Runs `audit-trail worker` on `topic` until its log says everything is stored; the time
@@ -150,13 +152,5 @@ struct WorkerBench: AsyncParsableCommand {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return 0 }
         return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
-    }
-
-    @discardableResult
-    private func report(_ what: String, count: Int, bytes: Int, _ duration: Duration) -> Double {
-        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-        let rate = Double(count) / seconds
-        print(String(format: "%@: %d notifications in %.2f s = %.0f/s, %.1f MB/s", what, count, seconds, rate, Double(bytes) / seconds / 1e6))
-        return rate
     }
 }
