@@ -21,14 +21,13 @@ func makeWorkers(count: Int, bootstrap: String, topic: String, group: String, da
     }
 }
 
-/// Runs `count` workers sharing one data directory while `trail` is published, until they stored
-/// all of it. Publishing waits after each `chunk` until the workers consumed everything published
-/// from the source topic: the embedded broker keeps a bounded log per partition (older messages
-/// are deleted, as retention would delete them), so a larger backlog would be lost unread.
-/// `midStream` runs once half of the trail is published (for example a broker outage).
+/// Runs `count` workers sharing one data directory once their group owns every partition of
+/// both topics (6 + 6), calls `publish` (given the count of source messages the workers have
+/// consumed so far), and stops them when they have kept (stored or recognised as duplicates) as
+/// many records as `publish` returned.
 func runWorkers(
-    count: Int, bootstrap: String, topic: String, group: String, data: String, trail: PublishedTrail, chunk: Int = 6000,
-    midStream: (() async throws -> Void)? = nil
+    count: Int, bootstrap: String, topic: String, group: String, data: String,
+    publish: (_ sourceConsumed: Observed<Int>) async throws -> Int
 ) async throws -> [WorkerMetrics] {
     let workers = try makeWorkers(count: count, bootstrap: bootstrap, topic: topic, group: group, data: data)
     // Everything a worker consumed from the source or by-id topic and kept (stored or recognised).
@@ -44,8 +43,30 @@ func runWorkers(
     }
     try await withThrowingTaskGroup(of: Void.self) { group in
         for worker in workers { group.addTask { try await worker.run() } }
-        // Publish once the group owns every partition of both topics (6 + 6).
         try await assigned.wait(timeout: .seconds(60), "the group took every partition") { $0 == 12 }
+        let total = try await publish(source)
+        do {
+            try await progress.wait(timeout: .seconds(180), "the workers stored all \(total)") { $0 >= total }
+        } catch {
+            for (n, worker) in workers.enumerated() { print("worker \(n):\n\(worker.metrics.render())") }
+            throw error
+        }
+        for worker in workers { worker.stop() }
+        try await group.waitForAll()
+    }
+    return workers.map(\.metrics)
+}
+
+/// Runs `count` workers while `trail` is published, until they stored all of it. Publishing
+/// waits after each `chunk` until the workers consumed everything published from the source
+/// topic: the embedded broker keeps a bounded log per partition (older messages are deleted, as
+/// retention would delete them), so a larger backlog would be lost unread. `midStream` runs once
+/// half of the trail is published (for example a broker outage).
+func runWorkers(
+    count: Int, bootstrap: String, topic: String, group: String, data: String, trail: PublishedTrail, chunk: Int = 6000,
+    midStream: (() async throws -> Void)? = nil
+) async throws -> [WorkerMetrics] {
+    try await runWorkers(count: count, bootstrap: bootstrap, topic: topic, group: group, data: data) { source in
         // Unkeyed messages spread randomly over the partitions, one by one (librdkafka's sticky
         // partitioner would otherwise put thousands in a row on one partition).
         var producerConfiguration = KafkaConfiguration(bootstrapServers: bootstrap)
@@ -67,17 +88,8 @@ func runWorkers(
         }
         let summary = try await producer.flush(timeout: .seconds(120))
         #expect(summary.failed == 0)
-        let total = trail.values.count
-        do {
-            try await progress.wait(timeout: .seconds(180), "the workers stored all \(total)") { $0 >= total }
-        } catch {
-            for (n, worker) in workers.enumerated() { print("worker \(n):\n\(worker.metrics.render())") }
-            throw error
-        }
-        for worker in workers { worker.stop() }
-        try await group.waitForAll()
+        return trail.values.count
     }
-    return workers.map(\.metrics)
 }
 
 @Suite(.timeLimit(.minutes(6)))

@@ -27,43 +27,31 @@ struct KeystoneInteropTests {
         let python = try Interop.python()
         try await withMockCluster(topics: [topic: 6, "\(group).by-id": 6]) { cluster in
             let bootstrap = cluster.bootstrapServers
-            let workers = try makeWorkers(count: 2, bootstrap: bootstrap, topic: topic, group: group, data: data)
-            let stored = Observed(0)
-            let assigned = Observed(Int64(0))
-            for worker in workers {
-                worker.metrics.observe {
-                    stored.update { $0 = workers.map { $0.metrics.value("stored") }.reduce(0, +) }
-                    assigned.update { $0 = workers.map { $0.metrics.gauge("assigned_partitions", label: "all") }.reduce(0, +) }
-                }
-            }
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for worker in workers { group.addTask { try await worker.run() } }
-                try await assigned.wait(timeout: .seconds(60), "the group took every partition") { $0 == 12 }
+            var published = Published(calls: 0, requests: [], responses: [])
+            _ = try await runWorkers(count: 2, bootstrap: bootstrap, topic: topic, group: group, data: data) { _ in
                 let result = try await Interop.runAsync(
                     python, [Interop.repositoryRoot.appendingPathComponent("interop/keystone_kafka_publisher.py").path, bootstrap, String(calls)])
                 #expect(result.status == 0, "\(result.stderr.suffix(2000))")
-                let published = try JSONDecoder().decode(Published.self, from: Data(result.stdout.utf8))
+                published = try JSONDecoder().decode(Published.self, from: Data(result.stdout.utf8))
                 #expect(published.calls == calls)
                 #expect(published.requests.count == calls && published.responses.count == calls)
-                try await stored.wait(timeout: .seconds(120), "the workers stored all \(2 * calls)") { $0 >= 2 * calls }
-                for worker in workers { worker.stop() }
-                try await group.waitForAll()
-
-                // From the store alone: every call published is a stored pair, nothing else.
-                let trail = try Trail(directory: data, window: 0, now: Int64.max / 2)
-                #expect(trail.statistics.pairs == calls)
-                #expect(trail.statistics.notifications == 2 * calls)
-                #expect(trail.statistics.orphanRequests == 0 && trail.statistics.orphanResponses == 0)
-                #expect(trail.statistics.quarantined == 0 && trail.statistics.conflicts == 0)
-                #expect(trail.statistics.forwarded == 2 * calls, "oslo.messaging publishes unkeyed")
-                #expect(Set(trail.calls.filter(\.isPair).map(\.id)) == Set(published.requests))
-                #expect(Set(published.requests) == Set(published.responses))
-                // Several services published (one oslo transport each), each publisher_id kept.
-                let publishers = Set(trail.calls.compactMap { $0.request?.record.fields?.publisher })
-                #expect(publishers.count >= 3, "\(publishers)")
-                let report = StoreVerifier(directory: data).verify()
-                #expect(report.findings.isEmpty, "\(report.findings.prefix(5))")
+                return 2 * calls
             }
+
+            // From the store alone: every call published is a stored pair, nothing else.
+            let trail = try Trail(directory: data, window: 0, now: Int64.max / 2)
+            #expect(trail.statistics.pairs == calls)
+            #expect(trail.statistics.notifications == 2 * calls)
+            #expect(trail.statistics.orphanRequests == 0 && trail.statistics.orphanResponses == 0)
+            #expect(trail.statistics.quarantined == 0 && trail.statistics.conflicts == 0)
+            #expect(trail.statistics.forwarded == 2 * calls, "oslo.messaging publishes unkeyed")
+            #expect(Set(trail.calls.filter(\.isPair).map(\.id)) == Set(published.requests))
+            #expect(Set(published.requests) == Set(published.responses))
+            // Several services published (one oslo transport each), each publisher_id kept.
+            let publishers = Set(trail.calls.compactMap { $0.request?.record.fields?.publisher })
+            #expect(publishers.count >= 3, "\(publishers)")
+            let report = StoreVerifier(directory: data).verify()
+            #expect(report.findings.isEmpty, "\(report.findings.prefix(5))")
         }
     }
 }
