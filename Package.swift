@@ -59,7 +59,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "AuditTesting",
-            dependencies: ["Kafka", "AuditClient", "AuditModel"],
+            dependencies: ["Kafka", "AuditClient", "AuditModel", "AuditStore", "AuditWorker"],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "AuditTrailCLI",
@@ -102,7 +102,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Kafka", "AuditTesting", "AuditTrailCLI"],
+            dependencies: ["Kafka", "AuditStore", "AuditTesting", "AuditTrailCLI"],
             swiftSettings: swiftSettings),
     ]
 )

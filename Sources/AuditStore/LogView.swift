@@ -67,6 +67,12 @@ final class LogView {
         return timeRange.lowerBound <= entry.maxTime && entry.minTime < timeRange.upperBound
     }
 
+    /// The first source offset of segment `number` (the manifest's for sealed ones).
+    func firstOffset(_ number: Int) throws(StoreError) -> Int64 {
+        if number < manifest.segments.count { return manifest.segments[number].base }
+        return try segment(number).index.baseOffset
+    }
+
     /// Segment `number` (sealed ones open on first use).
     func segment(_ number: Int) throws(StoreError) -> any ReadableSegment {
         if number == sealed.count, let active { return active }

@@ -71,6 +71,65 @@ public final class StoreReader {
         return out
     }
 
+    /// The record stored at source `offset` of log (`topic`, `partition`), with its bytes;
+    /// `nil` when the log holds no such offset. Sealed segments are found by their manifest
+    /// bounds and the row by the index's offset column (both binary searches); the last blocks
+    /// decoded are cached, so reading neighbouring records costs one block decode.
+    public func record(topic: String, partition: Int32, offset: Int64) throws(StoreError) -> StoreRecord? {
+        guard let log = logs.first(where: { $0.topic == topic && $0.partition == partition }) else { return nil }
+        var low = 0
+        var high = log.segmentCount
+        // The last segment whose first offset is at or before `offset`.
+        while high - low > 1 {
+            let mid = (low + high) / 2
+            if try log.firstOffset(mid) <= offset { low = mid } else { high = mid }
+        }
+        guard log.segmentCount > 0 else { return nil }
+        let segment = try log.segment(low)
+        let offsets = segment.index.offsets
+        var row = 0
+        var end = offsets.count
+        while row < end {
+            let mid = (row + end) / 2
+            if offsets[mid] < offset { row = mid + 1 } else { end = mid }
+        }
+        guard row < offsets.count, offsets[row] == offset else { return nil }
+        return try segment.record(at: row)
+    }
+
+    /// Sizes of the store: what the records take raw and what they take on disk.
+    public struct Storage: Sendable, Equatable, Codable {
+        /// Raw bytes of the records of sealed segments (as framed in their blocks).
+        public var rawBytes: Int64 = 0
+        /// Bytes of sealed segment files.
+        public var segmentBytes: Int64 = 0
+        /// Bytes of index files.
+        public var indexBytes: Int64 = 0
+        /// Records in sealed segments, and in active journals (uncompressed until sealed).
+        public var sealedRecords = 0
+        public var journalRecords = 0
+
+        /// Raw bytes over segment bytes (0 for an empty store).
+        public var compressionRatio: Double { segmentBytes == 0 ? 0 : Double(rawBytes) / Double(segmentBytes) }
+    }
+
+    /// Sizes of every log (reads every sealed index).
+    public func storage() throws(StoreError) -> Storage {
+        var out = Storage()
+        for log in logs {
+            for (number, entry) in log.manifest.segments.enumerated() {
+                out.segmentBytes += entry.segmentBytes
+                out.indexBytes += entry.indexBytes
+                out.sealedRecords += entry.records
+                out.rawBytes += try log.segment(number).index.blocks.reduce(0) { $0 + Int64($1.rawLength) }
+            }
+            if log.segmentCount > log.manifest.segments.count {
+                out.journalRecords += try log.segment(log.segmentCount - 1).index.count
+            }
+        }
+        return out
+    }
+
     /// All records matching `query`, collected (use ``cursor(_:)`` to stream).
     public func records(matching query: StoreQuery) throws(StoreError) -> [StoredRecord] {
         var cursor = cursor(query)

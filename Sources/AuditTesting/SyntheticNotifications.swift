@@ -103,29 +103,29 @@ public struct SyntheticNotifications: Sendable {
     }
 
     private static let services: [Service] = [
-        Service(publisher: "nova-api-wsgi", name: "nova", targetId: "18e8a74ee35ed14e384ca9d3940ccbbd", endpoint: "nova.internal.cloud.example:8774/v2.1\", \"name\": \"admin\"}, {\"url\": \"https://compute.cloud.example:8774/v2.1", operations: [
+        Service(publisher: "nova-api-wsgi", name: "nova", targetId: "18e8a74ee35ed14e384ca9d3940ccbbd", endpoint: "nova.internal.cloud.example:8774/v2.1\\\", \\\"name\\\": \\\"admin\\\"}, {\\\"url\\\": \\\"https://compute.cloud.example:8774/v2.1", operations: [
             ("read/list", "/v2.1/servers/detail", "service/compute/servers/detail"),
             ("read", "/v2.1/servers/{uuid}", "service/compute/servers/server"),
             ("create", "/v2.1/servers", "service/compute/servers"),
             ("delete", "/v2.1/servers/{uuid}", "service/compute/servers/server"),
             ("update/start", "/v2.1/servers/{uuid}/action", "service/compute/servers/server/action"),
         ]),
-        Service(publisher: "glance-api", name: "glance", targetId: "5e0f0c6b7b3e4f0a9c1d2e3f4a5b6c7d", endpoint: "glance.internal.cloud.example:9292\", \"name\": \"admin\"}, {\"url\": \"https://image.cloud.example:9292", operations: [
+        Service(publisher: "glance-api", name: "glance", targetId: "5e0f0c6b7b3e4f0a9c1d2e3f4a5b6c7d", endpoint: "glance.internal.cloud.example:9292\\\", \\\"name\\\": \\\"admin\\\"}, {\\\"url\\\": \\\"https://image.cloud.example:9292", operations: [
             ("read/list", "/v2/images?limit=20&sort=created_at:desc", "service/storage/image/images"),
             ("read", "/v2/images/{uuid}", "service/storage/image/images/image"),
             ("read/download", "/v2/images/{uuid}/file", "service/storage/image/images/image/file"),
         ]),
-        Service(publisher: "keystone-wsgi-public", name: "keystone", targetId: "2409e9b41b342ec60f675ca800a808d3", endpoint: "keystone.internal.cloud.example:5000/v3\", \"name\": \"admin\"}, {\"url\": \"https://identity.cloud.example:5000/v3", operations: [
+        Service(publisher: "keystone-wsgi-public", name: "keystone", targetId: "2409e9b41b342ec60f675ca800a808d3", endpoint: "keystone.internal.cloud.example:5000/v3\\\", \\\"name\\\": \\\"admin\\\"}, {\\\"url\\\": \\\"https://identity.cloud.example:5000/v3", operations: [
             ("authenticate", "/v3/auth/tokens", "service/identity/auth/tokens"),
             ("delete/token", "/v3/auth/tokens", "service/identity/auth/tokens"),
             ("read", "/v3/users/{hex}", "service/identity/users/user"),
             ("update/password", "/v3/users/{hex}/password", "service/identity/users/user/password"),
         ]),
-        Service(publisher: "ironic-api-wsgi", name: "ironic", targetId: "7c2d4e6f8a0b1c3d5e7f9a1b3c5d7e9f", endpoint: "ironic.internal.cloud.example:6385/v1\", \"name\": \"admin\"}, {\"url\": \"https://baremetal.cloud.example:6385/v1", operations: [
+        Service(publisher: "ironic-api-wsgi", name: "ironic", targetId: "7c2d4e6f8a0b1c3d5e7f9a1b3c5d7e9f", endpoint: "ironic.internal.cloud.example:6385/v1\\\", \\\"name\\\": \\\"admin\\\"}, {\\\"url\\\": \\\"https://baremetal.cloud.example:6385/v1", operations: [
             ("read/list", "/v1/ports/detail?node={uuid}", "service/compute/baremetal/ports/detail"),
             ("update", "/v1/nodes/{uuid}", "service/compute/baremetal/nodes/node"),
         ]),
-        Service(publisher: "cinder-api", name: "cinder", targetId: "3a5c7e9b1d3f5a7c9e1b3d5f7a9c1e3b", endpoint: "cinder.internal.cloud.example:8776/v3\", \"name\": \"admin\"}, {\"url\": \"https://volume.cloud.example:8776/v3", operations: [
+        Service(publisher: "cinder-api", name: "cinder", targetId: "3a5c7e9b1d3f5a7c9e1b3d5f7a9c1e3b", endpoint: "cinder.internal.cloud.example:8776/v3\\\", \\\"name\\\": \\\"admin\\\"}, {\\\"url\\\": \\\"https://volume.cloud.example:8776/v3", operations: [
             ("read/list", "/v3/{hex}/volumes/detail", "service/storage/block/volumes/detail"),
             ("create", "/v3/{hex}/volumes", "service/storage/block/volumes"),
         ]),

@@ -2,102 +2,102 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import ArgumentParser
-import AuditModel
 import AuditStore
 import AuditWorker
 import Foundation
 
-/// Options of the read-side commands.
-struct TrailOptions: ParsableArguments {
-    @Option(help: "Data directory of the store.")
-    var data: String
-
-    @Option(help: "Correlation window in seconds: a single half older than this is an orphan.")
-    var window: Int = 900
-
-    /// The pair view of the store, with latencies from the stored responses (or, with
-    /// `indexOnly`, counts from the indexes alone).
-    func trail(indexOnly: Bool = false) throws -> Trail {
-        var decoder = NotificationDecoder(validator: try SchemaValidator.bundled())
-        return try Trail(directory: data, window: Int64(window) * 1_000_000, now: microsecondsNow(), indexOnly: indexOnly) { _, response in
-            guard let bytes = response.record.bytes, case .audit(let decoded) = decoder.decode(bytes),
-                  let nanoseconds = decoded.latencyNanoseconds else { return nil }
-            return Double(nanoseconds) / 1e6
-        }
-    }
-}
-
-/// `audit-trail query`: pairs and orphans of the stored trail.
+/// `audit-trail query`: calls of the stored trail, filtered, sorted and paged.
 struct QueryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "query",
-        abstract: "List stored calls: one pair or orphan a line (JSON lines with --json).")
+        abstract: "List stored calls (pairs and orphans): filters, negation, sorting, cursor paging.",
+        discussion: """
+            Every filter must hold; --not FILTER=VALUE excludes what a filter matches. Calls come \
+            oldest first unless --sort says otherwise. With --limit, the command ends with the cursor \
+            of the next page on standard error: pass it to --after. Examples:
+              audit-trail query --data DIR --since 1h --outcome failure --not status=401
+              audit-trail query --data DIR --initiator alice --action update --format csv
+              audit-trail query --data DIR --sort latency --desc --limit 20
+            """)
 
     @OptionGroup var options: TrailOptions
+    @OptionGroup(title: "Filters") var filters: CallFilterOptions
 
-    @Option(help: "Only the call with this CADF id.")
-    var id: String?
+    @Option(help: "Sort by: \(CallQuery.SortKey.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var sort: String = "time"
 
-    @Flag(help: "JSON lines: id, request, response, outcome, status, latencyMs.")
+    @Flag(help: "Largest first.")
+    var desc = false
+
+    @Option(help: "Calls per page (default: all).")
+    var limit: Int?
+
+    @Option(help: "Cursor printed by the previous page.")
+    var after: String?
+
+    @Option(help: "table (people), json (JSON lines: attributes, sources and both notifications) or csv.")
+    var format: CallOutput = .table
+
+    @Flag(help: "Same as --format json.")
     var json = false
 
     func run() async throws {
-        let trail = try options.trail()
-        for call in trail.calls where id == nil || call.id == id {
-            if json {
-                print(Self.jsonLine(call))
-            } else {
-                let status = call.status.map(String.init) ?? "-"
-                let latency = call.latencyMilliseconds.map { String(format: "%.1f ms", $0) } ?? "-"
-                let fields = (call.request ?? call.response)?.record.fields
-                print("\(call.id)  \(call.isPair ? "pair  " : "orphan")  \(fields?.action ?? "-")  \(call.outcome)  \(status)  \(latency)  \(fields?.initiatorName ?? "-")  \(fields?.requestPath ?? "-")")
+        var query = CallQuery()
+        query.filters = try filters.filters(now: microsecondsNow())
+        guard let key = CallQuery.SortKey(rawValue: sort) else {
+            throw ValidationError("unknown sort key \(sort.debugDescription)")
+        }
+        query.sort = key
+        query.descending = desc
+        query.limit = limit
+        query.after = after
+        // Sorting by latency needs every response's body; anything else sorts from the indexes
+        // and reads the bodies of the printed calls only.
+        let trail = try options.trail(indexOnly: key != .latency)
+        let page = try query.page(of: trail.calls)
+        let reader = try options.reader()
+        let latency = TrailOptions.latency()
+        let output = try OutputStream(path: nil)
+        let format = json ? .json : format
+        var table = CallTable()
+        if format == .csv { output.line(CallFormat.csvHeader(withBodies: false)) }
+        for call in page.calls {
+            let call = try call.loadingBodies(from: reader, latency: latency)
+            switch format {
+            case .json: output.line(CallFormat.jsonLine(call))
+            case .csv: output.line(CallFormat.csvLine(call, withBodies: false))
+            case .table: table.add(call)
             }
         }
-    }
-
-    /// One call as a JSON object; the halves are embedded exactly as stored (they are JSON).
-    static func jsonLine(_ call: Trail.Call) -> String {
-        func half(_ record: StoredRecord?) -> String {
-            guard let bytes = record?.record.bytes else { return "null" }
-            return String(decoding: bytes, as: UTF8.self)
-        }
-        var line = "{\"id\": \(quote(call.id)), \"request\": \(half(call.request)), \"response\": \(half(call.response))"
-        line += ", \"outcome\": \(quote(call.outcome)), \"status\": \(call.status.map(String.init) ?? "null")"
-        line += ", \"latencyMs\": \(call.latencyMilliseconds.map { String($0) } ?? "null")"
-        line += ", \"pair\": \(call.isPair), \"conflicts\": \(call.conflicts.count)}"
-        return line
-    }
-
-    static func quote(_ text: String) -> String {
-        let data = try? JSONSerialization.data(withJSONObject: [text])
-        return data.map { String(decoding: $0.dropFirst().dropLast(), as: UTF8.self) } ?? "\"\""
+        if format == .table { table.print(to: output) }
+        output.flush()
+        if let next = page.next { printError("next page: --after \(next)") }
     }
 }
 
-/// `audit-trail stats`: counts of the stored trail.
-struct StatsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "stats", abstract: "Counts of the stored trail (one JSON object with --json).")
+/// Calls as aligned columns for people.
+struct CallTable {
+    private var rows: [[String]] = [["TIME", "ID", "STATE", "ACTION", "OUTCOME", "STATUS", "LATENCY", "INITIATOR", "PUBLISHER", "PATH"]]
 
-    @OptionGroup var options: TrailOptions
+    mutating func add(_ call: Trail.Call) {
+        let fields = call.fields
+        rows.append([
+            call.eventTime.map { String(CallFormat.utcText($0).prefix(23)) + "Z" } ?? "-", call.id, call.state.rawValue,
+            fields?.action ?? "-", call.outcome, call.status.map(String.init) ?? "-",
+            call.latencyMilliseconds.map { String(format: "%.1f ms", $0) } ?? "-",
+            fields?.initiatorName ?? fields?.initiatorId ?? "-", fields?.publisher ?? "-", fields?.requestPath ?? "-",
+        ])
+    }
 
-    @Flag(help: "One JSON object.")
-    var json = false
-
-    func run() async throws {
-        let statistics = try options.trail(indexOnly: true).statistics
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(statistics), as: UTF8.self))
-        } else {
-            for (label, value) in Mirror(reflecting: statistics).children.map({ ($0.label ?? "", $0.value) }) {
-                print("\(label): \(value)")
+    func print(to output: OutputStream) {
+        guard rows.count > 1 else { return printError("no calls match") }
+        var widths = [Int](repeating: 0, count: rows[0].count)
+        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+        for row in rows {
+            let cells = row.enumerated().map { i, cell in
+                i == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[i] - cell.count)
             }
+            output.line(cells.joined(separator: "  "))
         }
     }
-}
-
-func microsecondsNow() -> Int64 {
-    Int64(Date().timeIntervalSince1970 * 1_000_000)
 }

@@ -23,6 +23,59 @@ public struct Trail: Sendable {
         public var eventTime: Int64? { (request ?? response)?.record.fields?.eventTime }
         /// Both halves are stored.
         public var isPair: Bool { request != nil && response != nil }
+        /// Pair, orphan (a single half older than the correlation window) or pending.
+        public var state: State = .pending
+        /// The call's attributes (initiator, action, target, publisher, path): the request's, or
+        /// the response's when only the response is stored.
+        public var fields: NotificationFields? { (request ?? response)?.record.fields }
+
+        /// A call from its halves; ``settle(now:window:latency:)`` sets its state and latency.
+        public init(id: String, request: StoredRecord? = nil, response: StoredRecord? = nil, conflicts: [StoredRecord] = []) {
+            self.id = id
+            self.request = request
+            self.response = response
+            self.conflicts = conflicts
+        }
+
+        /// Adds one stored copy of a half: the first copy of each half is kept, a later one with
+        /// other bytes is a conflict (a later one with the same bytes, a redelivery, is ignored).
+        public mutating func add(_ stored: StoredRecord) {
+            guard let fields = stored.record.fields else { return }
+            let slot = fields.eventType == .request ? \Call.request : \Call.response
+            if let existing = self[keyPath: slot] {
+                if existing.record.fields?.digest != fields.digest { conflicts.append(stored) }
+            } else {
+                self[keyPath: slot] = stored
+            }
+        }
+
+        /// Sets ``state`` (a single half older than `window` before `now`, both µs, is an
+        /// orphan; a younger one is pending) and, for a pair, ``latencyMilliseconds``.
+        public mutating func settle(now: Int64, window: Int64, latency: (StoredRecord, StoredRecord) -> Double?) {
+            if let request, let response {
+                state = .pair
+                latencyMilliseconds = latency(request, response)
+            } else if (eventTime ?? 0) > now - window {
+                state = .pending
+            } else {
+                state = request != nil ? .orphanRequest : .orphanResponse
+            }
+        }
+    }
+
+    /// Where a call stands.
+    public enum State: String, Sendable, CaseIterable {
+        /// Both halves are stored.
+        case pair
+        /// Only the request, and the correlation window is over.
+        case orphanRequest
+        /// Only the response, and the correlation window is over.
+        case orphanResponse
+        /// A single half still inside the correlation window.
+        case pending
+
+        /// An orphan of either kind.
+        public var isOrphan: Bool { self == .orphanRequest || self == .orphanResponse }
     }
 
     /// Counts over a whole trail.
@@ -39,6 +92,15 @@ public struct Trail: Sendable {
         public var skipped = 0
         public var forwarded = 0
         public var gaps = 0
+        /// Calls per publisher, action and outcome (a call counts once, by its attributes).
+        public var byPublisher: [String: Int] = [:]
+        public var byAction: [String: Int] = [:]
+        public var byOutcome: [String: Int] = [:]
+        /// Quarantined notifications per reason code.
+        public var quarantineReasons: [String: Int] = [:]
+        /// Earliest and latest `eventTime` of the stored calls (µs since the epoch).
+        public var firstEventTime: Int64?
+        public var lastEventTime: Int64?
     }
 
     public let calls: [Call]
@@ -62,15 +124,10 @@ public struct Trail: Sendable {
             switch stored.record.body {
             case .notification(let fields, _):
                 statistics.notifications += 1
-                var call = byID[fields.id] ?? Call(id: fields.id, request: nil, response: nil, conflicts: [])
-                let slot = fields.eventType == .request ? \Call.request : \Call.response
-                if let existing = call[keyPath: slot] {
-                    if existing.record.fields?.digest != fields.digest { call.conflicts.append(stored) }
-                } else {
-                    call[keyPath: slot] = stored
-                }
-                byID[fields.id] = call
-            case .quarantined: statistics.quarantined += 1
+                byID[fields.id, default: Call(id: fields.id)].add(stored)
+            case .quarantined(let reason, _, _):
+                statistics.quarantined += 1
+                statistics.quarantineReasons[reason, default: 0] += 1
             case .skipped(let eventType):
                 if eventType.hasPrefix(DuplicateMarker.prefix) { statistics.duplicates += 1 } else { statistics.skipped += 1 }
             case .forwarded: statistics.forwarded += 1
@@ -81,19 +138,44 @@ public struct Trail: Sendable {
         calls.reserveCapacity(byID.count)
         for var call in byID.values {
             if !call.conflicts.isEmpty { statistics.conflicts += 1 }
-            if let request = call.request, let response = call.response {
-                statistics.pairs += 1
-                call.latencyMilliseconds = latency(request, response)
-            } else if (call.eventTime ?? 0) > now - window {
-                statistics.pending += 1
-            } else if call.request != nil {
-                statistics.orphanRequests += 1
-            } else {
-                statistics.orphanResponses += 1
+            statistics.byPublisher[call.fields?.publisher ?? "-", default: 0] += 1
+            statistics.byAction[call.fields?.action ?? "-", default: 0] += 1
+            if let time = call.eventTime {
+                statistics.firstEventTime = min(statistics.firstEventTime ?? time, time)
+                statistics.lastEventTime = max(statistics.lastEventTime ?? time, time)
             }
+            call.settle(now: now, window: window, latency: latency)
+            switch call.state {
+            case .pair: statistics.pairs += 1
+            case .pending: statistics.pending += 1
+            case .orphanRequest: statistics.orphanRequests += 1
+            case .orphanResponse: statistics.orphanResponses += 1
+            }
+            statistics.byOutcome[call.outcome, default: 0] += 1
             calls.append(call)
         }
         self.calls = calls.sorted { ($0.eventTime ?? 0, $0.id) < ($1.eventTime ?? 0, $1.id) }
         self.statistics = statistics
+    }
+}
+
+extension Trail.Call {
+    /// This call with its halves read whole from the store (bytes and origin; a call from an
+    /// index-only trail has neither) and its latency computed.
+    /// - Throws: ``StoreError`` when a half cannot be read back.
+    public func loadingBodies(
+        from reader: StoreReader, latency: (StoredRecord, StoredRecord) -> Double?
+    ) throws(StoreError) -> Trail.Call {
+        func load(_ half: StoredRecord?) throws(StoreError) -> StoredRecord? {
+            guard let half, half.record.bytes?.isEmpty ?? true else { return half }
+            guard let record = try reader.record(topic: half.topic, partition: half.partition, offset: half.record.offset)
+            else { throw StoreError(.corrupt, "\(half.topic)/\(half.partition): offset \(half.record.offset) is gone") }
+            return StoredRecord(topic: half.topic, partition: half.partition, record: record)
+        }
+        var call = self
+        call.request = try load(request)
+        call.response = try load(response)
+        if let request = call.request, let response = call.response { call.latencyMilliseconds = latency(request, response) }
+        return call
     }
 }

@@ -187,14 +187,7 @@ struct WorkerLoop {
             }
             metrics.add("stored")
             metrics.add(eventType == .request ? "requests" : "responses")
-            let fields = NotificationFields(
-                id: id, eventType: eventType, eventTime: notification.eventTime.microsecondsSinceEpoch,
-                initiatorId: notification.initiatorID, initiatorName: notification.initiatorName,
-                projectId: notification.initiatorProjectID, action: notification.action,
-                outcome: notification.outcome.rawValue, reasonCode: notification.reasonCode,
-                targetId: notification.targetID, targetTypeURI: notification.targetTypeURI,
-                publisher: notification.publisherID, requestPath: notification.requestPath,
-                messageId: notification.messageID, digest: digest)
+            let fields = NotificationFields(notification, digest: digest)
             return .record(StoreRecord(
                 offset: message.offset, timestamp: timestamp, origin: isByID ? OriginHeader.origin(of: message) : nil,
                 body: .notification(fields, bytes: value)))
