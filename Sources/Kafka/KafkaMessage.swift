@@ -93,13 +93,19 @@ public struct ProducerRecord: Sendable {
     public var value: [UInt8]
     /// Headers, in order.
     public var headers: [KafkaHeader]
+    /// The record's timestamp (CreateTime, ms since the epoch); nil for the time it is produced.
+    public var timestamp: Int64?
 
     /// A record to produce.
-    public init(topic: String, partition: Int32? = nil, key: [UInt8]? = nil, value: [UInt8], headers: [KafkaHeader] = []) {
+    public init(
+        topic: String, partition: Int32? = nil, key: [UInt8]? = nil, value: [UInt8], headers: [KafkaHeader] = [],
+        timestamp: Int64? = nil
+    ) {
         self.topic = topic
         self.partition = partition
         self.key = key
         self.value = value
         self.headers = headers
+        self.timestamp = timestamp
     }
 }

@@ -130,7 +130,7 @@ public final class Producer: Sendable {
             withOptionalBytes(record.key) { key in
                 audit_produce(
                     handle.pointer, record.topic, record.partition ?? RD_KAFKA_PARTITION_UA,
-                    key?.baseAddress, key?.count ?? 0, value.baseAddress, value.count, headers, 0, opaque)
+                    key?.baseAddress, key?.count ?? 0, value.baseAddress, value.count, headers, record.timestamp ?? 0, opaque)
             }
         }
         if err != RD_KAFKA_RESP_ERR_NO_ERROR {
