@@ -7,15 +7,19 @@ enum LogDriverLine {
     /// The JSON part of a log-driver line, or `nil` if `line` is not one (then it is decoded as JSON).
     ///
     /// A line is recognised by its shape: it starts with a `YYYY-MM-DD` date and holds
-    /// ` oslo.messaging.notification.` before ` [-] `. A trailing `\n` / `\r\n` is not part of the JSON.
+    /// ` oslo.messaging.notification.` before oslo.log's context in brackets — ` [-] ` outside a
+    /// request, ` [req-… user project …] ` inside one — and the JSON follows the context.
+    /// A trailing `\n` / `\r\n` is not part of the JSON.
     static func json(in line: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
         guard line.count > 11, let p = line.baseAddress?.assumingMemoryBound(to: UInt8.self),
             p[4] == UInt8(ascii: "-"), p[7] == UInt8(ascii: "-"), p[0] &- UInt8(ascii: "0") < 10
         else { return nil }
         let logger: StaticString = " oslo.messaging.notification."
-        let marker: StaticString = " [-] "
+        let open: StaticString = " ["
+        let close: StaticString = "] "
         guard let afterLogger = find(logger, in: line, from: 10, limit: 256),
-            let afterMarker = find(marker, in: line, from: afterLogger, limit: afterLogger + 512)
+            let afterOpen = find(open, in: line, from: afterLogger, limit: afterLogger + 256),
+            let afterMarker = find(close, in: line, from: afterOpen, limit: afterOpen + 512)
         else { return nil }
         var end = line.count
         while end > afterMarker, p[end - 1] == 0x0A || p[end - 1] == 0x0D { end -= 1 }

@@ -118,8 +118,11 @@ public enum CallFormat {
         return text + "}"
     }
 
+    /// A half as stored: embedded as JSON when it is a JSON document (every wire form but a
+    /// log-driver line), else as a JSON string of its text.
     private static func body(_ half: StoredRecord?) -> String {
         guard let bytes = half?.record.bytes, !bytes.isEmpty else { return "null" }
-        return String(decoding: bytes, as: UTF8.self)
+        let text = String(decoding: bytes, as: UTF8.self)
+        return bytes.first == UInt8(ascii: "{") ? text : quote(text)
     }
 }

@@ -51,10 +51,12 @@ struct WireFormTests {
         #expect(event.globalRequestID == "req-global")
     }
 
-    @Test("an oslo log-driver line")
-    func logDriver() throws {
+    @Test(
+        "an oslo log-driver line, outside a request ([-]) or inside one (oslo.log's request context)",
+        arguments: ["[-]", "[req-4b1d6c0e-5f7a-4c1e-9d2b-2f6e8a9c0d11 5bdc7d833d79c0ea494e908360667235 282ee0bc04a1bde44806aa81e65150b5 - default default]"])
+    func logDriver(context: String) throws {
         let (_, inner) = try Self.sample()
-        let line = "2026-11-22 10:12:02.735 4242 INFO oslo.messaging.notification.audit.http.request [-] "
+        let line = "2026-11-22 10:12:02.735 4242 INFO oslo.messaging.notification.audit.http.request \(context) "
             + String(decoding: inner, as: UTF8.self).replacingOccurrences(of: #", "_context": {}"#, with: "") + "\n"
         guard case .audit(let event) = Self.decode(line) else {
             Issue.record("log line not decoded: \(Self.decode(line))")
