@@ -10,7 +10,7 @@ import Logging
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print performance figures.",
-        subcommands: [KafkaBench.self, ClientBench.self, DecodeBench.self, StoreBench.self, WorkerBench.self])
+        subcommands: [KafkaBench.self, ClientBench.self, DecodeBench.self, StoreBench.self, WorkerBench.self, ReadBench.self])
 }
 
 /// Produce and consume throughput against the embedded cluster, next to kcat on the same topic.

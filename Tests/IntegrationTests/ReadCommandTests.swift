@@ -126,6 +126,20 @@ func auditTrail(_ arguments: [String]) throws -> CommandResult {
         #expect(csv.stderr.isEmpty)
     }
 
+    /// On a terminal (a pseudo-terminal from util-linux `script`), export shows its progress.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script")))
+    func exportShowsProgressOnATerminal() throws {
+        let store = try Store()
+        let output = store.path + "-tty.jsonl"
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let command = [TestEnvironment.auditTrailExecutable.path, "export", "--data", store.path, "--output", output]
+            .map { "'\($0)'" }.joined(separator: " ")
+        let terminal = try Interop.run(URL(fileURLWithPath: "/usr/bin/script"), ["-qec", command, "/dev/null"])
+        #expect(terminal.status == 0)
+        #expect(terminal.stdout.contains("export: \(store.sample.calls)/\(store.sample.calls) ["), "\(terminal.stdout)")
+        #expect(try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n").count == store.sample.calls)
+    }
+
     @Test func statsReportCountsPerPublisherActionOutcomeAndCompression() throws {
         let store = try Store()
         let stats = try auditTrail(["stats", "--data", store.path, "--window", "0", "--json"])
