@@ -134,9 +134,12 @@ public struct Trail: Sendable {
             case .gap: statistics.gaps += 1
             }
         }
-        var calls: [Call] = []
-        calls.reserveCapacity(byID.count)
-        for var call in byID.values {
+        // The calls leave the dictionary before they settle: a large store's pair view is most of
+        // the memory a read command uses.
+        var calls = Array(byID.values)
+        byID = [:]
+        for index in calls.indices {
+            var call = calls[index]
             if !call.conflicts.isEmpty { statistics.conflicts += 1 }
             statistics.byPublisher[call.fields?.publisher ?? "-", default: 0] += 1
             statistics.byAction[call.fields?.action ?? "-", default: 0] += 1
@@ -152,9 +155,13 @@ public struct Trail: Sendable {
             case .orphanResponse: statistics.orphanResponses += 1
             }
             statistics.byOutcome[call.outcome, default: 0] += 1
-            calls.append(call)
+            calls[index] = call
         }
-        self.calls = calls.sorted { ($0.eventTime ?? 0, $0.id) < ($1.eventTime ?? 0, $1.id) }
+        // Oldest first (ties by id), sorting positions rather than the large call values.
+        let keys = calls.map { (time: $0.eventTime ?? 0, id: $0.id) }
+        var order = Array(calls.indices)
+        order.sort { keys[$0] < keys[$1] }
+        self.calls = order.map { calls[$0] }
         self.statistics = statistics
     }
 }
