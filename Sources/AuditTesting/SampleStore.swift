@@ -55,7 +55,7 @@ public struct SampleStore {
             }
         }
         func keep(_ bytes: [UInt8], partition: Int, time: Int64) throws {
-            guard case .audit(let notification) = decoder.decode(bytes) else { fatalError("sample does not decode") }
+            guard case .audit(let notification) = decoder.decode(bytes) else { throw Interop.Failure("a sample notification does not decode") }
             let fields = NotificationFields(notification, digest: NotificationFields.contentDigest(of: bytes))
             try append(.notification(fields, bytes: bytes), partition: partition, time: time)
         }
@@ -63,7 +63,7 @@ public struct SampleStore {
         for _ in 0..<count {
             let call = traffic.next()
             let id = call.request.payload.id
-            let partition = Int(SegmentHash.of(id) % UInt64(partitions))
+            let partition = Int(PartitionHash.of(id) % UInt64(partitions))
             let time = Timestamp.parse(call.request.payload.eventTime)?.microsecondsSinceEpoch ?? 0
             sample.calls += 1
             sample.firstTime = min(sample.firstTime, time)
@@ -94,8 +94,8 @@ public struct SampleStore {
     }
 }
 
-/// A stable hash for spreading ids over partitions.
-enum SegmentHash {
+/// A stable hash (FNV-1a) for spreading ids over partitions.
+enum PartitionHash {
     static func of(_ text: String) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
