@@ -73,7 +73,7 @@ public struct SampleStore {
             if roll != 1 { try keep(call.response.envelope, partition: partition, time: time) } else { sample.missingResponses.insert(id) }
             if roll == 2 {
                 // A redelivery: the worker stores a marker, not a second copy.
-                let marker = "\(DuplicateMarker.prefix)response \(id)"
+                let marker = DuplicateMarker.eventType(.response, id: id)
                 try append(.skipped(eventType: marker), partition: partition, time: time)
                 sample.duplicates += 1
             }

@@ -53,9 +53,9 @@ struct QueryCommand: AsyncParsableCommand {
         query.after = after
         // Sorting by latency needs every response's body; anything else sorts from the indexes
         // and reads the bodies of the printed calls only.
-        let trail = try options.trail(indexOnly: key != .latency)
-        let page = try query.page(of: trail.calls)
         let reader = try options.reader()
+        let trail = try options.trail(indexOnly: key != .latency, reader: reader)
+        let page = try query.page(of: trail.calls)
         let latency = TrailOptions.latency()
         let output = try OutputStream(path: nil)
         let format = json ? .json : format

@@ -33,14 +33,14 @@ struct ReadBench: ParsableCommand {
         }
         let clock = ContinuousClock()
         var start = clock.now
-        let trail = try Trail(directory: directory, window: 900_000_000, now: .max / 2, indexOnly: true)
+        let reader = try AuditStore(directory: directory).reader()
+        let trail = try Trail(reader: reader, window: 900_000_000, now: .max / 2, indexOnly: true)
         let scan = start.duration(to: clock.now).inSeconds
         let stored = trail.statistics.notifications
         print(String(format: "pair view from the indexes: %d notifications, %d calls in %.2f s (%.0f notifications/s)",
                      stored, trail.calls.count, scan, Double(stored) / scan))
 
         // Export: every call, both halves read back, one JSON line each, to nowhere.
-        let reader = try AuditStore(directory: directory).reader()
         let latency = TrailOptions.latency()
         var bytes = 0
         var halves = 0

@@ -93,8 +93,8 @@ struct ExportCommand: AsyncParsableCommand {
         guard format != .table else { throw ValidationError("export writes json or csv") }
         var query = CallQuery()
         query.filters = try filters.filters(now: microsecondsNow())
-        let calls = try query.page(of: try options.trail(indexOnly: true).calls).calls
         let reader = try options.reader()
+        let calls = try query.page(of: try options.trail(indexOnly: true, reader: reader).calls).calls
         let latency = TrailOptions.latency()
         let out = try OutputStream(path: output)
         var progress = Progress("export", total: calls.count)
@@ -188,8 +188,9 @@ struct StatsCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let statistics = try options.trail(indexOnly: true).statistics
-        let storage = try options.reader().storage()
+        let reader = try options.reader()
+        let statistics = try options.trail(indexOnly: true, reader: reader).statistics
+        let storage = try reader.storage()
         if json {
             struct Combined: Encodable {
                 var statistics: Trail.Statistics

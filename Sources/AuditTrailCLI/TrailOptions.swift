@@ -16,11 +16,12 @@ struct TrailOptions: ParsableArguments {
     var window: Int = 900
 
     /// The pair view of the store. With `indexOnly`, from the indexes alone: no bytes, no
-    /// latency (load them per call with ``Trail/Call/loadingBodies(from:latency:)``).
-    func trail(indexOnly: Bool = false) throws -> Trail {
+    /// latency (load them per call with ``Trail/Call/loadingBodies(from:latency:)`` and the same
+    /// `reader`, whose indexes are then loaded already).
+    func trail(indexOnly: Bool = false, reader: StoreReader? = nil) throws -> Trail {
         try Trail(
-            directory: data, window: Int64(window) * 1_000_000, now: microsecondsNow(), indexOnly: indexOnly,
-            latency: Self.latency())
+            reader: try reader ?? self.reader(), window: Int64(window) * 1_000_000, now: microsecondsNow(),
+            indexOnly: indexOnly, latency: Self.latency())
     }
 
     func reader() throws -> StoreReader { try AuditStore(directory: data).reader() }

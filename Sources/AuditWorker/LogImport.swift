@@ -2,7 +2,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
 public import AuditStore
-import AuditModel
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -58,8 +57,7 @@ public struct LogImport: Sendable {
         let writer = try AuditStore(directory: dataDirectory, options: storeOptions).openWriter(topic: summary.topic, partition: 0)
         defer { try? writer.close() }
         let resume = writer.nextOffset ?? 0
-        var decoder = NotificationDecoder(validator: try Self.validator())
-        var seen: [String: UInt64] = [:]
+        var keeper = try RecordKeeper()
         var batch: [StoreRecord] = []
         var line: UnsafeMutablePointer<CChar>?
         var capacity = 0
@@ -73,14 +71,24 @@ public struct LogImport: Sendable {
             while end > 0, line[end - 1] == 0x0A || line[end - 1] == 0x0D { end -= 1 }
             let bytes = [UInt8](UnsafeRawBufferPointer(start: line, count: end))
             if number < resume {
-                // Only for duplicate detection across the resume point.
-                if case .audit(let notification) = decoder.decode(bytes), seen[Self.key(notification)] == nil {
-                    seen[Self.key(notification)] = NotificationFields.contentDigest(of: bytes)
-                }
+                // Stored by an earlier run: read again only so a later copy is still a duplicate.
+                if Self.isNotificationLine(bytes) { _ = keeper.record(bytes, offset: number, timestamp: nil) }
                 summary.alreadyImported += 1
                 continue
             }
-            batch.append(record(bytes, offset: number, decoder: &decoder, seen: &seen, summary: &summary))
+            if Self.isNotificationLine(bytes) {
+                let (record, kept) = keeper.record(bytes, offset: number, timestamp: nil)
+                switch kept {
+                case .notification: summary.notifications += 1
+                case .duplicate: summary.duplicates += 1
+                case .skipped: summary.otherLines += 1
+                case .quarantined: summary.quarantined += 1
+                }
+                batch.append(record)
+            } else {
+                summary.otherLines += 1
+                batch.append(StoreRecord(offset: number, timestamp: -1, body: .skipped(eventType: "log line")))
+            }
             if batch.count == 4096 {
                 try writer.append(batch)
                 batch.removeAll(keepingCapacity: true)
@@ -94,10 +102,6 @@ public struct LogImport: Sendable {
         return summary
     }
 
-    private static func validator() throws(StoreError) -> SchemaValidator {
-        do { return try SchemaValidator.bundled() } catch { throw StoreError(.invalidArgument, "schemas: \(error)") }
-    }
-
     /// Whether the line was written by a notification logger (`oslo.messaging.notification.*`,
     /// named near the start of the line): such a line is kept whole even when it does not decode.
     static func isNotificationLine(_ bytes: [UInt8]) -> Bool {
@@ -108,41 +112,5 @@ public struct LogImport: Sendable {
             if bytes[start..<start + logger.count].elementsEqual(logger) { return true }
         }
         return false
-    }
-
-    private static func key(_ notification: AuditNotification) -> String {
-        "\(notification.eventType == .request ? "request" : "response") \(notification.id)"
-    }
-
-    private func record(
-        _ bytes: [UInt8], offset: Int64, decoder: inout NotificationDecoder, seen: inout [String: UInt64],
-        summary: inout Summary
-    ) -> StoreRecord {
-        guard Self.isNotificationLine(bytes) else {
-            summary.otherLines += 1
-            return StoreRecord(offset: offset, timestamp: -1, body: .skipped(eventType: "log line"))
-        }
-        switch decoder.decode(bytes) {
-        case .audit(let notification):
-            let digest = NotificationFields.contentDigest(of: bytes)
-            let key = Self.key(notification)
-            if seen[key] == digest {
-                summary.duplicates += 1
-                return StoreRecord(offset: offset, timestamp: -1, body: .skipped(eventType: DuplicateMarker.prefix + key))
-            }
-            if seen[key] == nil { seen[key] = digest }
-            summary.notifications += 1
-            let time = notification.eventTime.microsecondsSinceEpoch / 1000
-            return StoreRecord(
-                offset: offset, timestamp: time, body: .notification(NotificationFields(notification, digest: digest), bytes: bytes))
-        case .nonAudit(let other):
-            summary.otherLines += 1
-            return StoreRecord(offset: offset, timestamp: -1, body: .skipped(eventType: other.eventType))
-        case .quarantined(let bad):
-            summary.quarantined += 1
-            return StoreRecord(
-                offset: offset, timestamp: -1,
-                body: .quarantined(reason: bad.reason.code.description, detail: bad.reason.description, bytes: bad.original))
-        }
     }
 }

@@ -3,7 +3,6 @@
 
 public import AuditStore
 public import Kafka
-import AuditModel
 import Logging
 
 /// Reads a range of a topic into a separate case store, with the workers' validation and
@@ -85,8 +84,7 @@ public struct Replay: Sendable {
         let store = try AuditStore(directory: dataDirectory, options: storeOptions)
         var writers: [Int32: LogWriter] = [:]
         defer { for writer in writers.values { try? writer.close() } }
-        var decoder = NotificationDecoder(validator: try SchemaValidator.bundled())
-        var seen: [String: UInt64] = [:]
+        var keeper = try RecordKeeper()
         try consumer.assign(pending.mapValues { .exact($0.bound.scanFrom) })
         logger.info("replay started", metadata: ["audit.topic": "\(topic)", "audit.partitions": "\(pending.count)"])
         var kept = 0
@@ -119,7 +117,15 @@ public struct Replay: Sendable {
                         StoreRecord(offset: next, timestamp: -1, body: .gap(to: message.offset)))
                     summary.gapOffsets += message.offset - next
                 }
-                let record = Self.record(for: message, decoder: &decoder, seen: &seen, summary: &summary)
+                let (record, outcome) = keeper.record(
+                    message.value, offset: message.offset, timestamp: message.timestamp ?? -1,
+                    origin: OriginHeader.origin(of: message))
+                switch outcome {
+                case .notification: summary.notifications += 1
+                case .duplicate: summary.duplicates += 1
+                case .skipped: summary.skipped += 1
+                case .quarantined: summary.quarantined += 1
+                }
                 records[message.partition, default: []].append(record)
                 state.next = message.offset + 1
                 if state.next! >= state.bound.stop { state.done = true }
@@ -199,44 +205,6 @@ public struct Replay: Sendable {
         }
         return bounds
     }
-
-    // MARK: Records
-
-    /// What the worker would keep for `message` (without forwarding: the case store keeps every
-    /// notification where it was consumed).
-    static func record(
-        for message: KafkaMessage, decoder: inout NotificationDecoder, seen: inout [String: UInt64], summary: inout Summary
-    ) -> StoreRecord {
-        let timestamp = message.timestamp ?? -1
-        guard let value = message.value else {
-            summary.quarantined += 1
-            return StoreRecord(
-                offset: message.offset, timestamp: timestamp,
-                body: .quarantined(reason: "nullValue", detail: "record without a value (tombstone)", bytes: []))
-        }
-        switch decoder.decode(value) {
-        case .audit(let notification):
-            let digest = NotificationFields.contentDigest(of: value)
-            let key = "\(notification.eventType == .request ? "request" : "response") \(notification.id)"
-            if let first = seen[key], first == digest {
-                summary.duplicates += 1
-                return StoreRecord(offset: message.offset, timestamp: timestamp, body: .skipped(eventType: DuplicateMarker.prefix + key))
-            }
-            if seen[key] == nil { seen[key] = digest }
-            summary.notifications += 1
-            return StoreRecord(
-                offset: message.offset, timestamp: timestamp, origin: OriginHeader.origin(of: message),
-                body: .notification(NotificationFields(notification, digest: digest), bytes: value))
-        case .nonAudit(let other):
-            summary.skipped += 1
-            return StoreRecord(offset: message.offset, timestamp: timestamp, body: .skipped(eventType: other.eventType))
-        case .quarantined(let bad):
-            summary.quarantined += 1
-            return StoreRecord(
-                offset: message.offset, timestamp: timestamp,
-                body: .quarantined(reason: bad.reason.code.description, detail: bad.reason.description, bytes: bad.original))
-        }
-    }
 }
 
 extension Replay {
@@ -251,9 +219,9 @@ extension Replay {
     ) async throws -> Int {
         var query = CallQuery()
         query.filters = filters
-        let calls = try query.page(of: Trail(directory: directory, window: 0, now: 0, indexOnly: true).calls).calls
-        let total = calls.reduce(0) { $0 + ($1.request == nil ? 0 : 1) + ($1.response == nil ? 0 : 1) }
         let reader = try AuditStore(directory: directory).reader()
+        let calls = try query.page(of: Trail(reader: reader, window: 0, now: 0, indexOnly: true).calls).calls
+        let total = calls.reduce(0) { $0 + ($1.request == nil ? 0 : 1) + ($1.response == nil ? 0 : 1) }
         let producer = try Producer(configuration: kafka)
         let before = producer.summary
         var queued = 0

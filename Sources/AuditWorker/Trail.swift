@@ -113,7 +113,17 @@ public struct Trail: Sendable {
         directory: String, window: Int64, now: Int64, indexOnly: Bool = false,
         latency: (StoredRecord, StoredRecord) -> Double? = { _, _ in nil }
     ) throws {
-        let reader = try AuditStore(directory: directory).reader()
+        try self.init(
+            reader: try AuditStore(directory: directory).reader(), window: window, now: now, indexOnly: indexOnly,
+            latency: latency)
+    }
+
+    /// The same from an open reader, whose loaded indexes then serve later reads (the bodies of
+    /// an index-only view's calls, ``Call/loadingBodies(from:latency:)``) without loading again.
+    public init(
+        reader: StoreReader, window: Int64, now: Int64, indexOnly: Bool = false,
+        latency: (StoredRecord, StoredRecord) -> Double? = { _, _ in nil }
+    ) throws {
         var query = StoreQuery()
         query.kinds = Set(StoreRecord.Kind.allCases)
         query.indexOnly = indexOnly

@@ -179,7 +179,7 @@ struct WorkerLoop {
                 metrics.add("duplicates")
                 return .record(StoreRecord(
                     offset: message.offset, timestamp: timestamp, origin: isByID ? OriginHeader.origin(of: message) : nil,
-                    body: .skipped(eventType: "\(DuplicateMarker.prefix)\(eventType == .request ? "request" : "response") \(id)")))
+                    body: .skipped(eventType: DuplicateMarker.eventType(eventType, id: id))))
             case .conflict:
                 metrics.add("conflicts")
             case .new:
@@ -352,6 +352,11 @@ enum OriginHeader {
 public enum DuplicateMarker {
     /// The prefix of a duplicate's `skipped` event type: `duplicate request <id>`.
     public static let prefix = "duplicate "
+
+    /// The `skipped` event type recording a duplicate of half `eventType` of call `id`.
+    public static func eventType(_ eventType: NotificationFields.EventType, id: String) -> String {
+        "\(prefix)\(eventType == .request ? "request" : "response") \(id)"
+    }
 }
 
 /// A failure of the worker itself.
