@@ -29,6 +29,7 @@ let package = Package(
         .systemLibrary(
             name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CLinux"),
         .target(
             name: "Kafka",
             dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")],
@@ -51,7 +52,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "AuditStore",
-            dependencies: ["CZstd", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["CZstd", "CLinux", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
         .target(
             name: "AuditWorker",

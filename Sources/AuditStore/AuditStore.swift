@@ -8,12 +8,15 @@ public struct AuditStore: Sendable {
     public let directory: String
     /// How logs are written.
     public let options: StoreOptions
+    /// The memory budget the writers opened from this store share.
+    let memory: WriterMemory
 
     /// A store at `directory` (created 0700 if missing).
     public init(directory: String, options: StoreOptions = StoreOptions()) throws(StoreError) {
         try Directory.create(directory)
         self.directory = directory
         self.options = options
+        memory = WriterMemory(budget: options.writerMemoryBudget)
     }
 
     /// Opens the writer of a log, recovering it.
@@ -23,7 +26,7 @@ public struct AuditStore: Sendable {
     /// - Throws: ``StoreError/Code/locked`` when another writer holds the log, ``StoreError/Code/corrupt``
     ///   when the journal does not follow the sealed segments, ``StoreError/Code/io``.
     public func openWriter(topic: String, partition: Int32, takeOver: Bool = false) throws(StoreError) -> LogWriter {
-        try LogWriter(data: directory, topic: topic, partition: partition, options: options, takeOver: takeOver)
+        try LogWriter(data: directory, topic: topic, partition: partition, options: options, memory: memory, takeOver: takeOver)
     }
 
     /// A reader over every log, as of now.

@@ -22,7 +22,6 @@ final class Journal {
     let file: StoreFile
     private(set) var length: Int64
     private(set) var chainHead: [UInt8]
-    private var pending = ByteWriter(capacity: 1 << 20)
 
     private init(header: Header, file: StoreFile, length: Int64, chainHead: [UInt8]) {
         self.header = header
@@ -58,8 +57,9 @@ final class Journal {
     }
 
     /// Encodes `records` as frames at the end of the journal (written, not yet durable).
-    func append(_ records: some Sequence<StoreRecord>) throws(StoreError) {
-        pending.bytes.removeAll(keepingCapacity: true)
+    func append(_ records: some Collection<StoreRecord>) throws(StoreError) {
+        // A new buffer per append: one kept per log would keep the largest append of every log.
+        var pending = ByteWriter(capacity: records.reduce(0) { $0 + ($1.bytes?.count ?? 0) + 512 })
         for record in records {
             let start = pending.bytes.count
             pending.u32(0)
@@ -74,6 +74,44 @@ final class Journal {
 
     /// Makes every appended frame durable.
     func sync() throws(StoreError) { try file.sync() }
+
+    /// Reads back every record this journal holds, in offset order, a chunk of the file at a
+    /// time: sealing builds the segment's index from them, so the writer need not keep each
+    /// record's fields in memory until the segment rolls (DESIGN §6.6).
+    ///
+    /// The frames were written (or verified by recovery) by this process; their hashes are not
+    /// checked again here.
+    func forEachRecord(_ body: (StoreRecord) throws(StoreError) -> Void) throws(StoreError) {
+        var position = Int64(Self.encode(header).count)
+        var chunk: [UInt8] = []
+        var used = 0
+        while position < length || used < chunk.count {
+            // A frame is [u32 length][record][32-byte link]; refill when the next is not whole.
+            let have = chunk.count - used
+            let needed = have >= 4 ? 4 + Int(Self.u32(chunk, at: used)) + 32 : 4
+            if have < needed {
+                guard position < length else {
+                    throw StoreError(.corrupt, "\(file.path): frame at the end is not whole")
+                }
+                let read = try file.read(count: Int(min(length - position, Int64(max(needed - have, 1 << 20)))), at: position)
+                guard !read.isEmpty else { throw StoreError(.corrupt, "\(file.path): shorter than \(length) bytes") }
+                chunk = Array(chunk[used...]) + read
+                used = 0
+                position += Int64(read.count)
+                continue
+            }
+            let record = try chunk.withBytes { (buffer) throws(StoreError) -> StoreRecord in
+                var reader = ByteReader(UnsafeRawBufferPointer(rebasing: buffer[(used + 4)..<(used + needed - 32)]))
+                return try RecordCodec.decode(&reader)
+            }
+            used += needed
+            try body(record)
+        }
+    }
+
+    private static func u32(_ bytes: [UInt8], at index: Int) -> UInt32 {
+        bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: index, as: UInt32.self)) }
+    }
 
     // MARK: Format
 

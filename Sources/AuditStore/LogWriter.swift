@@ -35,6 +35,9 @@ public final class LogWriter {
 
     let directory: String
     private let options: StoreOptions
+    private let memory: WriterMemory
+    /// Whether this writer counts against ``memory`` (from the end of a successful open to close).
+    private var holdsShare = false
     private let lockFile: StoreFile
     private var manifest: Manifest
     private var journal: Journal?
@@ -42,14 +45,19 @@ public final class LogWriter {
     private var journalOpenedAt: Int64 = 0
     private var dictionary: [UInt8]?
     private var closed = false
+    /// Records were appended to the journal since the last barrier.
+    private var unsynced = false
 
-    init(data: String, topic: String, partition: Int32, options: StoreOptions, takeOver: Bool) throws(StoreError) {
+    init(data: String, topic: String, partition: Int32, options: StoreOptions, memory: WriterMemory, takeOver: Bool)
+        throws(StoreError)
+    {
         guard !topic.isEmpty, !topic.contains("/"), topic != ".", topic != ".." else {
             throw StoreError(.invalidArgument, "topic name \(topic.debugDescription) cannot name a directory")
         }
         self.topic = topic
         self.partition = partition
         self.options = options
+        self.memory = memory
         directory = LogFiles.logDirectory(data: data, topic: topic, partition: partition)
         try Directory.create(directory)
         lockFile = try StoreFile.openForWriting(directory + "/" + LogFiles.lock)
@@ -72,6 +80,12 @@ public final class LogWriter {
         try manifest.write(directory: directory)
         resumeOffset = manifest.sealedNext
         nextOffset = resumeOffset
+        memory.writerOpened()
+        holdsShare = true
+    }
+
+    deinit {
+        if holdsShare { memory.writerClosed() }
     }
 
     private static func readEpoch(_ file: StoreFile) throws(StoreError) -> Int64 {
@@ -125,6 +139,7 @@ public final class LogWriter {
             }
             let slice = records[start..<end]
             try journal.append(slice)
+            unsynced = true
             for record in slice { try segment?.add(record) }
             nextOffset = slice.last!.nextOffset
             if journal.length >= options.segmentMaxBytes { try seal() }
@@ -142,9 +157,38 @@ public final class LogWriter {
     @discardableResult
     public func sync() throws(StoreError) -> Int64? {
         try checkFence()
-        try journal?.sync()
+        if unsynced { try journal?.sync() }
+        unsynced = false
         resumeOffset = nextOffset
         return resumeOffset
+    }
+
+    /// The durability barrier of several logs at once: the same guarantee as ``sync()`` on each,
+    /// at the cost of one flush per filesystem when many logs have unsynced records.
+    ///
+    /// A worker that owns hundreds of partitions touches hundreds of journals per batch; an
+    /// `fsync` each costs a filesystem journal commit and a device cache flush each (about 0.2 ms
+    /// here, so 100 ms for 500 logs), where one `syncfs(2)` per filesystem commits them all at
+    /// once (about 18 ms for the same 500). Below `fileSystemThreshold` unsynced logs, each
+    /// journal is fsynced on its own, which then costs less than flushing a whole filesystem.
+    /// - Returns: each writer's resume offset, in the order of `writers`.
+    /// - Throws: ``StoreError/Code/fenced``, ``StoreError/Code/closed``, ``StoreError/Code/io``.
+    public static func sync(_ writers: [LogWriter], fileSystemThreshold: Int = 8) throws(StoreError) -> [Int64?] {
+        for writer in writers { try writer.checkFence() }
+        let journals = writers.filter(\.unsynced).compactMap(\.journal)
+        if journals.count >= fileSystemThreshold {
+            var flushed: Set<UInt64> = []
+            for journal in journals where flushed.insert(try journal.file.device()).inserted {
+                try journal.file.syncFileSystem()
+            }
+        } else {
+            for journal in journals { try journal.sync() }
+        }
+        return writers.map { writer in
+            writer.unsynced = false
+            writer.resumeOffset = writer.nextOffset
+            return writer.resumeOffset
+        }
     }
 
     /// Seals the active segment if it is older than ``StoreOptions/segmentMaxAge``; call it from
@@ -161,6 +205,10 @@ public final class LogWriter {
         try sync()
         closed = true
         lockFile.unlock()
+        if holdsShare {
+            holdsShare = false
+            memory.writerClosed()
+        }
     }
 
     private func activeJournal(base: Int64) throws(StoreError) -> Journal {
@@ -175,7 +223,7 @@ public final class LogWriter {
         self.journal = journal
         segment = try SegmentWriter(
             path: directory + "/" + LogFiles.name(base, LogFiles.segment) + ".tmp", header: header,
-            dictionary: dictionary, options: options)
+            dictionary: dictionary, options: options, memory: memory)
         journalOpenedAt = options.clock()
         return journal
     }
@@ -193,7 +241,7 @@ public final class LogWriter {
         try journal.sync()
         let base = journal.header.baseOffset
         let path = directory + "/" + LogFiles.name(base, "")
-        let sealed = try segment.finish(indexPath: path + LogFiles.index + ".tmp", signer: options.signer)
+        let sealed = try segment.finish(indexPath: path + LogFiles.index + ".tmp", journal: journal, signer: options.signer)
         try Directory.rename(path + LogFiles.index + ".tmp", to: path + LogFiles.index)
         try Directory.rename(path + LogFiles.segment + ".tmp", to: path + LogFiles.segment)
         dictionary = sealed.dictionary
@@ -251,7 +299,7 @@ public final class LogWriter {
             self.journal = journal
             segment = try SegmentWriter(
                 path: directory + "/" + LogFiles.name(base, LogFiles.segment) + ".tmp", header: journal.header,
-                dictionary: dictionary, options: options)
+                dictionary: dictionary, options: options, memory: memory)
             for record in records { try segment!.add(record) }
             recovery.recoveredRecords += records.count
             try seal()

@@ -21,6 +21,8 @@ final class SegmentWriter {
     static let trailerMagic = Array("ATSEGEND".utf8)
     static let finalMagic = Array("ATSEGFIN".utf8)
     static let blockHeaderLength = 32
+    /// Below this much first data, the dictionary is the data itself rather than trained.
+    static let minimumTrainingBytes = 1 << 20
 
     /// What sealing produced.
     struct Sealed {
@@ -34,14 +36,18 @@ final class SegmentWriter {
 
     private let file: StoreFile
     private let options: StoreOptions
+    private let memory: WriterMemory
     private let header: Journal.Header
     private var dictionary: [UInt8]?
     private var codec: ZstdCodec?
     private var hasher = SHA256()
     private var length: Int64 = 0
     private var chain: [UInt8]
-    private var indexBuilder: SegmentIndexBuilder
-    private var block = ByteWriter(capacity: 1 << 20)
+    /// Where each record went, in placement order: all the writer keeps per record until the
+    /// seal, which builds the index's other columns from the journal (DESIGN §6.6).
+    private var locations: [Location] = []
+    private var blocks: [SegmentIndex.Block] = []
+    private var block = ByteWriter()
     private var blockMeta = SegmentWriter.emptyBlock
     private static let emptyBlock = SegmentIndex.Block(
         fileOffset: 0, compressedLength: 0, rawLength: 0, recordCount: 0, firstOffset: .max,
@@ -56,16 +62,17 @@ final class SegmentWriter {
     private var partners: [String: [Int]] = [:]
     private var waiting: [([UInt8], SegmentIndex.Block)] = []
     private var waitingBytes = 0
-    private var samples: [[UInt8]] = []
 
     /// - Parameter dictionary: the log's dictionary; `nil` to train one on this segment's first data.
-    init(path: String, header: Journal.Header, dictionary: [UInt8]?, options: StoreOptions) throws(StoreError) {
+    init(path: String, header: Journal.Header, dictionary: [UInt8]?, options: StoreOptions, memory: WriterMemory)
+        throws(StoreError)
+    {
         file = try StoreFile.openForWriting(path, truncate: true)
         self.options = options
+        self.memory = memory
         self.header = header
         self.dictionary = options.dictionaryCapacity > 0 ? dictionary : []
         chain = header.previousChainHead
-        indexBuilder = SegmentIndexBuilder(baseOffset: header.baseOffset)
     }
 
     private static func weight(_ record: StoreRecord) -> Int { (record.bytes?.count ?? 0) + 64 }
@@ -75,7 +82,8 @@ final class SegmentWriter {
         if let id = record.fields?.id { partners[id, default: []].append(windowBase + window.count) }
         window.append(record)
         windowBytes += Self.weight(record)
-        while windowBytes > options.pairWindowBytes { try placeOldest() }
+        let limit = min(options.pairWindowBytes, memory.share / 2)
+        while windowBytes > limit { try placeOldest() }
     }
 
     /// Moves the oldest waiting record, and the waiting records sharing its CADF id, into blocks.
@@ -92,7 +100,9 @@ final class SegmentWriter {
                 try place(partner)
             }
         }
-        if windowHead >= 4096 && windowHead * 2 >= window.count {
+        // Drop the placed prefix once it is half the array: a slot is as large as a record's
+        // fields even when empty, so an uncompacted window grows with everything placed.
+        if windowHead >= 16 && windowHead * 2 >= window.count {
             window.removeFirst(windowHead)
             windowBase += windowHead
             windowHead = 0
@@ -106,15 +116,17 @@ final class SegmentWriter {
         RecordCodec.encode(record, includeFields: false, into: &block)
         let length = block.bytes.count - position - 4
         block.patchU32(UInt32(length), at: position)
-        if dictionary == nil { samples.append(Array(block.bytes[(position + 4)...])) }
-        indexBuilder.add(record, block: UInt32(indexBuilder.index.blocks.count + waiting.count), position: UInt32(position), length: UInt32(length))
+        locations.append(
+            Location(
+                offset: record.offset, block: UInt32(blocks.count + waiting.count), position: UInt32(position),
+                length: UInt32(length)))
         let time = SegmentIndex.time(of: record)
         blockMeta.recordCount += 1
         blockMeta.firstOffset = min(blockMeta.firstOffset, record.offset)
         blockMeta.nextOffset = max(blockMeta.nextOffset, record.nextOffset)
         blockMeta.minTime = min(blockMeta.minTime, time)
         blockMeta.maxTime = max(blockMeta.maxTime, time)
-        if block.bytes.count >= options.blockSize { try cutBlock() }
+        if block.bytes.count >= max(4 << 10, min(options.blockSize, memory.share / 4)) { try cutBlock() }
     }
 
     private func cutBlock() throws(StoreError) {
@@ -125,7 +137,8 @@ final class SegmentWriter {
         } else {
             waiting.append((block.bytes, blockMeta))
             waitingBytes += block.bytes.count
-            if dictionary != nil || waitingBytes >= options.dictionaryTrainingBytes { try startFile() }
+            let training = min(options.dictionaryTrainingBytes, memory.share / 4)
+            if dictionary != nil || waitingBytes >= training { try startFile() }
         }
         block.bytes.removeAll(keepingCapacity: true)
         blockMeta = Self.emptyBlock
@@ -134,8 +147,30 @@ final class SegmentWriter {
     /// Decides the dictionary, writes the header, then the blocks that waited for it.
     private func startFile() throws(StoreError) {
         if dictionary == nil {
-            dictionary = ZstdCodec.trainDictionary(samples: samples, capacity: options.dictionaryCapacity)
-            samples = []
+            // The samples are the records of the waiting blocks: [u32 length][record] each.
+            var joined: [UInt8] = []
+            joined.reserveCapacity(waitingBytes)
+            var sizes: [Int] = []
+            for (raw, _) in waiting {
+                var position = 0
+                while position + 4 <= raw.count {
+                    let length = raw.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: position, as: UInt32.self))) }
+                    joined.append(contentsOf: raw[(position + 4)..<(position + 4 + length)])
+                    sizes.append(length)
+                    position += 4 + length
+                }
+            }
+            let capacity = min(options.dictionaryCapacity, memory.share / 8)
+            if joined.count >= Self.minimumTrainingBytes {
+                dictionary = ZstdCodec.trainDictionary(joined: joined, sizes: sizes, capacity: capacity)
+            } else {
+                // Too little to train on (a small share, or a segment sealed early): zstd's
+                // trainer would cost tens of milliseconds per log for little gain, while the
+                // first records themselves, as a raw-content dictionary, cost nothing and carry
+                // what this traffic repeats. They start with a record's kind byte, never with
+                // the magic of a trained dictionary.
+                dictionary = joined.count >= 256 ? Array(joined.prefix(capacity)) : []
+            }
         }
         var writer = ByteWriter()
         writer.raw(Self.magic)
@@ -149,7 +184,7 @@ final class SegmentWriter {
         writer.blob(dictionary ?? [])
         writer.patchU32(UInt32(writer.bytes.count), at: 8)
         try append(writer.bytes)
-        codec = ZstdCodec(level: options.compressionLevel, dictionary: dictionary ?? [])
+        codec = ZstdCodec(level: options.compressionLevel, dictionary: dictionary ?? [], context: memory.compression)
         for (raw, meta) in waiting { try writeBlock(raw, meta) }
         waiting = []
     }
@@ -171,7 +206,7 @@ final class SegmentWriter {
         header.raw(chain)
         try append(header.bytes)
         try append(compressed)
-        indexBuilder.addBlock(meta)
+        blocks.append(meta)
     }
 
     private func append(_ bytes: [UInt8]) throws(StoreError) {
@@ -181,11 +216,13 @@ final class SegmentWriter {
     }
 
     /// Writes the last block, the index file and the trailer, and makes both files durable.
-    func finish(indexPath: String, signer: SegmentSigner?) throws(StoreError) -> Sealed {
+    ///
+    /// - Parameter journal: the journal holding exactly the records added, in offset order.
+    func finish(indexPath: String, journal: Journal, signer: SegmentSigner?) throws(StoreError) -> Sealed {
         while windowHead < window.count { try placeOldest() }
         try cutBlock()
         if codec == nil { try startFile() }
-        let index = indexBuilder.finish()
+        let index = try buildIndex(journal)
         let indexBytes = try index.encode()
         let indexFile = try StoreFile.openForWriting(indexPath, truncate: true)
         try indexFile.write(indexBytes, at: 0)
@@ -224,6 +261,33 @@ final class SegmentWriter {
         return Sealed(
             index: index, indexBytes: indexBytes, segmentLength: length, chainHead: chain, digest: digest,
             dictionary: dictionary ?? [])
+    }
+
+    private func buildIndex(_ journal: Journal) throws(StoreError) -> SegmentIndex {
+        locations.sort { $0.offset < $1.offset }
+        var builder = SegmentIndexBuilder(baseOffset: header.baseOffset)
+        var row = 0
+        try journal.forEachRecord { (record) throws(StoreError) in
+            guard row < locations.count, locations[row].offset == record.offset else {
+                throw StoreError(.corrupt, "\(journal.file.path): record at offset \(record.offset) was not placed in a block")
+            }
+            let location = locations[row]
+            builder.add(record, block: location.block, position: location.position, length: location.length)
+            row += 1
+        }
+        guard row == locations.count else {
+            throw StoreError(.corrupt, "\(journal.file.path): holds \(row) records, the segment \(locations.count)")
+        }
+        for block in blocks { builder.addBlock(block) }
+        return builder.finish()
+    }
+
+    /// Where a record is stored: block number, byte position in the decompressed block, length.
+    private struct Location {
+        var offset: Int64
+        var block: UInt32
+        var position: UInt32
+        var length: UInt32
     }
 
     /// Length of the fixed part of the trailer after the `ATSEGEND` magic's fields.

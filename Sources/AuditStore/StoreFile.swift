@@ -1,6 +1,8 @@
 // AuditTrail — segment store
 // SPDX-License-Identifier: Apache-2.0
 
+import CLinux
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -96,6 +98,20 @@ final class StoreFile {
     /// `fsync(2)`: data and metadata (size) reach the disk.
     func sync() throws(StoreError) {
         guard fsync(descriptor) == 0 else { throw StoreError.system("fsync", path: path, errno: errno) }
+    }
+
+    /// The device the file lives on (`st_dev`): files of one device can be flushed by one `syncfs`.
+    func device() throws(StoreError) -> UInt64 {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { throw StoreError.system("fstat", path: path, errno: errno) }
+        return UInt64(info.st_dev)
+    }
+
+    /// `syncfs(2)`: every dirty file of this file's filesystem, data and metadata, reaches the
+    /// disk, with one journal commit and one device cache flush instead of one per file. Linux
+    /// reports a write-back error of any file of the filesystem since this descriptor was opened.
+    func syncFileSystem() throws(StoreError) {
+        guard syncfs(descriptor) == 0 else { throw StoreError.system("syncfs", path: path, errno: errno) }
     }
 
     /// Cuts the file to `length` bytes.

@@ -15,16 +15,27 @@ public struct StoreOptions: Sendable {
     public var segmentMaxBytes: Int64 = 256 << 20
     /// Seal the active segment once it is this old (milliseconds, by ``clock``).
     public var segmentMaxAge: Int64 = 3_600_000
-    /// Raw bytes of records per compressed block (a block ends at the record that reaches it).
+    /// Raw bytes of records per compressed block (a block ends at the record that reaches it);
+    /// at most a quarter of the writer's share of ``writerMemoryBudget``, and at least 4 KiB.
     public var blockSize: Int = 256 << 10
     /// Records wait this long (in raw bytes) for a block, so a response can join its request
-    /// (see ``LogWriter``); the bound on the writer's extra memory.
+    /// (see ``LogWriter``); at most half of the writer's share of ``writerMemoryBudget``.
     public var pairWindowBytes: Int = 8 << 20
-    /// zstd level of the blocks.
-    public var compressionLevel: Int32 = 3
-    /// Capacity of the log's zstd dictionary in bytes (0: no dictionary).
+    /// The memory all open writers of one ``AuditStore`` hold together for records waiting for
+    /// their partner, the blocks being filled and dictionary training. Each writer's share is
+    /// this divided by the writers open, and caps its pair window (half the share), its block
+    /// size and its dictionary training (a quarter each); so a worker that owns many partitions
+    /// compresses each a little less instead of holding more.
+    public var writerMemoryBudget: Int = 64 << 20
+    /// zstd level of the blocks. Level 1 both compresses this traffic smaller than level 3 once
+    /// pairs share a block and a dictionary is trained (11.35x vs 11.09x) and runs faster; its
+    /// digested dictionary also takes a fifth of level 3's memory per open log.
+    public var compressionLevel: Int32 = 1
+    /// Capacity of the log's zstd dictionary in bytes (0: no dictionary); at most an eighth of
+    /// the writer's share of ``writerMemoryBudget``.
     public var dictionaryCapacity: Int = 112 << 10
-    /// The log's first segment trains the dictionary on this much raw data.
+    /// The log's first segment trains the dictionary on this much raw data (at most a quarter of
+    /// the writer's share of ``writerMemoryBudget``).
     public var dictionaryTrainingBytes: Int = 4 << 20
     /// Signs each sealed segment's digest with Ed25519, if set.
     public var signer: SegmentSigner?

@@ -40,8 +40,19 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Serve Prometheus metrics on this port (GET /metrics).")
     var metricsPort: Int?
 
+    @Option(help: "Milliseconds appended records may wait for their durability barrier and offset commit (0: every batch).")
+    var syncIntervalMs: Int = 200
+
+    @Option(help: "Seconds a stored half is remembered to recognise a redelivered copy (about 50 bytes per call).")
+    var duplicateRetentionS: Int = 600
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
+
+    func validate() throws {
+        guard syncIntervalMs >= 0 else { throw ValidationError("--sync-interval-ms must be 0 or more") }
+        guard duplicateRetentionS > 0 else { throw ValidationError("--duplicate-retention-s must be more than 0") }
+    }
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
@@ -56,6 +67,8 @@ struct WorkerCommand: AsyncParsableCommand {
         configuration.kafka = try kafka.configuration()
         if let byIdTopic { configuration.byIDTopic = byIdTopic }
         configuration.deadLetterTopic = deadLetterTopic
+        configuration.syncInterval = .milliseconds(syncIntervalMs)
+        configuration.duplicateRetention = .seconds(duplicateRetentionS)
         let worker = try Worker(configuration: configuration)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await worker.run() }

@@ -7,22 +7,49 @@ import Kafka
 /// What the worker keeps for one assigned partition: its log's writer and the digests of the
 /// notification halves it stored recently, to recognise redelivered duplicates.
 ///
-/// Memory per pending id is an index entry (the id and two 64-bit digests), never the event
-/// body (DESIGN §6.6); entries older than the retention are dropped.
+/// Memory per pending id is an index entry, never the event body (DESIGN §6.6): the id as two
+/// independent 64-bit hashes and the two halves' 64-bit digests, about 40 bytes in the table.
+/// Entries not seen for the retention are dropped (``expire(before:)``); a redelivery older than
+/// that is stored a second time, which the pair view ignores (same id, same bytes) but `stats`
+/// counts as a notification stored.
 final class PartitionLog {
+    /// A CADF id as FNV-1a and SipHash of its UTF-8 bytes: two ids that differ collide in both
+    /// with a probability of about 2⁻¹²⁸, so a 16-byte key stands for the string.
+    struct Key: Hashable {
+        var fnv: UInt64
+        var sip: Int
+
+        init(_ id: String) {
+            var fnv: UInt64 = 0xcbf2_9ce4_8422_2325
+            for byte in id.utf8 {
+                fnv ^= UInt64(byte)
+                fnv = fnv &* 0x0000_0100_0000_01b3
+            }
+            self.fnv = fnv
+            var hasher = Hasher()
+            hasher.combine(id)
+            sip = hasher.finalize()
+        }
+    }
+
+    /// The digests of the halves seen; 0 where a half was not seen (a digest of 0 is stored as 1).
     struct Halves {
-        var request: UInt64?
-        var response: UInt64?
-        var lastSeen: Int64
+        var request: UInt64 = 0
+        var response: UInt64 = 0
+        /// Seconds after ``PartitionLog/epoch``.
+        var lastSeen: Int32 = 0
     }
 
     let topicPartition: TopicPartition
     let writer: LogWriter
-    private(set) var halves: [String: Halves] = [:]
+    private(set) var halves: [Key: Halves] = [:]
+    /// Microseconds since the Unix epoch at which `lastSeen` counts from.
+    private let epoch: Int64
 
-    init(topicPartition: TopicPartition, writer: LogWriter) {
+    init(topicPartition: TopicPartition, writer: LogWriter, now: Int64) {
         self.topicPartition = topicPartition
         self.writer = writer
+        epoch = now
     }
 
     /// What storing a notification half would be.
@@ -37,27 +64,42 @@ final class PartitionLog {
 
     /// Classifies a half and remembers it.
     func admit(id: String, eventType: NotificationFields.EventType, digest: UInt64, now: Int64) -> Verdict {
-        var entry = halves[id] ?? Halves(request: nil, response: nil, lastSeen: now)
-        entry.lastSeen = now
-        defer { halves[id] = entry }
-        let existing = eventType == .request ? entry.request : entry.response
-        guard let existing else {
-            if eventType == .request { entry.request = digest } else { entry.response = digest }
-            return .new
+        let digest = max(digest, 1)
+        let seen = Int32(clamping: (now - epoch) / 1_000_000)
+        return halves.withValue(for: Key(id)) { entry in
+            entry.lastSeen = seen
+            let existing = eventType == .request ? entry.request : entry.response
+            guard existing != 0 else {
+                if eventType == .request { entry.request = digest } else { entry.response = digest }
+                return .new
+            }
+            return existing == digest ? .duplicate : .conflict
         }
-        return existing == digest ? .duplicate : .conflict
     }
 
-    /// Forgets ids not seen since `cutoff`.
+    /// Forgets ids not seen since `cutoff` (microseconds since the Unix epoch).
     func expire(before cutoff: Int64) {
-        halves = halves.filter { $0.value.lastSeen >= cutoff }
+        let seconds = Int32(clamping: (cutoff - epoch) / 1_000_000)
+        halves = halves.filter { $0.value.lastSeen >= seconds }
     }
 
-    /// Remembers what the store already holds for this log (after an assignment or a restart).
-    func preload(_ records: [StoreRecord], now: Int64) {
+    /// Remembers what the store already holds for this log (after an assignment or a restart):
+    /// the halves whose Kafka timestamp (when they were consumed, near enough) is at or after
+    /// `cutoff`, or unknown. Not the CADF eventTime: old traffic replayed through a worker is
+    /// redelivered like new traffic.
+    func preload(_ records: [StoreRecord], now: Int64, cutoff: Int64) {
         for record in records {
             guard let fields = record.fields, let digest = fields.digest else { continue }
-            _ = admit(id: fields.id, eventType: fields.eventType, digest: digest, now: now)
+            let seen = record.timestamp >= 0 ? min(record.timestamp * 1000, now) : now
+            guard seen >= cutoff else { continue }
+            _ = admit(id: fields.id, eventType: fields.eventType, digest: digest, now: seen)
         }
+    }
+}
+
+extension Dictionary where Value == PartitionLog.Halves {
+    /// Runs `body` on the entry for `key` (a new one if missing), in place: one hash lookup.
+    fileprivate mutating func withValue<R>(for key: Key, _ body: (inout Value) -> R) -> R {
+        body(&self[key, default: Value()])
     }
 }

@@ -20,6 +20,10 @@ struct WorkerLoop {
     var decoder: NotificationDecoder
     var logs: [TopicPartition: PartitionLog] = [:]
     var lastHousekeeping = ContinuousClock.now
+    /// Partitions whose logs were appended to since the last durability barrier.
+    var unsynced: Set<TopicPartition> = []
+    var lastBarrier = ContinuousClock.now
+    var lastExpiry = ContinuousClock.now
 
     var configuration: WorkerConfiguration { worker.configuration }
     var metrics: WorkerMetrics { worker.metrics }
@@ -31,6 +35,11 @@ struct WorkerLoop {
         store = try AuditStore(directory: configuration.dataDirectory, options: configuration.storeOptions)
         var consumerConfiguration = configuration.kafka
         consumerConfiguration.set("group.id", configuration.group)
+        // librdkafka prefetches up to 64 MiB by default; a batch is 4096 messages (about 7 MiB of
+        // audit traffic), so 16 MiB keeps the next batches ready at a quarter of the memory.
+        if consumerConfiguration["queued.max.messages.kbytes"] == nil {
+            consumerConfiguration.set("queued.max.messages.kbytes", "16384")
+        }
         consumer = try Consumer(configuration: consumerConfiguration, logger: logger)
         var producerConfiguration = KafkaConfiguration(bootstrapServers: configuration.kafka["bootstrap.servers"] ?? "")
         for (key, value) in configuration.kafka.properties where Self.sharedKeys(key) { producerConfiguration.set(key, value) }
@@ -51,9 +60,14 @@ struct WorkerLoop {
         logger.info("worker started", metadata: ["kafka.group.id": "\(configuration.group)", "audit.topics": "\(configuration.topics)"])
         do {
             while !stop() && !Task.isCancelled {
-                let batch = try await consumer.poll(maxMessages: configuration.batchSize, timeout: configuration.idleTick)
+                // With appended records waiting for their barrier, wake up in time for it.
+                let wait = unsynced.isEmpty ? configuration.idleTick : min(configuration.idleTick, configuration.syncInterval)
+                let batch = try await consumer.poll(maxMessages: configuration.batchSize, timeout: wait)
                 for error in batch.errors { try handle(error) }
                 if !batch.messages.isEmpty { try await process(batch.messages) }
+                if batch.messages.isEmpty || ContinuousClock.now - lastBarrier >= configuration.syncInterval {
+                    try await makeDurable()
+                }
                 if let rebalance = batch.rebalance { try await handle(rebalance) }
                 if ContinuousClock.now - lastHousekeeping >= configuration.idleTick { try housekeeping() }
             }
@@ -125,7 +139,6 @@ struct WorkerLoop {
                 throw WorkerError("\(summary.failed - before) forwarded notification(s) were not delivered: \(summary.recentFailures.last.map { "\($0)" } ?? "")")
             }
         }
-        var commits: [TopicPartition: Int64] = [:]
         for tp in order {
             guard let log = logs[tp], let items = planned[tp], !items.isEmpty else { continue }
             let records = items.map { item -> StoreRecord in
@@ -134,18 +147,34 @@ struct WorkerLoop {
                 }
             }
             try log.writer.append(records)
-            let start = ContinuousClock.now
-            if let resume = try log.writer.sync() {
-                commits[tp] = resume
-                metrics.set("durable_offset", label: tp.description, resume)
-            }
-            metrics.observeFsync(seconds: seconds(start.duration(to: .now)))
+            unsynced.insert(tp)
             metrics.add(tp.topic == configuration.byIDTopic ? "by_id_consumed" : "source_consumed", records.count)
+        }
+        if ContinuousClock.now - lastBarrier >= configuration.syncInterval { try await makeDurable() }
+    }
+
+    /// The durability barrier of every log appended to since the last one, then the commit of
+    /// their resume offsets (DESIGN §6.3: an offset is committed only once everything before it
+    /// is durable). Batches in between are only appended: a crash loses nothing, since the store's
+    /// own resume offset moves only here and what follows it is consumed again.
+    private mutating func makeDurable() async throws {
+        lastBarrier = .now
+        guard !unsynced.isEmpty else { return }
+        let partitions = unsynced.filter { logs[$0] != nil }
+        unsynced = []
+        let start = ContinuousClock.now
+        let resumes = try LogWriter.sync(partitions.map { logs[$0]!.writer })
+        metrics.observeFsync(seconds: seconds(start.duration(to: .now)))
+        var commits: [TopicPartition: Int64] = [:]
+        for (tp, resume) in zip(partitions, resumes) {
+            guard let resume else { continue }
+            commits[tp] = resume
+            metrics.set("durable_offset", label: tp.description, resume)
         }
         try await commit(commits)
         logger.debug(
             "batch durable",
-            metadata: ["audit.messages": "\(messages.count)", "audit.stored_total": "\(metrics.value("stored"))",
+            metadata: ["audit.logs": "\(partitions.count)", "audit.stored_total": "\(metrics.value("stored"))",
                        "audit.duplicates_total": "\(metrics.value("duplicates"))"])
         metrics.changed()
     }
@@ -256,7 +285,7 @@ struct WorkerLoop {
             var starts: [TopicPartition: Offset] = [:]
             for tp in rebalance.partitions {
                 let writer = try await openWriter(tp)
-                let log = PartitionLog(topicPartition: tp, writer: writer)
+                let log = PartitionLog(topicPartition: tp, writer: writer, now: currentMicroseconds())
                 logs[tp] = log
                 starts[tp] = writer.resumeOffset.map { .exact($0) } ?? .beginning
                 if let resume = writer.resumeOffset { metrics.set("durable_offset", label: tp.description, resume) }
@@ -300,7 +329,10 @@ struct WorkerLoop {
         query.partition = log.topicPartition.partition
         query.kinds = [.notification]
         query.indexOnly = true  // ids and digests come from the sidecar indexes; no block is decoded
-        log.preload(try reader.records(matching: query).map(\.record), now: currentMicroseconds())
+        let now = currentMicroseconds()
+        log.preload(
+            try reader.records(matching: query).map(\.record), now: now,
+            cutoff: now - microseconds(configuration.duplicateRetention))
     }
 
     // MARK: - Periodic work and shutdown
@@ -308,6 +340,11 @@ struct WorkerLoop {
     private mutating func housekeeping() throws {
         lastHousekeeping = .now
         for log in logs.values { try log.writer.rollIfDue() }
+        if ContinuousClock.now - lastExpiry >= .seconds(60) {
+            lastExpiry = .now
+            let cutoff = currentMicroseconds() - microseconds(configuration.duplicateRetention)
+            for log in logs.values { log.expire(before: cutoff) }
+        }
         if let lag = try? consumer.lag() {
             for (tp, value) in lag { metrics.set("consumer_lag", label: tp.description, value) }
         }
@@ -324,6 +361,10 @@ struct WorkerLoop {
         try await producer.flush(timeout: .seconds(30))
         try await consumer.close()
         logger.info("worker stopped cleanly")
+    }
+
+    private func microseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
     }
 
     private func seconds(_ duration: Duration) -> Double {

@@ -30,6 +30,51 @@ import Testing
         #expect(StoreVerifier(directory: directory.path).verify().isValid)
     }
 
+    @Test(arguments: [1, 1_000])
+    func oneBarrierForManyLogsGivesEachLogItsResumeOffset(fileSystemThreshold: Int) throws {
+        // 1: every journal is flushed by one syncfs; 1,000: each is fsynced on its own.
+        let directory = TemporaryDirectory()
+        let store = try AuditStore(directory: directory.path, options: smallOptions())
+        var factory = RecordFactory(seed: 5)
+        var writers: [LogWriter] = []
+        var expected: [Int64?] = []
+        for partition in 0..<12 {
+            let writer = try store.openWriter(topic: "t", partition: Int32(partition))
+            writers.append(writer)
+            factory.nextOffset = Int64(partition * 1_000)
+            let count = partition % 4 == 3 ? 0 : 10 + partition  // some logs have nothing to sync
+            if count > 0 { try writer.append(factory.batch(count)) }
+            expected.append(count > 0 ? factory.nextOffset : nil)
+        }
+        #expect(try LogWriter.sync(writers, fileSystemThreshold: fileSystemThreshold) == expected)
+        #expect(writers.map(\.resumeOffset) == expected)
+        // Appended after the barrier: not durable until the next one.
+        factory.nextOffset = expected[0]!
+        try writers[0].append(factory.batch(1))
+        #expect(writers[0].resumeOffset == expected[0])
+        expected[0] = factory.nextOffset
+        #expect(try LogWriter.sync(writers, fileSystemThreshold: fileSystemThreshold) == expected)
+        for writer in writers { try writer.close() }
+        for (partition, resume) in expected.enumerated() {
+            #expect(try store.openWriter(topic: "t", partition: Int32(partition)).resumeOffset == resume)
+        }
+        #expect(StoreVerifier(directory: directory.path).verify().isValid)
+    }
+
+    @Test func aBarrierOverAFencedWriterFails() throws {
+        let directory = TemporaryDirectory()
+        let store = try AuditStore(directory: directory.path)
+        var factory = RecordFactory(seed: 6)
+        let healthy = try store.openWriter(topic: "t", partition: 0)
+        let zombie = try store.openWriter(topic: "t", partition: 1)
+        try healthy.append(factory.batch(3))
+        factory.nextOffset = 0
+        try zombie.append(factory.batch(3))
+        _ = try store.openWriter(topic: "t", partition: 1, takeOver: true)
+        #expect(throws: StoreError(.fenced, "")) { try LogWriter.sync([healthy, zombie], fileSystemThreshold: 1) }
+        #expect(healthy.resumeOffset == nil)
+    }
+
     @Test func refusesOffsetsThatDoNotFollow() throws {
         let directory = TemporaryDirectory()
         let writer = try AuditStore(directory: directory.path).openWriter(topic: "t", partition: 0)

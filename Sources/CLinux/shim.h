@@ -1,0 +1,6 @@
+// AuditTrail — Linux calls that Glibc's Swift module does not export.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// glibc declares syncfs(2) only under _GNU_SOURCE, which the Swift Glibc module is built without.
+int syncfs(int fd);
