@@ -7,6 +7,7 @@ import AuditTesting
 import Foundation
 import Kafka
 import Logging
+import Synchronization
 
 /// End-to-end throughput of one worker process (poll, decode, validate, correlate, store,
 /// fsync, commit) next to `kcat -C -e > file` on the same topic, and the worker's peak RSS
@@ -22,8 +23,11 @@ struct WorkerBench: AsyncParsableCommand {
     @Option(help: "Unanswered requests for the peak-RSS run (0 skips it).")
     var pending: Int = 1_000_000
 
-    @Option(help: "Partitions (the mock broker keeps ~5 MiB per partition; spread the data).")
+    @Option(help: "Partitions of the throughput run (the mock broker keeps ~5 MiB per partition, so the whole topic must be spread).")
     var partitions: Int32 = 500
+
+    @Option(help: "Partitions of the pending run, published while the worker stores (so the mock's ~5 MiB per partition is no limit).")
+    var pendingPartitions: Int32 = 12
 
     @Option(help: "Path of kcat, or empty to skip the comparison.")
     var kcat: String = "/usr/bin/kcat"
@@ -36,11 +40,11 @@ struct WorkerBench: AsyncParsableCommand {
         }
         let cluster = try MockCluster(brokers: 1)
         let bootstrap = cluster.bootstrapServers
-        for topic in ["pairs", "pending"] {
-            try cluster.createTopic(topic, partitions: partitions)
-            try cluster.createTopic("bench-\(topic).by-id", partitions: partitions)
-        }
-        print("embedded cluster \(bootstrap), \(partitions) partitions per topic")
+        try cluster.createTopic("pairs", partitions: partitions)
+        try cluster.createTopic("bench-pairs.by-id", partitions: partitions)
+        try cluster.createTopic("pending", partitions: pendingPartitions)
+        try cluster.createTopic("bench-pending.by-id", partitions: pendingPartitions)
+        print("embedded cluster \(bootstrap), \(partitions) partitions for the throughput run")
 
         let bytes = try await publish(topic: "pairs", count: notifications, requestsOnly: false, bootstrap: bootstrap)
         var kcatRate: Double?
@@ -55,16 +59,25 @@ struct WorkerBench: AsyncParsableCommand {
         if let kcatRate { print(String(format: "end-to-end ratio worker / kcat: %.2fx (goal >= 1.0x)", rate / kcatRate)) }
 
         if pending > 0 {
-            _ = try await publish(topic: "pending", count: pending, requestsOnly: true, bootstrap: bootstrap)
-            let run = try await runWorker(topic: "pending", count: pending, bootstrap: bootstrap)
-            print(String(format: "peak RSS with %d unanswered requests pending: %.0f MiB (goal <= 256 MiB)", pending,
-                         Double(run.peakRSS) / 1_048_576))
+            // The worker runs while the requests are published, at most `lag` behind, so each
+            // partition's log in the mock stays within what it keeps.
+            let lag = 1_000 * Int(pendingPartitions)
+            let run = try await runWorker(topic: "pending", count: pending, bootstrap: bootstrap) { stored in
+                _ = try await publish(topic: "pending", count: pending, requestsOnly: true, bootstrap: bootstrap) { published in
+                    while published - stored() > lag { try await Task.sleep(for: .milliseconds(20)) }
+                }
+            }
+            print(String(format: "peak RSS with %d unanswered requests pending (%d partitions): %.0f MiB (goal <= 256 MiB)",
+                         pending, pendingPartitions, Double(run.peakRSS) / 1_048_576))
         }
         withExtendedLifetime(cluster) {}
     }
 
     /// Publishes sample traffic keyed by payload.id (as AuditClient does); the bytes published.
-    private func publish(topic: String, count: Int, requestsOnly: Bool, bootstrap: String) async throws -> Int {
+    /// `pace` is called every 1,000 notifications with the count published so far.
+    private func publish(
+        topic: String, count: Int, requestsOnly: Bool, bootstrap: String, pace: (Int) async throws -> Void = { _ in }
+    ) async throws -> Int {
         var configuration = KafkaConfiguration(bootstrapServers: bootstrap)
         configuration.set("linger.ms", "20")
         configuration.set("batch.size", "1000000")
@@ -82,6 +95,7 @@ struct WorkerBench: AsyncParsableCommand {
                 published += 1
             }
             if published % 10_000 == 0 { progress.update(published) }
+            if published % 1_000 == 0 { try await pace(published) }
         }
         let summary = try await producer.flush(timeout: .seconds(600))
         progress.finish(summary.delivered)
@@ -106,7 +120,11 @@ struct WorkerBench: AsyncParsableCommand {
 
     /// Runs `audit-trail worker` on `topic` until its log says everything is stored; the time
     /// from its partitions being assigned to the last notification durable, and its peak RSS.
-    private func runWorker(topic: String, count: Int, bootstrap: String) async throws -> (elapsed: Duration, peakRSS: Int) {
+    /// `feed`, if given, runs once the partitions are assigned, with the stored count at hand.
+    private func runWorker(
+        topic: String, count: Int, bootstrap: String,
+        feed: (@escaping @Sendable () -> Int) async throws -> Void = { _ in }
+    ) async throws -> (elapsed: Duration, peakRSS: Int) {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("bench-worker-\(getpid())-\(topic)").path
         defer { try? FileManager.default.removeItem(atPath: data) }
         let process = Process()
@@ -117,40 +135,74 @@ struct WorkerBench: AsyncParsableCommand {
         let pipe = Pipe()
         process.standardError = pipe
         try process.run()
-        var assigned: ContinuousClock.Instant?
-        var done: ContinuousClock.Instant?
-        var peak = 0
-        var progress = Progress("worker storing \(topic)", total: count)
-        var unread: [UInt8] = []
-        let handle = pipe.fileHandleForReading
-        while done == nil {
-            let chunk = handle.availableData
-            if chunk.isEmpty { break }
-            unread.append(contentsOf: chunk)
-            while let newline = unread.firstIndex(of: UInt8(ascii: "\n")) {
-                let line = String(decoding: unread[..<newline], as: UTF8.self)
-                unread.removeSubrange(...newline)
-                if assigned == nil && line.contains("partitions assigned") { assigned = .now }
-                if let range = line.range(of: "audit.stored_total=") {
-                    let stored = Int(line[range.upperBound...].prefix { $0.isNumber }) ?? 0
-                    progress.update(stored)
-                    peak = max(peak, peakRSS(of: process.processIdentifier))
-                    if stored >= count { done = .now }
+        let state = WorkerProgress()
+        let pid = process.processIdentifier
+        let reader = Thread {
+            var progress = Progress("worker storing \(topic)", total: count)
+            var unread: [UInt8] = []
+            let handle = pipe.fileHandleForReading
+            while !state.isDone {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                unread.append(contentsOf: chunk)
+                while let newline = unread.firstIndex(of: UInt8(ascii: "\n")) {
+                    let line = String(decoding: unread[..<newline], as: UTF8.self)
+                    unread.removeSubrange(...newline)
+                    if line.contains("partitions assigned") { state.assigned() }
+                    if let range = line.range(of: "audit.stored_total=") {
+                        let stored = Int(line[range.upperBound...].prefix { $0.isNumber }) ?? 0
+                        progress.update(stored)
+                        state.stored(stored, peak: Self.peakRSS(of: pid), done: stored >= count)
+                    }
                 }
             }
+            state.stored(state.storedCount, peak: Self.peakRSS(of: pid), done: true)
+            progress.finish(state.storedCount)
         }
-        peak = max(peak, peakRSS(of: process.processIdentifier))
-        progress.finish(count)
+        reader.start()
+        while !state.isAssigned && !state.isDone { try await Task.sleep(for: .milliseconds(20)) }
+        try await feed { state.storedCount }
+        while !state.isDone { try await Task.sleep(for: .milliseconds(20)) }
+        let result = state.result
         process.terminate()
         process.waitUntilExit()
-        guard let assigned, let done else { throw ValidationError("the worker stopped before storing \(count) notifications") }
-        return (assigned.duration(to: done), peak)
+        guard let assigned = result.assigned, let done = result.done, result.stored >= count else {
+            throw ValidationError("the worker stopped before storing \(count) notifications")
+        }
+        return (assigned.duration(to: done), result.peak)
     }
 
     /// The process's peak resident set (VmHWM), in bytes.
-    private func peakRSS(of pid: Int32) -> Int {
+    private static func peakRSS(of pid: Int32) -> Int {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return 0 }
         return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
+    }
+}
+
+/// What the bench has read from a worker's log lines, shared by the reading thread and the bench.
+private final class WorkerProgress: Sendable {
+    struct State {
+        var assigned: ContinuousClock.Instant?
+        var done: ContinuousClock.Instant?
+        var stored = 0
+        var peak = 0
+    }
+
+    private let state = Mutex(State())
+
+    var isAssigned: Bool { state.withLock { $0.assigned != nil } }
+    var isDone: Bool { state.withLock { $0.done != nil } }
+    var storedCount: Int { state.withLock { $0.stored } }
+    var result: State { state.withLock { $0 } }
+
+    func assigned() { state.withLock { if $0.assigned == nil { $0.assigned = .now } } }
+
+    func stored(_ stored: Int, peak: Int, done: Bool) {
+        state.withLock {
+            $0.stored = max($0.stored, stored)
+            $0.peak = max($0.peak, peak)
+            if done && $0.done == nil { $0.done = .now }
+        }
     }
 }
