@@ -126,7 +126,7 @@ final class SegmentWriter {
         blockMeta.nextOffset = max(blockMeta.nextOffset, record.nextOffset)
         blockMeta.minTime = min(blockMeta.minTime, time)
         blockMeta.maxTime = max(blockMeta.maxTime, time)
-        if block.bytes.count >= max(4 << 10, min(options.blockSize, memory.share / 4)) { try cutBlock() }
+        if block.bytes.count >= min(options.blockSize, max(4 << 10, memory.share / 4)) { try cutBlock() }
     }
 
     private func cutBlock() throws(StoreError) {

@@ -16,7 +16,7 @@ public struct StoreOptions: Sendable {
     /// Seal the active segment once it is this old (milliseconds, by ``clock``).
     public var segmentMaxAge: Int64 = 3_600_000
     /// Raw bytes of records per compressed block (a block ends at the record that reaches it);
-    /// at most a quarter of the writer's share of ``writerMemoryBudget``, and at least 4 KiB.
+    /// a small share of ``writerMemoryBudget`` lowers it to a quarter of the share, not below 4 KiB.
     public var blockSize: Int = 256 << 10
     /// Records wait this long (in raw bytes) for a block, so a response can join its request
     /// (see ``LogWriter``); at most half of the writer's share of ``writerMemoryBudget``.
