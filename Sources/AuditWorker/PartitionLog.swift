@@ -10,8 +10,8 @@ import Kafka
 /// Memory per pending id is an index entry, never the event body (DESIGN §6.6): the id as two
 /// independent 64-bit hashes and the two halves' 64-bit digests, about 40 bytes in the table.
 /// Entries not seen for the retention are dropped (``expire(before:)``); a redelivery older than
-/// that is stored a second time, which the pair view ignores (same id, same bytes) but `stats`
-/// counts as a notification stored.
+/// that is stored a second time, which the read side recognises (same id, half and bytes) and
+/// counts as a duplicate.
 final class PartitionLog {
     /// A CADF id as FNV-1a and SipHash of its UTF-8 bytes: two ids that differ collide in both
     /// with a probability of about 2⁻¹²⁸, so a 16-byte key stands for the string.

@@ -39,14 +39,18 @@ public struct Trail: Sendable {
 
         /// Adds one stored copy of a half: the first copy of each half is kept, a later one with
         /// other bytes is a conflict (a later one with the same bytes, a redelivery, is ignored).
-        public mutating func add(_ stored: StoredRecord) {
-            guard let fields = stored.record.fields else { return }
+        /// - Returns: `false` for an ignored redelivery.
+        @discardableResult
+        public mutating func add(_ stored: StoredRecord) -> Bool {
+            guard let fields = stored.record.fields else { return false }
             let slot = fields.eventType == .request ? \Call.request : \Call.response
             if let existing = self[keyPath: slot] {
-                if existing.record.fields?.digest != fields.digest { conflicts.append(stored) }
+                guard existing.record.fields?.digest != fields.digest else { return false }
+                conflicts.append(stored)
             } else {
                 self[keyPath: slot] = stored
             }
+            return true
         }
 
         /// Sets ``state`` (a single half older than `window` before `now`, both µs, is an
@@ -80,12 +84,15 @@ public struct Trail: Sendable {
 
     /// Counts over a whole trail.
     public struct Statistics: Sendable, Codable, Equatable {
+        /// Notifications stored, a redelivered copy (same id, half and bytes) not counted again.
         public var notifications = 0
         public var pairs = 0
         public var orphanRequests = 0
         public var orphanResponses = 0
         /// Single halves still inside the correlation window.
         public var pending = 0
+        /// Redeliveries: `duplicate` markers, and copies the worker stored whole because it no
+        /// longer remembered the first (after its duplicate retention).
         public var duplicates = 0
         public var conflicts = 0
         public var quarantined = 0
@@ -133,8 +140,11 @@ public struct Trail: Sendable {
         while let stored = try cursor.next() {
             switch stored.record.body {
             case .notification(let fields, _):
-                statistics.notifications += 1
-                byID[fields.id, default: Call(id: fields.id)].add(stored)
+                if byID[fields.id, default: Call(id: fields.id)].add(stored) {
+                    statistics.notifications += 1
+                } else {
+                    statistics.duplicates += 1
+                }
             case .quarantined(let reason, _, _):
                 statistics.quarantined += 1
                 statistics.quarantineReasons[reason, default: 0] += 1
