@@ -80,11 +80,14 @@ public struct AuditMap: Sendable, Equatable {
     ///
     /// - Parameter bodyFirstKey: for `POST …/action`, the first key of the JSON body.
     public func action(method: String, path: String, bodyFirstKey: String? = nil) -> String {
-        let trimmed = path.hasSuffix("/") ? String(path.dropLast()) : path
-        let ending = Self.cleanPath(String(trimmed[(trimmed.lastIndex(of: "/").map { trimmed.index(after: $0) } ?? trimmed.startIndex)...]))
+        let trimmed = path.utf8.last == UInt8(ascii: "/") ? path.dropLast() : path[...]
+        let lastSlash = trimmed.utf8.lastIndex(of: UInt8(ascii: "/"))
+        let ending = String(Self.cleanPath(trimmed[(lastSlash.map { trimmed.utf8.index(after: $0) } ?? trimmed.startIndex)...]))
         let method = method.uppercased()
-        if let custom = customActions[ending + "/" + method.lowercased()] { return custom }
-        if let custom = customActions[ending] { return custom }
+        if !customActions.isEmpty {
+            if let custom = customActions[ending + "/" + method.lowercased()] { return custom }
+            if let custom = customActions[ending] { return custom }
+        }
         switch method {
         case "POST":
             if ending == "action" { return bodyFirstKey.map { "update/\($0)" } ?? "create" }
@@ -102,21 +105,30 @@ public struct AuditMap: Sendable, Equatable {
     public func targetTypeURI(serviceType: String?, path: String) -> String {
         guard let serviceType, let mapped = serviceEndpoints[serviceType], mapped != "unknown" else { return "unknown" }
         var typeURI = mapped
-        var previous: String?
-        for rawKey in path.split(separator: "/", omittingEmptySubsequences: false) {
-            let key = Self.cleanPath(String(rawKey))
-            if pathKeywords[key] != nil {
-                typeURI += "/" + key
-            } else if let previous, let name = pathKeywords[previous] {
-                typeURI += "/" + name
+        // What the previous segment names when it is a path keyword (`servers` → `server`).
+        var previousName: String?
+        var rest = path[...]
+        while true {
+            let end = rest.utf8.firstIndex(of: UInt8(ascii: "/")) ?? rest.endIndex
+            let key = String(Self.cleanPath(rest[..<end]))
+            let name = pathKeywords[key]
+            if name != nil {
+                typeURI += "/"
+                typeURI += key
+            } else if let previousName {
+                typeURI += "/"
+                typeURI += previousName
             }
-            previous = key
+            previousName = name
+            guard end < rest.endIndex else { break }
+            rest = rest[rest.utf8.index(after: end)...]
         }
         return typeURI
     }
 
-    private static func cleanPath(_ value: String) -> String {
-        value.hasSuffix(".json") ? String(value.dropLast(5)) : value
+    private static func cleanPath(_ value: Substring) -> Substring {
+        value.utf8.count >= 5 && value.utf8.suffix(5).elementsEqual(".json".utf8)
+            ? value[..<value.utf8.index(value.endIndex, offsetBy: -5)] : value
     }
 }
 

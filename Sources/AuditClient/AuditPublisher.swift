@@ -105,7 +105,7 @@ public final class AuditPublisher: Sendable {
     public func publish(_ event: CADFEvent, eventType: AuditEventType) async -> PublishOutcome {
         let notification = notification(event, eventType: eventType)
         do {
-            if try await producer.enqueue(record(notification), waitingAtMost: configuration.enqueueBudget) {
+            if try await enqueue(notification, waitingAtMost: configuration.enqueueBudget) {
                 counts.withLock { $0.queued += 1 }
                 return .queued
             }
@@ -132,8 +132,17 @@ public final class AuditPublisher: Sendable {
     /// Queues one notification for a bulk publisher (a tool, not a request path): waits for
     /// queue space as long as needed instead of dropping.
     public func enqueue(_ notification: OsloNotification) async throws {
-        try await producer.enqueue(record(notification))
+        _ = try await enqueue(notification, waitingAtMost: nil)
         counts.withLock { $0.queued += 1 }
+    }
+
+    /// The envelope written straight into a buffer that librdkafka takes over (no copy), keyed
+    /// by `payload.id` like ``record(_:)``.
+    private func enqueue(_ notification: OsloNotification, waitingAtMost budget: Duration?) async throws -> Bool {
+        var writer = OsloNotification.envelopeWriter()
+        notification.writeEnvelope(to: &writer)
+        return try await producer.enqueue(
+            topic: configuration.topic, key: notification.payload.id, takingValue: writer.takeBytes(), waitingAtMost: budget)
     }
 
     /// Queues a value exactly as given (e.g. a captured notification), with an optional key.

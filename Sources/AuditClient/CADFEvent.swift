@@ -107,14 +107,20 @@ public struct CADFEvent: Sendable, Equatable {
     /// at each end, Python's round-half-to-even included, around `" xxxxxxxx "`, and pycadf's
     /// leak of short tokens too (it must match what OpenStack services send).
     public static func maskToken(_ token: String) -> String {
-        // Python counts code points: work on Unicode scalars (ASCII tokens take the fast path).
-        if token.utf8.allSatisfy({ $0 < 0x80 }) {
-            let utf8 = Array(token.utf8)
+        // Python counts code points: ASCII tokens (all real ones) take the fast path, by bytes.
+        let ascii = token.utf8.withContiguousStorageIfAvailable { utf8 -> String? in
+            guard utf8.reduce(0, |) < 0x80 else { return nil }
             let visible = min(32, Int((Double(utf8.count) * 0.125).rounded(.toNearestOrEven)))
             // Python's value[-0:] is the whole string: tokens of up to 4 characters leak in full.
-            let suffix = visible == 0 ? utf8[...] : utf8[(utf8.count - visible)...]
-            return String(decoding: utf8[..<visible], as: UTF8.self) + " xxxxxxxx " + String(decoding: suffix, as: UTF8.self)
+            let suffix = UnsafeBufferPointer(rebasing: utf8[(visible == 0 ? 0 : utf8.count - visible)...])
+            let middle: StaticString = " xxxxxxxx "
+            return String(unsafeUninitializedCapacity: visible + middle.utf8CodeUnitCount + suffix.count) { out in
+                var i = out.initialize(fromContentsOf: UnsafeBufferPointer(rebasing: utf8[..<visible]))
+                i = out[i...].initialize(fromContentsOf: UnsafeBufferPointer(start: middle.utf8Start, count: middle.utf8CodeUnitCount))
+                return out[i...].initialize(fromContentsOf: suffix)
+            }
         }
+        if let masked = ascii ?? nil { return masked }
         let scalars = Array(token.unicodeScalars)
         let visible = min(32, Int((Double(scalars.count) * 0.125).rounded(.toNearestOrEven)))
         var result = String.UnicodeScalarView(scalars.prefix(visible))
@@ -126,20 +132,20 @@ public struct CADFEvent: Sendable, Equatable {
     /// The event's JSON, as pycadf's `as_dict()` serialised by `json.dumps`.
     public func write(to writer: inout JSONWriter) {
         writer.beginObject()
-        writer.field("typeURI", "http://schemas.dmtf.org/cloud/audit/1.0/event")
-        writer.field("eventType", "activity")
+        writer.field("typeURI", constant: "http://schemas.dmtf.org/cloud/audit/1.0/event")
+        writer.field("eventType", constant: "activity")
         writer.field("id", id)
         writer.field("eventTime", eventTime)
         writer.field("action", action)
         writer.field("outcome", outcome)
         writer.key("observer")
         writer.beginObject()
-        writer.field("id", "target")
+        writer.field("id", constant: "target")
         writer.endObject()
         writer.key("initiator")
         writer.beginObject()
         writer.field("id", initiator.id)
-        writer.field("typeURI", "service/security/account/user")
+        writer.field("typeURI", constant: "service/security/account/user")
         writer.field("name", initiator.name)
         writer.key("credential")
         writer.beginObject()
@@ -188,11 +194,11 @@ public struct CADFEvent: Sendable, Equatable {
             writer.key("reporterchain")
             writer.beginArray()
             writer.beginObject()
-            writer.field("role", "modifier")
+            writer.field("role", constant: "modifier")
             writer.field("reporterTime", reporterTime)
             writer.key("reporter")
             writer.beginObject()
-            writer.field("id", "target")
+            writer.field("id", constant: "target")
             writer.endObject()
             writer.endObject()
             writer.endArray()

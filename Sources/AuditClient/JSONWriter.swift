@@ -1,17 +1,26 @@
 // AuditTrail — client
 // SPDX-License-Identifier: Apache-2.0
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Writes JSON byte for byte as Python's `json.dumps` does with its defaults
 /// (`", "` and `": "` separators, `ensure_ascii=True`), which is what oslo.messaging and pycadf
 /// put on the wire. Existing OpenStack consumers therefore see our notifications in the exact
 /// form they see keystonemiddleware's.
-public struct JSONWriter: Sendable {
-    /// The bytes written so far.
-    public private(set) var bytes: [UInt8] = []
+///
+/// It runs twice per audited HTTP call, so it writes into one buffer it owns (no array
+/// uniqueness checks or generic appends per value), keys and constant values are `StaticString`s
+/// copied without inspection, and a string value is copied and checked for characters that need
+/// escaping in the same pass. The buffer comes from `malloc`, so ``takeBytes()`` can hand it to
+/// librdkafka as a message value without a copy.
+public struct JSONWriter: ~Copyable {
+    private var base: UnsafeMutablePointer<UInt8>
+    private var count = 0
+    private var capacity: Int
     /// Per open container, one bit (bit n for the container at depth n): set until its first
-    /// element is written.
-    /// A bit stack instead of an array of flags keeps the per-value bookkeeping free of
-    /// allocation and uniqueness checks; events are a handful of levels deep.
+    /// element is written. Events are a handful of levels deep.
     private var first: UInt64 = 0
     private var depth = 0
     /// A key was just written: its value takes no separator.
@@ -20,35 +29,52 @@ public struct JSONWriter: Sendable {
     /// quotes and backslashes get one more backslash (oslo's double encoding in one pass).
     private var nested = false
 
-    /// An empty writer with room for `capacity` bytes.
+    /// An empty writer with room for `capacity` bytes (it grows when needed).
     public init(capacity: Int = 2048) {
-        bytes.reserveCapacity(capacity)
+        self.capacity = max(capacity, 64)
+        guard let memory = malloc(self.capacity) else { fatalError("JSONWriter: out of memory") }
+        base = memory.assumingMemoryBound(to: UInt8.self)
     }
+
+    deinit { free(base) }
+
+    /// The bytes written so far.
+    public var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+
+    /// Ends the writer and hands over its buffer, allocated with `malloc`: the caller frees it
+    /// (or passes it to something that does, like ``Kafka/Producer``'s taking enqueue).
+    public consuming func takeBytes() -> UnsafeMutableBufferPointer<UInt8> {
+        let buffer = UnsafeMutableBufferPointer(start: base, count: count)
+        discard self
+        return buffer
+    }
+
+    // MARK: Structure
 
     /// Starts an object (as a value: at the top level, after a key, or in an array).
     public mutating func beginObject() {
         separate()
-        bytes.append(UInt8(ascii: "{"))
+        put(UInt8(ascii: "{"))
         push()
     }
 
     /// Ends the innermost object.
     public mutating func endObject() {
         pop()
-        bytes.append(UInt8(ascii: "}"))
+        put(UInt8(ascii: "}"))
     }
 
     /// Starts an array.
     public mutating func beginArray() {
         separate()
-        bytes.append(UInt8(ascii: "["))
+        put(UInt8(ascii: "["))
         push()
     }
 
     /// Ends the innermost array.
     public mutating func endArray() {
         pop()
-        bytes.append(UInt8(ascii: "]"))
+        put(UInt8(ascii: "]"))
     }
 
     private mutating func push() {
@@ -62,14 +88,24 @@ public struct JSONWriter: Sendable {
         first &= ~(1 << UInt64(depth))
     }
 
-    /// Writes an object key; the next call writes its value.
-    public mutating func key(_ key: String) {
-        separate()
-        writeString(key)
-        bytes.append(UInt8(ascii: ":"))
-        bytes.append(UInt8(ascii: " "))
+    /// Writes an object key; the next call writes its value. Keys are constants of printable
+    /// ASCII without quotes or backslashes, so they are copied as they are.
+    public mutating func key(_ key: StaticString) {
+        writeKey(key)
         afterKey = true
     }
+
+    /// The key and its colon; the caller writes the value at once.
+    @inline(__always)
+    private mutating func writeKey(_ key: StaticString) {
+        separate()
+        quote()
+        putPlain(key)
+        quote()
+        put(UInt8(ascii: ":"), UInt8(ascii: " "))
+    }
+
+    // MARK: Values
 
     /// Writes a string value.
     public mutating func string(_ value: String) {
@@ -78,39 +114,41 @@ public struct JSONWriter: Sendable {
     }
 
     /// Writes `key: value` for a string.
-    public mutating func field(_ key: String, _ value: String) {
-        self.key(key)
-        string(value)
+    public mutating func field(_ key: StaticString, _ value: String) {
+        writeKey(key)
+        writeString(value)
     }
 
     /// Writes `key: value` for a string when the value is present.
-    public mutating func field(_ key: String, _ value: String?) {
+    public mutating func field(_ key: StaticString, _ value: String?) {
         if let value { field(key, value) }
+    }
+
+    /// Writes `key: value` for a constant string value (printable ASCII without quotes or
+    /// backslashes, like keys).
+    public mutating func field(_ key: StaticString, constant value: StaticString) {
+        writeKey(key)
+        quote()
+        putPlain(value)
+        quote()
     }
 
     /// Writes an integer value.
     public mutating func integer(_ value: Int) {
         separate()
-        bytes.append(contentsOf: String(value).utf8)
-    }
-
-    /// Writes `null`.
-    public mutating func null() {
-        separate()
-        bytes.append(contentsOf: "null".utf8)
-    }
-
-    /// Writes already-encoded JSON as the next value.
-    public mutating func raw(_ json: some Collection<UInt8>) {
-        separate()
-        if nested {
-            for byte in json {
-                if byte == 0x22 || byte == 0x5C { bytes.append(0x5C) }
-                bytes.append(byte)
-            }
-        } else {
-            bytes.append(contentsOf: json)
+        var magnitude = value.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits
+        let written = withUnsafeMutableBytes(of: &digits) { buffer -> Int in
+            var i = buffer.count
+            repeat {
+                i -= 1
+                buffer[i] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            return i
         }
+        if value < 0 { put(UInt8(ascii: "-")) }
+        withUnsafeBytes(of: &digits) { put(UnsafeRawBufferPointer(rebasing: $0[written...])) }
     }
 
     /// Writes, as the next value, a JSON string whose content is the JSON that `body` writes:
@@ -120,14 +158,33 @@ public struct JSONWriter: Sendable {
     public mutating func nestedString(_ body: (inout JSONWriter) -> Void) {
         precondition(!nested, "a nested string cannot contain another")
         separate()
-        bytes.append(UInt8(ascii: "\""))
+        put(UInt8(ascii: "\""))
         let (outerFirst, outerDepth, outerAfterKey) = (first, depth, afterKey)
         (first, depth, afterKey, nested) = (0, 0, false, true)
         body(&self)
         (first, depth, afterKey, nested) = (outerFirst, outerDepth, outerAfterKey, false)
-        bytes.append(UInt8(ascii: "\""))
+        put(UInt8(ascii: "\""))
     }
 
+    /// Appends `value` as a JSON string with Python's escaping (`ensure_ascii`).
+    public mutating func writeString(_ value: String) {
+        quote()
+        let plain = value.utf8.withContiguousStorageIfAvailable { copyIfPlain($0) }
+            ?? { var copy = value; return copy.withUTF8 { copyIfPlain($0) } }()
+        if !plain { writeEscaped(value) }
+        quote()
+    }
+
+    /// `value` as a JSON string literal (quotes included), Python-escaped.
+    public static func quoted(_ value: String) -> [UInt8] {
+        var writer = JSONWriter(capacity: value.utf8.count + 2)
+        writer.writeString(value)
+        return writer.bytes
+    }
+
+    // MARK: Bytes
+
+    @inline(__always)
     private mutating func separate() {
         if afterKey {
             afterKey = false
@@ -138,117 +195,120 @@ public struct JSONWriter: Sendable {
         if first & bit != 0 {
             first &= ~bit
         } else {
-            bytes.append(UInt8(ascii: ","))
-            bytes.append(UInt8(ascii: " "))
+            put(UInt8(ascii: ","), UInt8(ascii: " "))
         }
     }
 
-    /// A quote of the JSON being written (escaped when nested).
-    private mutating func quote() {
-        if nested { bytes.append(0x5C) }
-        bytes.append(0x22)
-    }
-
-    /// The backslash that starts an escape in the JSON being written (escaped when nested).
-    private mutating func backslash() {
-        if nested { bytes.append(0x5C) }
-        bytes.append(0x5C)
-    }
-
-    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
-
-    /// Appends `value` as a JSON string with Python's escaping (`ensure_ascii`).
-    public mutating func writeString(_ value: String) {
-        quote()
-        var value = value
-        let plain = value.withUTF8 { utf8 -> Bool in
-            // Printable ASCII without quote or backslash is copied as is: the common case. The
-            // check folds every byte into one flag without an early exit, which the compiler
-            // turns into a vector loop; strings that need escaping are rare.
-            var special: UInt8 = 0
-            for byte in utf8 {
-                special |= (byte &- 0x20 > 0x5E ? 1 : 0) | (byte == 0x22 ? 1 : 0) | (byte == 0x5C ? 1 : 0)
-            }
-            guard special == 0 else { return false }
-            bytes.append(contentsOf: utf8)
-            return true
+    /// Copies printable ASCII without quote or backslash as it is (the common case) and returns
+    /// true; returns false, having written nothing, when any byte needs escaping. The check folds
+    /// every byte into one flag without an early exit, so the loop is a plain copy.
+    private mutating func copyIfPlain(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        reserve(utf8.count)
+        let out = base + count
+        var special: UInt8 = 0
+        for i in 0..<utf8.count {
+            let byte = utf8[i]
+            out[i] = byte
+            special |= (byte &- 0x20 > 0x5E ? 1 : 0) | (byte == 0x22 ? 1 : 0) | (byte == 0x5C ? 1 : 0)
         }
-        if !plain {
-            for unit in value.utf16 {
-                switch unit {
-                case 0x22:
-                    backslash()
-                    quote()
-                case 0x5C:
-                    backslash()
-                    backslash()
-                case 0x0A: escape(UInt8(ascii: "n"))
-                case 0x0D: escape(UInt8(ascii: "r"))
-                case 0x09: escape(UInt8(ascii: "t"))
-                case 0x08: escape(UInt8(ascii: "b"))
-                case 0x0C: escape(UInt8(ascii: "f"))
-                case 0x20..<0x7F: bytes.append(UInt8(unit))
-                default:
-                    escape(UInt8(ascii: "u"))
-                    bytes.append(Self.hex[Int(unit >> 12) & 0xF])
-                    bytes.append(Self.hex[Int(unit >> 8) & 0xF])
-                    bytes.append(Self.hex[Int(unit >> 4) & 0xF])
-                    bytes.append(Self.hex[Int(unit) & 0xF])
-                }
+        guard special == 0 else { return false }
+        count += utf8.count
+        return true
+    }
+
+    private static let hex: StaticString = "0123456789abcdef"
+
+    /// The rare path: escapes as Python does, by UTF-16 unit (`ensure_ascii` writes surrogate pairs).
+    private mutating func writeEscaped(_ value: String) {
+        for unit in value.utf16 {
+            switch unit {
+            case 0x22:
+                backslash()
+                quote()
+            case 0x5C:
+                backslash()
+                backslash()
+            case 0x0A: escape(UInt8(ascii: "n"))
+            case 0x0D: escape(UInt8(ascii: "r"))
+            case 0x09: escape(UInt8(ascii: "t"))
+            case 0x08: escape(UInt8(ascii: "b"))
+            case 0x0C: escape(UInt8(ascii: "f"))
+            case 0x20..<0x7F: put(UInt8(unit))
+            default:
+                escape(UInt8(ascii: "u"))
+                let hex = Self.hex.utf8Start
+                put(hex[Int(unit >> 12) & 0xF], hex[Int(unit >> 8) & 0xF])
+                put(hex[Int(unit >> 4) & 0xF], hex[Int(unit) & 0xF])
             }
         }
-        quote()
     }
 
     private mutating func escape(_ letter: UInt8) {
         backslash()
-        bytes.append(letter)
+        put(letter)
     }
 
-    /// `value` as a JSON string literal (quotes included), Python-escaped.
-    public static func quoted(_ value: String) -> [UInt8] {
-        var writer = JSONWriter(capacity: value.utf8.count + 2)
-        writer.writeString(value)
-        return writer.bytes
-    }
-
-    /// `bytes` (UTF-8 JSON) as a JSON string literal: how oslo puts the inner message into the
-    /// 2.0 envelope. Only ASCII arrives here, since the inner JSON was written with `ensure_ascii`;
-    /// quotes and backslashes are escaped.
-    public static func quotedASCII(_ bytes: [UInt8]) -> [UInt8] {
-        enclosed(bytes, prefix: [], suffix: [])
-    }
-
-    /// `prefix`, then `bytes` as a quoted JSON string (see ``quotedASCII(_:)``), then `suffix`,
-    /// in one pass and one allocation.
-    public static func enclosed(_ bytes: [UInt8], prefix: [UInt8], suffix: [UInt8]) -> [UInt8] {
-        let capacity = prefix.count + 2 * bytes.count + 2 + suffix.count
-        return [UInt8](unsafeUninitializedCapacity: capacity) { out, count in
-            guard var o = out.baseAddress else { return }
-            let start = o
-            for byte in prefix {
-                o.pointee = byte
-                o += 1
-            }
-            o.pointee = 0x22
-            o += 1
-            bytes.withUnsafeBufferPointer { input in
-                for byte in input {
-                    if byte == 0x22 || byte == 0x5C {
-                        o.pointee = 0x5C
-                        o += 1
-                    }
-                    o.pointee = byte
-                    o += 1
-                }
-            }
-            o.pointee = 0x22
-            o += 1
-            for byte in suffix {
-                o.pointee = byte
-                o += 1
-            }
-            count = o - start
+    /// A quote of the JSON being written (escaped when nested).
+    @inline(__always)
+    private mutating func quote() {
+        if nested {
+            put(0x5C, 0x22)
+        } else {
+            put(0x22)
         }
+    }
+
+    /// The backslash that starts an escape in the JSON being written (escaped when nested).
+    @inline(__always)
+    private mutating func backslash() {
+        if nested {
+            put(0x5C, 0x5C)
+        } else {
+            put(0x5C)
+        }
+    }
+
+    @inline(__always)
+    private mutating func putPlain(_ constant: StaticString) {
+        assert(
+            UnsafeBufferPointer(start: constant.utf8Start, count: constant.utf8CodeUnitCount)
+                .allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C },
+            "JSONWriter constants are printable ASCII without quotes or backslashes")
+        put(UnsafeRawBufferPointer(start: constant.utf8Start, count: constant.utf8CodeUnitCount))
+    }
+
+    @inline(__always)
+    private mutating func put(_ byte: UInt8) {
+        reserve(1)
+        base[count] = byte
+        count += 1
+    }
+
+    @inline(__always)
+    private mutating func put(_ byte: UInt8, _ next: UInt8) {
+        reserve(2)
+        base[count] = byte
+        base[count + 1] = next
+        count += 2
+    }
+
+    @inline(__always)
+    private mutating func put(_ source: UnsafeRawBufferPointer) {
+        guard let start = source.baseAddress else { return }
+        reserve(source.count)
+        UnsafeMutableRawPointer(base + count).copyMemory(from: start, byteCount: source.count)
+        count += source.count
+    }
+
+    @inline(__always)
+    private mutating func reserve(_ needed: Int) {
+        if count + needed > capacity { grow(to: count + needed) }
+    }
+
+    private mutating func grow(to needed: Int) {
+        let newCapacity = max(capacity * 2, needed)
+        guard let memory = realloc(base, newCapacity) else { fatalError("JSONWriter: out of memory") }
+        base = memory.assumingMemoryBound(to: UInt8.self)
+        capacity = newCapacity
     }
 }

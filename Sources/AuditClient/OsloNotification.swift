@@ -49,13 +49,21 @@ public struct OsloNotification: Sendable {
     /// The Kafka record value: the 2.0 envelope. The inner message is written straight into it
     /// in its escaped (string) form, in one pass.
     public var envelope: [UInt8] {
-        // Room for a typical event plus the escaping of its quotes, so the buffer never grows.
-        var writer = JSONWriter(capacity: 2560)
+        var writer = Self.envelopeWriter()
+        writeEnvelope(to: &writer)
+        return writer.bytes
+    }
+
+    /// A writer with room for a typical event plus the escaping of its quotes, so its buffer
+    /// never grows.
+    static func envelopeWriter() -> JSONWriter { JSONWriter(capacity: 2560) }
+
+    /// Writes the envelope (see ``envelope``).
+    func writeEnvelope(to writer: inout JSONWriter) {
         writer.beginObject()
-        writer.field("oslo.version", "2.0")
+        writer.field("oslo.version", constant: "2.0")
         writer.key("oslo.message")
         writer.nestedString { writeInnerMessage(to: &$0) }
         writer.endObject()
-        return writer.bytes
     }
 }

@@ -64,8 +64,6 @@ public enum Timestamps {
 
 /// Random version-4 UUIDs in Python's lowercase text form.
 public enum UUIDText {
-    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
-
     /// A new random UUID, e.g. `5d993540-271f-43cf-8e22-e9c3ce99a38b`.
     public static func random<G: RandomNumberGenerator>(using generator: inout G) -> String {
         var high = generator.next()
@@ -73,15 +71,16 @@ public enum UUIDText {
         high = (high & ~0x0000_0000_0000_F000) | 0x0000_0000_0000_4000
         low = (low & ~0xC000_0000_0000_0000) | 0x8000_0000_0000_0000
         return String(unsafeUninitializedCapacity: 36) { out in
+            // 32 nibbles, most significant first, dashes before digits 8, 12, 16 and 20.
             var i = 0
-            for (index, shift) in stride(from: 60, through: 0, by: -4).enumerated() {
-                if index == 8 || index == 12 { out[i] = UInt8(ascii: "-"); i += 1 }
-                out[i] = hex[Int((high >> UInt64(shift)) & 0xF)]
-                i += 1
-            }
-            for (index, shift) in stride(from: 60, through: 0, by: -4).enumerated() {
-                if index == 0 || index == 4 { out[i] = UInt8(ascii: "-"); i += 1 }
-                out[i] = hex[Int((low >> UInt64(shift)) & 0xF)]
+            for digit in 0..<32 {
+                if digit == 8 || digit == 12 || digit == 16 || digit == 20 {
+                    out[i] = UInt8(ascii: "-")
+                    i += 1
+                }
+                let word = digit < 16 ? high : low
+                let nibble = UInt8(truncatingIfNeeded: word >> UInt64(60 - 4 * (digit & 15))) & 0xF
+                out[i] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") - 10 + nibble
                 i += 1
             }
             return i

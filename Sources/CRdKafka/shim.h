@@ -5,17 +5,19 @@
 #include <librdkafka/rdkafka_mock.h>
 
 /// rd_kafka_producev is variadic, which Swift cannot call: this fixed-arity wrapper
-/// produces one message (copying key and value) with optional headers, whose
-/// ownership passes to librdkafka on success.
+/// produces one message with optional headers, whose ownership passes to librdkafka on
+/// success. The key is copied; the value is copied (RD_KAFKA_MSG_F_COPY) or, with
+/// RD_KAFKA_MSG_F_FREE, taken over (it must come from malloc, and librdkafka frees it after
+/// delivery; on an error return it is still the caller's).
 static inline rd_kafka_resp_err_t audit_produce(rd_kafka_t *rk, const char *topic, int32_t partition,
                                                 const void *key, size_t key_len,
                                                 const void *value, size_t value_len,
                                                 rd_kafka_headers_t *headers, int64_t timestamp,
-                                                void *opaque) {
+                                                void *opaque, int value_flags) {
     return rd_kafka_producev(rk,
                              RD_KAFKA_V_TOPIC(topic),
                              RD_KAFKA_V_PARTITION(partition),
-                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                             RD_KAFKA_V_MSGFLAGS(value_flags),
                              RD_KAFKA_V_KEY(key, key_len),
                              RD_KAFKA_V_VALUE((void *)value, value_len),
                              RD_KAFKA_V_HEADERS(headers),

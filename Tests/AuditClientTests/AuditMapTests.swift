@@ -75,6 +75,8 @@ struct AuditMapTests {
             "/v2.1/servers/9a1b/ips/private", "/v2.1/servers/9a1b/metadata/key1", "/v2.1/flavors/detail.json",
             "/v2.1/os-services/enable", "/v2.1/os-migrations", "/v2.1/os-server-password", "/v2/images/abc/file",
             "/v3/auth/tokens", "/", "", "/v2.1/servers/abc/delete", "/v2.1/os-aggregates/7/action", "/v2.1/limits",
+            "//v2.1//servers//", "/v2.1/servers.json", "/v2.1/servers.json/9a1b", "/.json", "/v2.1/servers/json",
+            "/v2.1/servers/9a1b/action.json", "servers/9a1b", "/v2.1/servers/9a1b-9a1b-9a1b-9a1b-9a1b9a1b9a1b9a1b/ips",
         ]
         var cases: [[String: String]] = []
         for method in methods {

@@ -79,6 +79,54 @@ struct WireFormatTests {
         }
     }
 
+    /// The double encoding with every character class that needs escaping, in every string field:
+    /// Python reads our envelope and writes it again as oslo does (`json.dumps` of the inner
+    /// message, then of the envelope); the bytes must be ours, and the fields what we put in.
+    @Test func envelopesWithCharactersToEscapeAreWhatPythonWrites() throws {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet: [Character] = ["a", "Z", " ", "\"", "\\", "/", "\n", "\r", "\t", "\u{8}", "\u{c}", "\u{0}", "\u{1f}",
+                                     "\u{7f}", "é", "中", "\u{2028}", "😀", "'", ":", ",", "{", "]"]
+        func text() -> String {
+            String((0..<Int.random(in: 0...40, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! })
+        }
+        var names: [String] = []
+        let lines = (0..<200).map { _ -> String in
+            let name = text()
+            names.append(name)
+            let event = CADFEvent(
+                id: text(), eventTime: text(), action: text(), outcome: text(),
+                initiator: CADFEvent.Initiator(
+                    id: text(), name: name, maskedToken: text(), identityStatus: text(), hostAddress: text(),
+                    hostAgent: text(), projectID: text(), requestID: text(), globalRequestID: text()),
+                target: CADFEvent.Target(id: text(), typeURI: text(), name: text(), addresses: [(text(), text()), (text(), text())]),
+                requestPath: text(), tags: [text(), text()], reason: CADFEvent.Reason(reasonType: text(), reasonCode: text()),
+                reporterTime: text())
+            let notification = OsloNotification(
+                messageID: text(), publisherID: text(), eventType: .response, priority: text(), payload: event, timestamp: text())
+            return String(decoding: notification.envelope, as: UTF8.self)
+        }
+        #expect(lines.allSatisfy { !$0.contains("\n") })
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("envelopes-\(UUID()).jsonl")
+        try lines.joined(separator: "\n").write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let script = """
+            import json, sys
+            for line in open(sys.argv[1], encoding="ascii"):
+                envelope = json.loads(line)
+                inner = json.loads(envelope["oslo.message"])
+                print(json.dumps({"oslo.version": envelope["oslo.version"], "oslo.message": json.dumps(inner)}))
+                print(json.dumps(inner["payload"]["initiator"]["name"]))
+            """
+        let python = try Interop.run(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", script, file.path])
+        #expect(python.status == 0, "\(python.stderr)")
+        let written = python.lines
+        #expect(written.count == 2 * lines.count)
+        for (index, line) in lines.enumerated() where 2 * index + 1 < written.count {
+            #expect(written[2 * index] == line)
+            #expect(written[2 * index + 1] == String(decoding: JSONWriter.quoted(names[index]), as: UTF8.self))
+        }
+    }
+
     @Test func tokensAreMaskedAsPycadfMasksThem() throws {
         let tokens = (0..<80).map { String(repeating: "abcdefghij", count: 9).prefix($0) }.map(String.init)
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("tokens-\(UUID()).json")

@@ -1,6 +1,9 @@
 // AuditTrail — Kafka module
 // SPDX-License-Identifier: Apache-2.0
 
+#if canImport(Glibc)
+import Glibc
+#endif
 import CRdKafka
 import Logging
 import Synchronization
@@ -87,12 +90,53 @@ public final class Producer: Sendable {
     /// - Returns: false when the queue stayed full for the whole budget (the message was not
     ///   queued); callers count that as a drop.
     public func enqueue(_ record: ProducerRecord, waitingAtMost budget: Duration) async throws -> Bool {
-        let deadline = ContinuousClock.now + budget
+        try await produce(topic: record.topic, waitingAtMost: budget) { try produceOnce(record, opaque: nil) }
+    }
+
+    /// Queues one message whose value the producer takes over instead of copying: `value` must
+    /// have been allocated with `malloc`. librdkafka sends it as it is and frees it after
+    /// delivery; when it is not queued (an error is thrown, or the queue stayed full for the
+    /// whole `budget`) it is freed here. Either way the caller must not touch it afterwards.
+    ///
+    /// - Parameter budget: the longest to wait for queue space; nil waits as long as needed.
+    /// - Returns: false when the budget expired (the message was not queued).
+    public func enqueue(
+        topic: String, key: String, takingValue value: UnsafeMutableBufferPointer<UInt8>, waitingAtMost budget: Duration? = nil
+    ) async throws -> Bool {
+        var queued = false
+        defer { if !queued { free(value.baseAddress) } }
+        var key = key
+        queued = try await produce(topic: topic, waitingAtMost: budget) {
+            try key.withUTF8 { key in
+                try produceOnce(
+                    topic: topic, partition: nil, key: UnsafeRawBufferPointer(key), value: UnsafeRawBufferPointer(value),
+                    valueFlags: RD_KAFKA_MSG_F_FREE, headers: [], timestamp: nil, opaque: nil)
+            }
+        }
+        return queued
+    }
+
+    private func enqueue(_ record: ProducerRecord, opaque: UnsafeMutableRawPointer?) async throws {
+        _ = try await produce(topic: record.topic, waitingAtMost: nil) { try produceOnce(record, opaque: opaque) }
+    }
+
+    /// Calls `attempt` until librdkafka takes the message, waiting for queue space in between
+    /// (until `budget` expires; nil: without end).
+    ///
+    /// - Returns: false when the budget expired.
+    private func produce(
+        topic: String, waitingAtMost budget: Duration?, _ attempt: () throws -> rd_kafka_resp_err_t
+    ) async throws -> Bool {
+        let deadline = budget.map { ContinuousClock.now + $0 }
         while true {
-            let err = try produceOnce(record, opaque: nil)
+            let err = try attempt()
             if err == RD_KAFKA_RESP_ERR_NO_ERROR { return true }
             guard err == RD_KAFKA_RESP_ERR__QUEUE_FULL else {
-                throw KafkaError.resp(err, function: "rd_kafka_producev", "topic \(record.topic)")
+                throw KafkaError.resp(err, function: "rd_kafka_producev", "topic \(topic)")
+            }
+            guard let deadline else {
+                await context.waitForSpace(timeout: .seconds(1))
+                continue
             }
             let now = ContinuousClock.now
             if now >= deadline { return false }
@@ -100,24 +144,26 @@ public final class Producer: Sendable {
         }
     }
 
-    private func enqueue(_ record: ProducerRecord, opaque: UnsafeMutableRawPointer?) async throws {
-        while true {
-            let err = try produceOnce(record, opaque: opaque)
-            if err == RD_KAFKA_RESP_ERR_NO_ERROR { return }
-            if err == RD_KAFKA_RESP_ERR__QUEUE_FULL {
-                await context.waitForSpace(timeout: .seconds(1))
-                continue
+    private func produceOnce(_ record: ProducerRecord, opaque: UnsafeMutableRawPointer?) throws -> rd_kafka_resp_err_t {
+        try record.value.withUnsafeBytes { value in
+            try withOptionalBytes(record.key) { key in
+                try produceOnce(
+                    topic: record.topic, partition: record.partition, key: key, value: value, valueFlags: RD_KAFKA_MSG_F_COPY,
+                    headers: record.headers, timestamp: record.timestamp, opaque: opaque)
             }
-            throw KafkaError.resp(err, function: "rd_kafka_producev", "topic \(record.topic)")
         }
     }
 
-    private func produceOnce(_ record: ProducerRecord, opaque: UnsafeMutableRawPointer?) throws -> rd_kafka_resp_err_t {
-        if let fatal = context.fatalError { throw fatal }
+    /// One `rd_kafka_producev`; the message is counted in flight while librdkafka holds it.
+    private func produceOnce(
+        topic: String, partition: Int32?, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer, valueFlags: Int32,
+        headers recordHeaders: [KafkaHeader], timestamp: Int64?, opaque: UnsafeMutableRawPointer?
+    ) throws -> rd_kafka_resp_err_t {
+        try context.messageQueued()
         var headers: OpaquePointer?
-        if !record.headers.isEmpty {
-            headers = rd_kafka_headers_new(record.headers.count)
-            for header in record.headers {
+        if !recordHeaders.isEmpty {
+            headers = rd_kafka_headers_new(recordHeaders.count)
+            for header in recordHeaders {
                 if let value = header.value {
                     value.withUnsafeBytes { _ = rd_kafka_header_add(headers, header.key, -1, $0.baseAddress, $0.count) }
                 } else {
@@ -125,14 +171,9 @@ public final class Producer: Sendable {
                 }
             }
         }
-        context.messageQueued()
-        let err = record.value.withUnsafeBytes { value in
-            withOptionalBytes(record.key) { key in
-                audit_produce(
-                    handle.pointer, record.topic, record.partition ?? RD_KAFKA_PARTITION_UA,
-                    key?.baseAddress, key?.count ?? 0, value.baseAddress, value.count, headers, record.timestamp ?? 0, opaque)
-            }
-        }
+        let err = audit_produce(
+            handle.pointer, topic, partition ?? RD_KAFKA_PARTITION_UA, key?.baseAddress, key?.count ?? 0,
+            value.baseAddress, value.count, headers, timestamp ?? 0, opaque, valueFlags)
         if err != RD_KAFKA_RESP_ERR_NO_ERROR {
             context.messageNotQueued()
             if let headers { rd_kafka_headers_destroy(headers) }
@@ -170,9 +211,9 @@ public final class Producer: Sendable {
     }
 }
 
-private func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
-    if let bytes { return bytes.withUnsafeBytes { body($0) } }
-    return body(nil)
+private func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
+    if let bytes { return try bytes.withUnsafeBytes { try body($0) } }
+    return try body(nil)
 }
 
 /// librdkafka's background event callback for producers: delivery reports and client errors.
@@ -187,9 +228,15 @@ private func producerEventCallback(rk: OpaquePointer?, event: OpaquePointer?, op
     let context = Unmanaged<HandleContext>.fromOpaque(opaque).takeUnretainedValue() as! ProducerContext
     switch rd_kafka_event_type(event) {
     case RD_KAFKA_EVENT_DR:
+        // Plain successes (no one awaits them) are only counted: most messages of a bulk publisher.
+        var delivered = 0
         var outcomes: [(UnsafeMutableRawPointer?, Result<DeliveryReport, KafkaError>)] = []
         while let message = rd_kafka_event_message_next(event) {
             let m = message.pointee
+            if m.err == RD_KAFKA_RESP_ERR_NO_ERROR && m._private == nil {
+                delivered += 1
+                continue
+            }
             let topic = m.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
             if m.err == RD_KAFKA_RESP_ERR_NO_ERROR {
                 outcomes.append((m._private, .success(DeliveryReport(topicPartition: TopicPartition(topic, m.partition), offset: m.offset))))
@@ -198,7 +245,7 @@ private func producerEventCallback(rk: OpaquePointer?, event: OpaquePointer?, op
             }
         }
         rd_kafka_event_destroy(event)
-        context.delivered(outcomes)
+        context.delivered(count: delivered, outcomes)
     case RD_KAFKA_EVENT_ERROR:
         let err = rd_kafka_event_error(event)
         let fatal = rd_kafka_event_error_is_fatal(event) != 0

@@ -33,7 +33,6 @@ final class ProducerContext: HandleContext, @unchecked Sendable {
     private let clientErrorSignal = Mutex<[CheckedContinuation<Void, Never>]>([])
 
     var inFlight: Int { state.withLock { $0.inFlight } }
-    var fatalError: KafkaError? { state.withLock { $0.fatal } }
     var clientErrors: [KafkaError] { state.withLock { $0.clientErrors } }
 
     var summary: DeliverySummary {
@@ -67,7 +66,13 @@ final class ProducerContext: HandleContext, @unchecked Sendable {
         }
     }
 
-    func messageQueued() { state.withLock { $0.inFlight += 1 } }
+    /// Counts a message about to be handed to librdkafka, unless the producer failed fatally.
+    func messageQueued() throws(KafkaError) {
+        try state.withLock { state throws(KafkaError) in
+            if let fatal = state.fatal { throw fatal }
+            state.inFlight += 1
+        }
+    }
 
     func messageNotQueued() {
         let idle = state.withLock { state in
@@ -78,9 +83,12 @@ final class ProducerContext: HandleContext, @unchecked Sendable {
     }
 
     /// Called on librdkafka's background thread with one event's delivery reports.
-    func delivered(_ outcomes: [(UnsafeMutableRawPointer?, Result<DeliveryReport, KafkaError>)]) {
+    /// `count` plain successes, and the `outcomes` of messages awaited or failed.
+    func delivered(count: Int, _ outcomes: [(UnsafeMutableRawPointer?, Result<DeliveryReport, KafkaError>)]) {
         var resumes: [(CheckedContinuation<DeliveryReport, any Error>, Result<DeliveryReport, KafkaError>)] = []
         let (space, idle) = state.withLock { state in
+            state.inFlight -= count
+            state.delivered += count
             for (opaque, result) in outcomes {
                 state.inFlight -= 1
                 switch result {
