@@ -112,8 +112,14 @@ struct SegmentIndex {
         return out
     }
 
-    /// FNV-1a 64 of the UTF-8 bytes: stable across processes (Swift's `Hasher` is seeded).
-    static func hash(_ string: String) -> UInt64 {
+    /// The id table's hash (FORMAT.md §6).
+    static func hash(_ string: String) -> UInt64 { FNV1a.hash(string) }
+}
+
+/// FNV-1a 64 of a string's UTF-8 bytes: stable across processes and runs (Swift's `Hasher` is
+/// seeded per process), so it can be written to disk or decide placement.
+public enum FNV1a {
+    public static func hash(_ string: String) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in string.utf8 {
             hash ^= UInt64(byte)

@@ -63,7 +63,7 @@ public struct SampleStore {
         for _ in 0..<count {
             let call = traffic.next()
             let id = call.request.payload.id
-            let partition = Int(PartitionHash.of(id) % UInt64(partitions))
+            let partition = Int(FNV1a.hash(id) % UInt64(partitions))
             let time = Timestamp.parse(call.request.payload.eventTime)?.microsecondsSinceEpoch ?? 0
             sample.calls += 1
             sample.firstTime = min(sample.firstTime, time)
@@ -94,11 +94,3 @@ public struct SampleStore {
     }
 }
 
-/// A stable hash (FNV-1a) for spreading ids over partitions.
-enum PartitionHash {
-    static func of(_ text: String) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
-        return hash
-    }
-}

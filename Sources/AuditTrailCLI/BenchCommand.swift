@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import ArgumentParser
+import AuditModel
 import Foundation
 import Kafka
 import Logging
@@ -129,11 +130,6 @@ struct KafkaBench: AsyncParsableCommand {
     private func report(_ what: String, count: Int, bytes: Int, _ duration: Duration) -> Double {
         reportRate(what, count: count, unit: "msgs", bytes: bytes, duration)
     }
-}
-
-extension Duration {
-    /// The duration in seconds, as a `Double`.
-    var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
 /// Prints `what: N unit in S s = R unit/s, M MB/s` and returns the rate per second.

@@ -4,6 +4,7 @@
 import ArgumentParser
 import AuditClient
 import AuditMiddleware
+import AuditModel
 import AuditTesting
 import Foundation
 import Hummingbird

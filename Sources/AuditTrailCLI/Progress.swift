@@ -1,6 +1,7 @@
 // AuditTrail — command-line tool
 // SPDX-License-Identifier: Apache-2.0
 
+import AuditModel
 import Foundation
 
 /// A one-line progress display on a terminal (stderr); silent when stderr is not a terminal.

@@ -20,12 +20,7 @@ final class PartitionLog {
         var sip: Int
 
         init(_ id: String) {
-            var fnv: UInt64 = 0xcbf2_9ce4_8422_2325
-            for byte in id.utf8 {
-                fnv ^= UInt64(byte)
-                fnv = fnv &* 0x0000_0100_0000_01b3
-            }
-            self.fnv = fnv
+            fnv = FNV1a.hash(id)
             var hasher = Hasher()
             hasher.combine(id)
             sip = hasher.finalize()

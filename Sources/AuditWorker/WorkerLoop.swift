@@ -164,7 +164,7 @@ struct WorkerLoop {
         unsynced = []
         let start = ContinuousClock.now
         let resumes = try LogWriter.sync(partitions.map { logs[$0]!.writer })
-        metrics.observeFsync(seconds: seconds(start.duration(to: .now)))
+        metrics.observeFsync(seconds: start.duration(to: .now).inSeconds)
         var commits: [TopicPartition: Int64] = [:]
         for (tp, resume) in zip(partitions, resumes) {
             guard let resume else { continue }
@@ -266,16 +266,24 @@ struct WorkerLoop {
 
     // MARK: - Rebalances
 
+    /// Makes the given logs durable with one group barrier (appends since the last interval's
+    /// barrier included), closes them (releasing their locks) and returns their resume offsets.
+    private mutating func closeDurably(_ closing: [(TopicPartition, PartitionLog)]) throws -> [TopicPartition: Int64] {
+        let resumes = try LogWriter.sync(closing.map(\.1.writer))
+        var offsets: [TopicPartition: Int64] = [:]
+        for ((tp, log), resume) in zip(closing, resumes) {
+            unsynced.remove(tp)
+            if let resume { offsets[tp] = resume }
+            try log.writer.close()
+        }
+        return offsets
+    }
+
     private mutating func handle(_ rebalance: Rebalance) async throws {
         switch rebalance.kind {
         case .revoke:
-            var offsets: [TopicPartition: Int64] = [:]
-            for tp in rebalance.partitions {
-                guard let log = logs.removeValue(forKey: tp) else { continue }
-                // Everything appended was synced at the end of its batch; close releases the lock.
-                if let resume = try log.writer.sync() { offsets[tp] = resume }
-                try log.writer.close()
-            }
+            let revoked = rebalance.partitions.compactMap { tp in logs.removeValue(forKey: tp).map { (tp, $0) } }
+            let offsets = try closeDurably(revoked)
             if !rebalance.isLost { try await commit(offsets) }
             logger.info("partitions revoked: \(rebalance.partitions.map(\.description).joined(separator: ", "))")
             try consumer.completeRebalance(rebalance)
@@ -332,7 +340,7 @@ struct WorkerLoop {
         let now = currentMicroseconds()
         log.preload(
             try reader.records(matching: query).map(\.record), now: now,
-            cutoff: now - microseconds(configuration.duplicateRetention))
+            cutoff: now - configuration.duplicateRetention.inMicroseconds)
     }
 
     // MARK: - Periodic work and shutdown
@@ -342,7 +350,7 @@ struct WorkerLoop {
         for log in logs.values { try log.writer.rollIfDue() }
         if ContinuousClock.now - lastExpiry >= .seconds(60) {
             lastExpiry = .now
-            let cutoff = currentMicroseconds() - microseconds(configuration.duplicateRetention)
+            let cutoff = currentMicroseconds() - configuration.duplicateRetention.inMicroseconds
             for log in logs.values { log.expire(before: cutoff) }
         }
         if let lag = try? consumer.lag() {
@@ -351,24 +359,12 @@ struct WorkerLoop {
     }
 
     private mutating func shutDown() async throws {
-        var offsets: [TopicPartition: Int64] = [:]
-        for (tp, log) in logs {
-            if let resume = try log.writer.sync() { offsets[tp] = resume }
-            try log.writer.close()
-        }
+        let offsets = try closeDurably(Array(logs))
         logs = [:]
         try await commit(offsets)
         try await producer.flush(timeout: .seconds(30))
         try await consumer.close()
         logger.info("worker stopped cleanly")
-    }
-
-    private func microseconds(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
-    }
-
-    private func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }
 
