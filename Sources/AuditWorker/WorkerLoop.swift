@@ -248,10 +248,10 @@ struct WorkerLoop {
 
     /// Commits durable offsets. Kafka may refuse during a rebalance; the store, not the
     /// commit, is the resume point, so a refusal only costs a redelivery that is skipped.
-    private func commit(_ offsets: [TopicPartition: Int64]) async throws {
+    private func commit(_ offsets: [TopicPartition: Int64], timeout: Duration? = nil) async throws {
         guard !offsets.isEmpty else { return }
         do {
-            try await consumer.commit(offsets)
+            try await consumer.commit(offsets, timeout: timeout)
         } catch {
             metrics.add("commit_deferred")
             logger.info("commit deferred: \(error)")
@@ -361,9 +361,18 @@ struct WorkerLoop {
     private mutating func shutDown() async throws {
         let offsets = try closeDurably(Array(logs))
         logs = [:]
-        try await commit(offsets)
+        // The resume offsets are durable in the store, which is what an assignment resumes from;
+        // the commit only tells the group. With the coordinator unreachable it would wait for the
+        // session timeout (45 s), longer than a supervisor's stop grace: it gets a few seconds.
+        try await commit(offsets, timeout: .seconds(5))
         try await producer.flush(timeout: .seconds(30))
-        try await consumer.close()
+        do {
+            // Leaving the group needs the coordinator too; without it, librdkafka would wait for
+            // the session timeout. The group then sees this member leave as after a crash.
+            try await consumer.close(timeout: .seconds(10))
+        } catch {
+            logger.warning("left the consumer group without its coordinator: \(error)")
+        }
         logger.info("worker stopped cleanly")
     }
 }

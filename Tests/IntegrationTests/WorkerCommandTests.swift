@@ -98,4 +98,34 @@ struct WorkerCommandTests {
         #expect(counts["forwarded"] == 0)
         #expect(counts["duplicates"] == 0 && counts["quarantined"] == 0)
     }
+
+    /// With the broker gone, the group coordinator cannot answer the commit or the leave: the
+    /// worker must not wait for its session to time out (45 s by default, longer than a
+    /// supervisor's stop grace) but exit 0 with everything it stored durable.
+    @Test func workerExitsPromptlyOnSigtermWithTheBrokerGone() async throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("data")).path
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let broker = try ChildProcess(["broker", "--topic", "notifications.info:3", "--topic", "gone.by-id:3"])
+        defer { if broker.process.isRunning { broker.process.terminate() } }
+        let bootstrap = await broker.firstOutputLine()
+        let worker = try ChildProcess(["worker", "--brokers", bootstrap, "--group", "gone", "--data", data, "--log-level", "debug"])
+        defer { if worker.process.isRunning { worker.process.terminate() } }
+        #expect(await worker.waitForLog { $0.contains("partitions assigned") } != nil)
+        let publish = try ChildProcess(["publish", "--brokers", bootstrap, "--sample", "200", "-X", "sticky.partitioning.linger.ms=0"])
+        #expect(await publish.waitForExit() == 0)
+        #expect(await worker.waitForLog { $0.contains("audit.stored_total=400") } != nil)
+
+        broker.process.terminate()
+        _ = await broker.waitForExit()
+        let start = ContinuousClock.now
+        worker.process.terminate()
+        #expect(await worker.waitForExit() == 0)
+        let took = start.duration(to: .now)
+        // 5 s for the commit, 10 s for leaving the group, and slack; the session timeout is 45 s.
+        #expect(took < .seconds(25), "the worker took \(took) to stop")
+        let stats = try Interop.run(TestEnvironment.auditTrailExecutable, ["stats", "--data", data, "--window", "0", "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any])
+        #expect(object["pairs"] as? Int == 200)
+        #expect(object["notifications"] as? Int == 400)
+    }
 }

@@ -4,6 +4,7 @@
 import CRdKafka
 import Dispatch
 import Logging
+import Synchronization
 
 /// A consumer (group member or manual assignment) with exactly one owner.
 ///
@@ -180,9 +181,13 @@ public final class Consumer {
     /// Commits `offsets` (the next offset to read, i.e. last processed + 1) and waits for the broker.
     ///
     /// The result arrives on a private queue whose wake-up resumes this call: no thread blocks.
+    /// - Parameter timeout: the longest to wait for the result (nil: until librdkafka gives one,
+    ///   which with the coordinator unreachable is only after the session times out). After it,
+    ///   the commit may still happen; this call no longer waits for it.
     /// - Throws: ``KafkaError/Code/librdkafka`` with the broker's code (e.g. `UNKNOWN_MEMBER_ID`,
-    ///   `REBALANCE_IN_PROGRESS`, `ILLEGAL_GENERATION` when fenced), for the call or any partition.
-    public func commit(_ offsets: [TopicPartition: Int64]) async throws(KafkaError) {
+    ///   `REBALANCE_IN_PROGRESS`, `ILLEGAL_GENERATION` when fenced), for the call or any partition;
+    ///   ``KafkaError/Code/timedOut`` when `timeout` passed first.
+    public func commit(_ offsets: [TopicPartition: Int64], timeout: Duration? = nil) async throws(KafkaError) {
         guard !offsets.isEmpty else { return }
         let resultQueue = rd_kafka_queue_new(handle.pointer)!
         let signal = WakeupSignal()
@@ -197,6 +202,7 @@ public final class Consumer {
             try KafkaError.check(
                 rd_kafka_commit_queue(handle.pointer, list, resultQueue, nil, nil), function: "rd_kafka_commit_queue")
         }
+        let deadline = timeout.map { ContinuousClock.now + $0 }
         while true {
             if let event = rd_kafka_queue_poll(resultQueue, 0) {
                 defer { rd_kafka_event_destroy(event) }
@@ -209,7 +215,15 @@ public final class Consumer {
                 }
                 return
             }
-            await signal.wait(timeout: .seconds(1))
+            var wait = Duration.seconds(1)
+            if let deadline {
+                let left = deadline - ContinuousClock.now
+                if left <= .zero {
+                    throw KafkaError(.timedOut, "commit \(entries.map { "\($0.0)@\($0.1!)" }) not answered within \(timeout!)")
+                }
+                wait = min(wait, left)
+            }
+            await signal.wait(timeout: wait)
         }
     }
 
@@ -295,13 +309,37 @@ public final class Consumer {
     ///
     /// The owner must have committed what it wants committed: revocations that arrive while
     /// closing are completed by the rebalance callback without handing them back.
-    public func close() async throws {
+    /// - Parameter timeout: the longest to wait (nil: until librdkafka is done, which with the
+    ///   group coordinator unreachable is only after the session times out). After it the close
+    ///   goes on in the background, holding the handle until librdkafka returns; the group then
+    ///   sees this member leave when its session times out, as after a crash.
+    /// - Throws: ``KafkaError/Code/timedOut`` when `timeout` passed first.
+    public func close(timeout: Duration? = nil) async throws(KafkaError) {
         guard !closed else { return }
         closed = true
         context.beginClosing()
         let handle = self.handle
-        try await runBlocking { () throws(KafkaError) in
-            try KafkaError.check(rd_kafka_consumer_close(handle.pointer), function: "rd_kafka_consumer_close")
+        guard let timeout else {
+            return try await runBlocking { () throws(KafkaError) in
+                try KafkaError.check(rd_kafka_consumer_close(handle.pointer), function: "rd_kafka_consumer_close")
+            }
+        }
+        let outcome = CloseOutcome()
+        DispatchQueue.global().async {
+            let err = rd_kafka_consumer_close(handle.pointer)
+            outcome.code.withLock { $0 = err.rawValue }
+            outcome.signal.signal()
+        }
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            if let code = outcome.code.withLock({ $0 }) {
+                return try KafkaError.check(rd_kafka_resp_err_t(rawValue: code), function: "rd_kafka_consumer_close")
+            }
+            let left = deadline - ContinuousClock.now
+            if left <= .zero {
+                throw KafkaError(.timedOut, "rd_kafka_consumer_close did not return within \(timeout); it goes on in the background")
+            }
+            await outcome.signal.wait(timeout: left)
         }
     }
 
@@ -311,6 +349,12 @@ public final class Consumer {
         defer { rd_kafka_mem_free(handle.pointer, id) }
         return String(cString: id)
     }
+}
+
+/// What a background `rd_kafka_consumer_close` returned, and the wake-up that says it did.
+private final class CloseOutcome: Sendable {
+    let code = Mutex<Int32?>(nil)
+    let signal = WakeupSignal()
 }
 
 /// Runs a blocking librdkafka call on a Dispatch thread so it never occupies the cooperative pool.
