@@ -31,4 +31,43 @@ public struct AuditStore: Sendable {
 
     /// A reader over every log, as of now.
     public func reader() throws(StoreError) -> StoreReader { try StoreReader(directory: directory) }
+
+    /// What an index row says of a stored notification, without its body.
+    public struct IndexedNotification: Sendable, Equatable {
+        public var id: String
+        public var eventType: NotificationFields.EventType
+        public var digest: UInt64
+        /// Kafka timestamp, ms (-1: none).
+        public var timestamp: Int64
+    }
+
+    /// The notifications of one log that were consumed recently, for a worker taking the log
+    /// over (its redelivery check): every notification of the log's newest segments, newest
+    /// segment first, ending after the first segment whose records all carry a Kafka timestamp
+    /// before `sinceTimestamp` (ms). Only this log is opened and only those segments' indexes are
+    /// read (no block is decoded), so the cost follows the retention, not the log's history.
+    ///
+    /// A partition's Kafka timestamps rise with its offsets (a producer's CreateTime nearly so),
+    /// so the segments not read hold nothing consumed after `sinceTimestamp`.
+    public func recentNotifications(
+        topic: String, partition: Int32, sinceTimestamp: Int64, _ body: (IndexedNotification) -> Void
+    ) throws(StoreError) {
+        let path = LogFiles.logDirectory(data: directory, topic: topic, partition: partition)
+        guard Directory.isDirectory(path) else { return }
+        let log = try LogView(directory: path, topic: topic, partition: partition)
+        for number in stride(from: log.segmentCount - 1, through: 0, by: -1) {
+            let index = try log.segment(number).index
+            var allOlder = true
+            for row in 0..<index.count {
+                let timestamp = index.timestamps[row]
+                if timestamp < 0 || timestamp >= sinceTimestamp { allOlder = false }
+                guard index.kinds[row] == StoreRecord.Kind.notification.rawValue,
+                    let eventType = NotificationFields.EventType(rawValue: index.eventTypes[row]),
+                    let id = index.ids.value(at: row)
+                else { continue }
+                body(IndexedNotification(id: id, eventType: eventType, digest: index.digests[row], timestamp: timestamp))
+            }
+            if allOlder { return }
+        }
+    }
 }

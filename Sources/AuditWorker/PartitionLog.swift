@@ -78,17 +78,14 @@ final class PartitionLog {
         halves = halves.filter { $0.value.lastSeen >= seconds }
     }
 
-    /// Remembers what the store already holds for this log (after an assignment or a restart):
-    /// the halves whose Kafka timestamp (when they were consumed, near enough) is at or after
-    /// `cutoff`, or unknown. Not the CADF eventTime: old traffic replayed through a worker is
-    /// redelivered like new traffic.
-    func preload(_ records: [StoreRecord], now: Int64, cutoff: Int64) {
-        for record in records {
-            guard let fields = record.fields, let digest = fields.digest else { continue }
-            let seen = record.timestamp >= 0 ? min(record.timestamp * 1000, now) : now
-            guard seen >= cutoff else { continue }
-            _ = admit(id: fields.id, eventType: fields.eventType, digest: digest, now: seen)
-        }
+    /// Remembers a half the store already holds for this log (after an assignment or a restart),
+    /// if its Kafka timestamp (when it was consumed, near enough) is at or after `cutoff`, or
+    /// unknown. Not the CADF eventTime: old traffic replayed through a worker is redelivered like
+    /// new traffic.
+    func preload(_ stored: AuditStore.IndexedNotification, now: Int64, cutoff: Int64) {
+        let seen = stored.timestamp >= 0 ? min(stored.timestamp * 1000, now) : now
+        guard seen >= cutoff else { return }
+        _ = admit(id: stored.id, eventType: stored.eventType, digest: stored.digest, now: seen)
     }
 }
 

@@ -331,16 +331,11 @@ struct WorkerLoop {
 
     /// Loads the digests of recent notifications of a log, so redeliveries are recognised.
     private func preload(_ log: PartitionLog) throws {
-        let reader = try store.reader()
-        var query = StoreQuery()
-        query.topic = log.topicPartition.topic
-        query.partition = log.topicPartition.partition
-        query.kinds = [.notification]
-        query.indexOnly = true  // ids and digests come from the sidecar indexes; no block is decoded
         let now = currentMicroseconds()
-        log.preload(
-            try reader.records(matching: query).map(\.record), now: now,
-            cutoff: now - configuration.duplicateRetention.inMicroseconds)
+        let cutoff = now - configuration.duplicateRetention.inMicroseconds
+        try store.recentNotifications(
+            topic: log.topicPartition.topic, partition: log.topicPartition.partition, sinceTimestamp: cutoff / 1000
+        ) { log.preload($0, now: now, cutoff: cutoff) }
     }
 
     // MARK: - Periodic work and shutdown

@@ -48,18 +48,25 @@ import Testing
 
     @Test func preloadKeepsWhatWasConsumedWithinTheRetentionWhateverItsEventTime() throws {
         let now: Int64 = 1_800_000_000_000_000
-        let (log, directory) = try makeLog(now: now)
+        let directory = NSTemporaryDirectory() + "partition-log-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try AuditStore(directory: directory)
         let ancient: Int64 = 1_000_000_000_000_000  // an eventTime from 2001: replayed old traffic
+        var offset: Int64 = 0
         func record(_ id: String, consumedSecondsAgo: Int64) -> StoreRecord {
             let fields = NotificationFields(id: id, eventType: .request, eventTime: ancient, digest: 5)
             let timestamp = consumedSecondsAgo < 0 ? -1 : (now / 1000 - consumedSecondsAgo * 1000)
-            return StoreRecord(offset: 0, timestamp: timestamp, body: .notification(fields, bytes: []))
+            defer { offset += 1 }
+            return StoreRecord(offset: offset, timestamp: timestamp, body: .notification(fields, bytes: []))
         }
-        log.preload(
-            [record("recent", consumedSecondsAgo: 60), record("old", consumedSecondsAgo: 7_200),
-             record("unknown", consumedSecondsAgo: -1)],
-            now: now, cutoff: now - 600_000_000)
+        let first = try store.openWriter(topic: "t", partition: 0)
+        try first.append([record("old", consumedSecondsAgo: 7_200), record("recent", consumedSecondsAgo: 60),
+                          record("unknown", consumedSecondsAgo: -1)])
+        try first.close()
+        // A worker taking the log over remembers what the store holds, as WorkerLoop does.
+        let log = PartitionLog(topicPartition: TopicPartition("t", 0), writer: try store.openWriter(topic: "t", partition: 0), now: now)
+        let cutoff = now - 600_000_000
+        try store.recentNotifications(topic: "t", partition: 0, sinceTimestamp: cutoff / 1000) { log.preload($0, now: now, cutoff: cutoff) }
         #expect(log.admit(id: "recent", eventType: .request, digest: 5, now: now) == .duplicate)
         #expect(log.admit(id: "unknown", eventType: .request, digest: 5, now: now) == .duplicate)
         #expect(log.admit(id: "old", eventType: .request, digest: 5, now: now) == .new)
