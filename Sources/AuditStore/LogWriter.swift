@@ -156,11 +156,7 @@ public final class LogWriter {
     /// - Returns: the next offset to consume (`nil` for an empty log).
     @discardableResult
     public func sync() throws(StoreError) -> Int64? {
-        try checkFence()
-        if unsynced { try journal?.sync() }
-        unsynced = false
-        resumeOffset = nextOffset
-        return resumeOffset
+        try Self.sync([self])[0]
     }
 
     /// The durability barrier of several logs at once: the same guarantee as ``sync()`` on each,
