@@ -152,12 +152,13 @@ final class SegmentWriter {
             joined.reserveCapacity(waitingBytes)
             var sizes: [Int] = []
             for (raw, _) in waiting {
-                var position = 0
-                while position + 4 <= raw.count {
-                    let length = raw.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: position, as: UInt32.self))) }
-                    joined.append(contentsOf: raw[(position + 4)..<(position + 4 + length)])
-                    sizes.append(length)
-                    position += 4 + length
+                try raw.withBytes { (buffer) throws(StoreError) in
+                    var reader = ByteReader(buffer)
+                    while reader.remaining > 0 {
+                        let record = try reader.raw(Int(try reader.u32()))
+                        joined.append(contentsOf: record)
+                        sizes.append(record.count)
+                    }
                 }
             }
             let capacity = min(options.dictionaryCapacity, memory.share / 8)
