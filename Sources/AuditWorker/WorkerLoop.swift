@@ -150,7 +150,6 @@ struct WorkerLoop {
             unsynced.insert(tp)
             metrics.add(tp.topic == configuration.byIDTopic ? "by_id_consumed" : "source_consumed", records.count)
         }
-        if ContinuousClock.now - lastBarrier >= configuration.syncInterval { try await makeDurable() }
     }
 
     /// The durability barrier of every log appended to since the last one, then the commit of
