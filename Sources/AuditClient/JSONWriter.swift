@@ -136,19 +136,8 @@ public struct JSONWriter: ~Copyable {
     /// Writes an integer value.
     public mutating func integer(_ value: Int) {
         separate()
-        var magnitude = value.magnitude
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits
-        let written = withUnsafeMutableBytes(of: &digits) { buffer -> Int in
-            var i = buffer.count
-            repeat {
-                i -= 1
-                buffer[i] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: magnitude % 10)
-                magnitude /= 10
-            } while magnitude > 0
-            return i
-        }
-        if value < 0 { put(UInt8(ascii: "-")) }
-        withUnsafeBytes(of: &digits) { put(UnsafeRawBufferPointer(rebasing: $0[written...])) }
+        var text = String(value)
+        text.withUTF8 { put(UnsafeRawBufferPointer($0)) }
     }
 
     /// Writes, as the next value, a JSON string whose content is the JSON that `body` writes:
