@@ -5,6 +5,17 @@
 protocol ReadableSegment: AnyObject {
     var index: SegmentIndex { get }
     func record(at row: Int) throws(StoreError) -> StoreRecord
+    /// The records at `rows`, in that order.
+    func records(at rows: [Int]) throws(StoreError) -> [StoreRecord]
+}
+
+extension ReadableSegment {
+    func records(at rows: [Int]) throws(StoreError) -> [StoreRecord] {
+        var out: [StoreRecord] = []
+        out.reserveCapacity(rows.count)
+        for row in rows { out.append(try record(at: row)) }
+        return out
+    }
 }
 
 extension SegmentReader: ReadableSegment {}

@@ -1,6 +1,9 @@
 // AuditTrail — segment store
 // SPDX-License-Identifier: Apache-2.0
 
+import Dispatch
+import Glibc
+
 /// Reads a sealed segment: its header, its index, one block at a time.
 final class SegmentReader {
     /// The parsed segment header (FORMAT.md §5.1).
@@ -23,6 +26,9 @@ final class SegmentReader {
     /// The last few blocks read, most recent last: a cursor in offset order alternates between
     /// a block and the one before it (where responses joined their requests).
     private var cachedBlocks: [(number: Int, bytes: [UInt8])] = []
+    /// One decompression context per core for ``records(at:)`` (made on first use).
+    private var decoders: [ZstdCodec] = []
+    private static let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 
     /// Opens `<base>.seg` and loads `<base>.idx`.
     init(segmentPath: String, indexPath: String) throws(StoreError) {
@@ -73,7 +79,10 @@ final class SegmentReader {
     }
 
     /// Reads and decompresses block `number` (no cache).
-    func decodeBlock(_ number: Int) throws(StoreError) -> [UInt8] {
+    func decodeBlock(_ number: Int) throws(StoreError) -> [UInt8] { try decodeBlock(number, with: codec) }
+
+    /// Reads block `number` and decompresses it with `codec` (one thread's own).
+    private func decodeBlock(_ number: Int, with codec: ZstdCodec) throws(StoreError) -> [UInt8] {
         guard number < index.blocks.count else { throw StoreError(.corrupt, "\(path): no block \(number)") }
         let block = index.blocks[number]
         let compressed = try file.read(
@@ -86,17 +95,68 @@ final class SegmentReader {
 
     /// The record at index row `row`, with its notification fields filled from the index.
     func record(at row: Int) throws(StoreError) -> StoreRecord {
-        let raw = try block(Int(index.blockNumbers[row]))
+        try block(Int(index.blockNumbers[row])).withBytes { (raw) throws(StoreError) in try record(at: row, in: raw) }
+    }
+
+    /// The records at index rows `rows`, in that order. Each block they need is decoded once,
+    /// by one thread per core: a query over many blocks is bounded by zstd, and a block's
+    /// records (a request and the response that joined it) are often far apart in row order.
+    func records(at rows: [Int]) throws(StoreError) -> [StoreRecord] {
+        var rowsOfBlock: [Int: [Int]] = [:]
+        for (position, row) in rows.enumerated() { rowsOfBlock[Int(index.blockNumbers[row]), default: []].append(position) }
+        let work = rowsOfBlock.sorted { $0.key < $1.key }
+        let threads = min(Self.cores, work.count)
+        if threads <= 1 {
+            var out: [StoreRecord] = []
+            out.reserveCapacity(rows.count)
+            for row in rows { out.append(try record(at: row)) }
+            return out
+        }
+        while decoders.count < threads { decoders.append(ZstdCodec(level: header.level, dictionary: header.dictionary)) }
+        var results = [StoreRecord?](repeating: nil, count: rows.count)
+        var failures = [StoreError?](repeating: nil, count: threads)
+        results.withUnsafeMutableBufferPointer { results in
+            failures.withUnsafeMutableBufferPointer { failures in
+                // Each thread writes only the result slots of its own blocks and its own
+                // failure slot, and uses only its own decoder.
+                nonisolated(unsafe) let results = results
+                nonisolated(unsafe) let failures = failures
+                nonisolated(unsafe) let reader = self
+                DispatchQueue.concurrentPerform(iterations: threads) { thread in
+                    do throws(StoreError) {
+                        for (block, positions) in work[thread...].striding(by: threads) {
+                            let raw = try reader.decodeBlock(block, with: reader.decoders[thread])
+                            try raw.withBytes { (raw) throws(StoreError) in
+                                for position in positions { results[position] = try reader.record(at: rows[position], in: raw) }
+                            }
+                        }
+                    } catch {
+                        failures[thread] = error
+                    }
+                }
+            }
+        }
+        if let failure = failures.lazy.compactMap({ $0 }).first { throw failure }
+        return results.map { $0! }
+    }
+
+    /// Decodes the record at `row` from `raw`, its decompressed block.
+    private func record(at row: Int, in raw: UnsafeRawBufferPointer) throws(StoreError) -> StoreRecord {
         let start = Int(index.positions[row]) + 4
         let end = start + Int(index.lengths[row])
         guard end <= raw.count else { throw StoreError(.corrupt, "\(path): record \(row) outside its block") }
-        var record = try raw.withBytes { (buffer) throws(StoreError) in
-            var reader = ByteReader(UnsafeRawBufferPointer(rebasing: buffer[start..<end]))
-            return try RecordCodec.decode(&reader)
-        }
+        var reader = ByteReader(UnsafeRawBufferPointer(rebasing: raw[start..<end]))
+        var record = try RecordCodec.decode(&reader)
         if case .notification(_, let bytes) = record.body, let fields = index.notificationFields(at: row) {
             record.body = .notification(fields, bytes: bytes)
         }
         return record
+    }
+}
+
+extension ArraySlice {
+    /// Every `step`-th element from the first.
+    fileprivate func striding(by step: Int) -> some Sequence<Element> {
+        stride(from: startIndex, to: endIndex, by: step).lazy.map { self[$0] }
     }
 }

@@ -166,7 +166,11 @@ public final class StoreReader {
 
 /// Streams query results without collecting them: logs in order, segments pruned by their
 /// manifest time bounds and index dictionaries, rows by blocks' time bounds or the id table.
+/// Matching rows are read a batch at a time (``batchRows``), so that each block a batch needs
+/// is decoded once, on every core (``SegmentReader/records(at:)``).
 public struct QueryCursor {
+    /// Matching rows read together; bounds the records a cursor holds.
+    static let batchRows = 2048
     private let logs: [LogView]
     private let query: StoreQuery
     private var logNumber = 0
@@ -178,6 +182,8 @@ public struct QueryCursor {
     private var ranges: [Range<Int>] = []
     private var rangeNumber = 0
     private var row = 0
+    private var batch: [StoredRecord] = []
+    private var batchNext = 0
 
     init(logs: [LogView], query: StoreQuery) {
         self.logs = logs
@@ -186,22 +192,29 @@ public struct QueryCursor {
 
     /// The next matching record, or `nil` at the end.
     public mutating func next() throws(StoreError) -> StoredRecord? {
+        if batchNext < batch.count {
+            batchNext += 1
+            return batch[batchNext - 1]
+        }
         while logNumber < logs.count {
             let log = logs[logNumber]
             if let segment, let compiled, let index {
-                while rangeNumber < ranges.count {
-                    let range = ranges[rangeNumber]
-                    while row < range.upperBound {
-                        let current = row
-                        row += 1
-                        if compiled.matches(index, row: current) {
-                            return StoredRecord(
-                                topic: log.topic, partition: log.partition,
-                                record: try Self.record(segment, row: current, indexOnly: query.indexOnly))
-                        }
+                var rows: [Int] = []
+                while rows.count < Self.batchRows, rangeNumber < ranges.count {
+                    guard row < ranges[rangeNumber].upperBound else {
+                        rangeNumber += 1
+                        if rangeNumber < ranges.count { row = ranges[rangeNumber].lowerBound }
+                        continue
                     }
-                    rangeNumber += 1
-                    if rangeNumber < ranges.count { row = ranges[rangeNumber].lowerBound }
+                    if compiled.matches(index, row: row) { rows.append(row) }
+                    row += 1
+                }
+                if !rows.isEmpty {
+                    batch = try Self.records(segment, index, rows: rows, indexOnly: query.indexOnly).map {
+                        StoredRecord(topic: log.topic, partition: log.partition, record: $0)
+                    }
+                    batchNext = 1
+                    return batch[0]
                 }
             }
             segment = nil
@@ -226,14 +239,21 @@ public struct QueryCursor {
         return nil
     }
 
-    private static func record(_ segment: any ReadableSegment, row: Int, indexOnly: Bool) throws(StoreError)
-        -> StoreRecord
+    private static func records(_ segment: any ReadableSegment, _ index: SegmentIndex, rows: [Int], indexOnly: Bool)
+        throws(StoreError) -> [StoreRecord]
     {
-        if indexOnly, let fields = segment.index.notificationFields(at: row) {
-            let index = segment.index
-            return StoreRecord(
-                offset: index.offsets[row], timestamp: index.timestamps[row], body: .notification(fields, bytes: []))
+        guard indexOnly else { return try segment.records(at: rows) }
+        var out: [StoreRecord] = []
+        out.reserveCapacity(rows.count)
+        for row in rows {
+            if let fields = index.notificationFields(at: row) {
+                out.append(
+                    StoreRecord(
+                        offset: index.offsets[row], timestamp: index.timestamps[row], body: .notification(fields, bytes: [])))
+            } else {
+                out.append(try segment.record(at: row))
+            }
         }
-        return try segment.record(at: row)
+        return out
     }
 }

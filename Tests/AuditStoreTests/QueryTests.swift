@@ -121,4 +121,27 @@ import Testing
         }
         #expect(count == truth.count)
     }
+
+    /// One sealed segment of many blocks whose matches fill several of the cursor's batches:
+    /// every batch decodes its blocks on every core and must still stream in offset order.
+    @Test func cursorReadsLargeSegmentsInBatchesInOffsetOrder() throws {
+        var options = smallOptions()
+        options.segmentMaxBytes = 64 << 20
+        let store = try AuditStore(directory: directory.path, options: options)
+        let writer = try store.openWriter(topic: "by-id", partition: 0)
+        var factory = RecordFactory(seed: 77)
+        let records = factory.batch(7000)
+        try writer.append(records)
+        try writer.seal()
+        let truth = records.map { StoredRecord(topic: "by-id", partition: 0, record: normalized($0)) }
+        let reader = try store.reader()
+        var all = StoreQuery()
+        all.kinds = Set(StoreRecord.Kind.allCases)
+        try check(reader, truth, all)
+        var responses = StoreQuery()
+        responses.eventType = .response
+        try check(reader, truth, responses)
+        #expect(try reader.records(matching: responses).count > 0)
+        #expect(truth.count > 3 * 2048)
+    }
 }
