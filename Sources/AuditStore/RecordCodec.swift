@@ -6,13 +6,15 @@
 /// The journal of the active segment stores records *with* their index fields, so that recovery
 /// can rebuild the index from the data alone. Sealed blocks store them *without* (the sidecar
 /// index holds the fields, dictionary-coded): the fields mostly repeat the body and would cost
-/// compressed bytes for nothing.
+/// compressed bytes for nothing. A sealed block also keeps a record's `bytes` apart from the rest
+/// of it (``BlockBuilder``): the record is then encoded with the bytes *detached*, its blob reduced
+/// to the `u32` length.
 enum RecordCodec {
     private static let hasOrigin: UInt8 = 1
     private static let hasFields: UInt8 = 2
 
-    /// Appends `record` to `writer`.
-    static func encode(_ record: StoreRecord, includeFields: Bool, into writer: inout ByteWriter) {
+    /// Appends `record` to `writer`; with `detachBytes`, only the length of its `bytes`.
+    static func encode(_ record: StoreRecord, includeFields: Bool, detachBytes: Bool = false, into writer: inout ByteWriter) {
         var flags: UInt8 = record.origin == nil ? 0 : hasOrigin
         if includeFields, case .notification = record.body { flags |= hasFields }
         writer.u8(record.kind.rawValue)
@@ -28,11 +30,11 @@ enum RecordCodec {
         switch record.body {
         case .notification(let fields, let bytes):
             if flags & hasFields != 0 { encode(fields, into: &writer) }
-            writer.blob(bytes)
+            if detachBytes { writer.u32(UInt32(bytes.count)) } else { writer.blob(bytes) }
         case .quarantined(let reason, let detail, let bytes):
             writer.string(reason)
             writer.string(detail)
-            writer.blob(bytes)
+            if detachBytes { writer.u32(UInt32(bytes.count)) } else { writer.blob(bytes) }
         case .skipped(let eventType):
             writer.string(eventType)
         case .forwarded(let topic, let key):
@@ -51,9 +53,23 @@ enum RecordCodec {
         for i in 0..<NotificationFields.stringFieldCount { writer.optionalString(fields.stringField(i)) }
     }
 
+    /// The length of the detached bytes of `encoded`, a record encoded with `detachBytes`:
+    /// the `u32` it ends with, for the kinds that have bytes.
+    static func detachedLength(_ encoded: UnsafeRawBufferPointer) throws(StoreError) -> Int {
+        guard let kind = encoded.first.flatMap(StoreRecord.Kind.init(rawValue:)) else {
+            throw StoreError(.corrupt, "unknown record kind")
+        }
+        guard kind == .notification || kind == .quarantined else { return 0 }
+        var reader = ByteReader(encoded, position: max(0, encoded.count - 4))
+        return Int(try reader.u32())
+    }
+
     /// Decodes one record; a notification stored without fields gets `placeholderFields`
-    /// (the caller fills them from the index).
-    static func decode(_ reader: inout ByteReader) throws(StoreError) -> StoreRecord {
+    /// (the caller fills them from the index). `bytes` reads a record's bytes: by default its
+    /// blob; for a record encoded with detached bytes, the caller's.
+    static func decode(
+        _ reader: inout ByteReader, bytes: (inout ByteReader) throws(StoreError) -> [UInt8] = { (reader) throws(StoreError) in try reader.blob() }
+    ) throws(StoreError) -> StoreRecord {
         guard let kind = StoreRecord.Kind(rawValue: try reader.u8()) else {
             throw StoreError(.corrupt, "unknown record kind at \(reader.position - 1)")
         }
@@ -70,9 +86,9 @@ enum RecordCodec {
         switch kind {
         case .notification:
             let fields = flags & hasFields != 0 ? try decodeFields(&reader) : placeholderFields
-            body = .notification(fields, bytes: try reader.blob())
+            body = .notification(fields, bytes: try bytes(&reader))
         case .quarantined:
-            body = .quarantined(reason: try reader.string(), detail: try reader.string(), bytes: try reader.blob())
+            body = .quarantined(reason: try reader.string(), detail: try reader.string(), bytes: try bytes(&reader))
         case .skipped:
             body = .skipped(eventType: try reader.string())
         case .forwarded:

@@ -80,7 +80,7 @@ struct SegmentCheck {
         bytes.withUnsafeBytes { buffer in
             while position < end {
                 guard position + blockHeader + 32 <= end,
-                    Array(buffer[position..<position + 4]) == SegmentWriter.blockMagic
+                    Array(buffer[position..<position + 4]) == header.blockMagic
                 else {
                     out.problems.append((.alteredBytes, Int64(position), out.next, "no block header"))
                     return
@@ -104,7 +104,8 @@ struct SegmentCheck {
                 }
                 out.positions.append(Int64(position))
                 out.blockCount += 1
-                let decoded = decodeRecords(codec, data, rawLength: rawLength, count: count, position: position, into: &out)
+                let decoded = decodeRecords(
+                    codec, data, rawLength: rawLength, count: count, version: header.version, position: position, into: &out)
                 if decoded.count > 0 && (decoded.map(\.offset).min() != first || decoded.map(\.nextOffset).max() != next) {
                     out.problems.append((.alteredBytes, Int64(position), first, "block header's offsets \(first)..<\(next) differ from its records'"))
                 }
@@ -124,23 +125,15 @@ struct SegmentCheck {
     }
 
     private func decodeRecords(
-        _ codec: ZstdCodec, _ data: UnsafeRawBufferPointer, rawLength: Int, count: Int, position: Int, into out: inout Blocks
+        _ codec: ZstdCodec, _ data: UnsafeRawBufferPointer, rawLength: Int, count: Int, version: Int, position: Int,
+        into out: inout Blocks
     ) -> [StoreRecord] {
         var records: [StoreRecord] = []
-        do {
-            let raw = try codec.decompress(data, rawLength: rawLength)
-            try raw.withBytes { (buffer) throws(StoreError) in
-                var reader = ByteReader(buffer)
-                var decoded = 0
-                while reader.remaining > 0 {
-                    let length = Int(try reader.u32())
-                    var recordReader = ByteReader(try reader.raw(length))
-                    records.append(try RecordCodec.decode(&recordReader))
-                    decoded += 1
-                }
-                if decoded != count {
-                    throw StoreError(.corrupt, "\(decoded) records, header says \(count)")
-                }
+        do throws(StoreError) {
+            let block = try DecodedBlock(try codec.decompress(data, rawLength: rawLength), version: version)
+            try block.forEachRecord { (record) throws(StoreError) in records.append(record) }
+            if records.count != count {
+                throw StoreError(.corrupt, "\(records.count) records, header says \(count)")
             }
         } catch {
             out.problems.append((.alteredBytes, Int64(position), nil, "block does not decode: \(error.message)"))

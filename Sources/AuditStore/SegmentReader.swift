@@ -16,6 +16,11 @@ final class SegmentReader {
         var level: Int32
         var dictionary: [UInt8]
         var length: Int
+        /// 1 or 2 (``BlockBuilder``), from the magic.
+        var version: Int
+
+        /// The magic of each of the segment's blocks.
+        var blockMagic: [UInt8] { version == 1 ? SegmentWriter.version1BlockMagic : SegmentWriter.blockMagic }
     }
 
     let path: String
@@ -25,7 +30,7 @@ final class SegmentReader {
     private let codec: ZstdCodec
     /// The last few blocks read, most recent last: a cursor in offset order alternates between
     /// a block and the one before it (where responses joined their requests).
-    private var cachedBlocks: [(number: Int, bytes: [UInt8])] = []
+    private var cachedBlocks: [(number: Int, bytes: DecodedBlock)] = []
     /// One decompression context per core for ``records(at:)`` (made on first use).
     private var decoders: [ZstdCodec] = []
     private static let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
@@ -41,7 +46,7 @@ final class SegmentReader {
 
     static func readHeader(_ file: StoreFile, path: String) throws(StoreError) -> Header {
         let prefix = try file.read(count: 12, at: 0)
-        guard prefix.count == 12, Array(prefix[..<8]) == SegmentWriter.magic else {
+        guard prefix.count == 12, version(Array(prefix[..<8])) != nil else {
             throw StoreError(.corrupt, "\(path): not a segment (bad magic)")
         }
         let length = prefix.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt32.self))) }
@@ -52,27 +57,32 @@ final class SegmentReader {
     static func parseHeader(_ bytes: [UInt8], path: String) throws(StoreError) -> Header {
         try bytes.withBytes { (buffer) throws(StoreError) -> Header in
             var reader = ByteReader(buffer)
-            guard Array(try reader.raw(8)) == SegmentWriter.magic else {
+            guard let version = version(Array(try reader.raw(8))) else {
                 throw StoreError(.corrupt, "\(path): not a segment (bad magic)")
             }
             let length = Int(try reader.u32())
             let header = Header(
                 topic: try reader.string(), partition: try reader.i32(), baseOffset: try reader.i64(),
                 epoch: try reader.i64(), previousChainHead: try reader.bytes(32), level: try reader.i32(),
-                dictionary: try reader.blob(), length: length)
+                dictionary: try reader.blob(), length: length, version: version)
             guard reader.position == length else { throw StoreError(.corrupt, "\(path): header length mismatch") }
             return header
         }
     }
 
-    /// The decompressed bytes of block `number` (the last four read are cached).
-    func block(_ number: Int) throws(StoreError) -> [UInt8] {
+    /// The format version a segment magic stands for.
+    static func version(_ magic: [UInt8]) -> Int? {
+        magic == SegmentWriter.magic ? 2 : magic == SegmentWriter.version1Magic ? 1 : nil
+    }
+
+    /// Block `number`, decompressed (the last four read are cached).
+    func block(_ number: Int) throws(StoreError) -> DecodedBlock {
         if let hit = cachedBlocks.firstIndex(where: { $0.number == number }) {
             let entry = cachedBlocks.remove(at: hit)
             cachedBlocks.append(entry)
             return entry.bytes
         }
-        let raw = try decodeBlock(number)
+        let raw = try DecodedBlock(try decodeBlock(number), version: header.version)
         if cachedBlocks.count == 4 { cachedBlocks.removeFirst() }
         cachedBlocks.append((number, raw))
         return raw
@@ -95,7 +105,7 @@ final class SegmentReader {
 
     /// The record at index row `row`, with its notification fields filled from the index.
     func record(at row: Int) throws(StoreError) -> StoreRecord {
-        try block(Int(index.blockNumbers[row])).withBytes { (raw) throws(StoreError) in try record(at: row, in: raw) }
+        try record(at: row, in: try block(Int(index.blockNumbers[row])))
     }
 
     /// The records at index rows `rows`, in that order. Each block they need is decoded once,
@@ -125,10 +135,9 @@ final class SegmentReader {
                 DispatchQueue.concurrentPerform(iterations: threads) { thread in
                     do throws(StoreError) {
                         for (block, positions) in work[thread...].striding(by: threads) {
-                            let raw = try reader.decodeBlock(block, with: reader.decoders[thread])
-                            try raw.withBytes { (raw) throws(StoreError) in
-                                for position in positions { results[position] = try reader.record(at: rows[position], in: raw) }
-                            }
+                            let raw = try DecodedBlock(
+                                try reader.decodeBlock(block, with: reader.decoders[thread]), version: reader.header.version)
+                            for position in positions { results[position] = try reader.record(at: rows[position], in: raw) }
                         }
                     } catch {
                         failures[thread] = error
@@ -140,13 +149,13 @@ final class SegmentReader {
         return results.map { $0! }
     }
 
-    /// Decodes the record at `row` from `raw`, its decompressed block.
-    private func record(at row: Int, in raw: UnsafeRawBufferPointer) throws(StoreError) -> StoreRecord {
-        let start = Int(index.positions[row]) + 4
-        let end = start + Int(index.lengths[row])
-        guard end <= raw.count else { throw StoreError(.corrupt, "\(path): record \(row) outside its block") }
-        var reader = ByteReader(UnsafeRawBufferPointer(rebasing: raw[start..<end]))
-        var record = try RecordCodec.decode(&reader)
+    /// Decodes the record at `row` from `block`, its decompressed block.
+    private func record(at row: Int, in block: DecodedBlock) throws(StoreError) -> StoreRecord {
+        let start = Int(index.positions[row])
+        guard start + 4 + Int(index.lengths[row]) <= block.raw.count else {
+            throw StoreError(.corrupt, "\(path): record \(row) outside its block")
+        }
+        var record = try block.record(at: start)
         if case .notification(_, let bytes) = record.body, let fields = index.notificationFields(at: row) {
             record.body = .notification(fields, bytes: bytes)
         }

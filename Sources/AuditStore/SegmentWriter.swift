@@ -16,8 +16,11 @@ import Crypto
 /// The log's first segment trains the dictionary on its first
 /// ``StoreOptions/dictionaryTrainingBytes``: blocks wait in memory until then.
 final class SegmentWriter {
-    static let magic = Array("ATSEG001".utf8)
-    static let blockMagic = Array("BLK1".utf8)
+    /// Segments this writer makes are version 2 (``BlockBuilder``); readers also read version 1.
+    static let magic = Array("ATSEG002".utf8)
+    static let version1Magic = Array("ATSEG001".utf8)
+    static let blockMagic = Array("BLK2".utf8)
+    static let version1BlockMagic = Array("BLK1".utf8)
     static let trailerMagic = Array("ATSEGEND".utf8)
     static let finalMagic = Array("ATSEGFIN".utf8)
     static let blockHeaderLength = 32
@@ -47,7 +50,7 @@ final class SegmentWriter {
     /// seal, which builds the index's other columns from the journal (DESIGN §6.6).
     private var locations: [Location] = []
     private var blocks: [SegmentIndex.Block] = []
-    private var block = ByteWriter()
+    private var block: BlockBuilder
     private var blockMeta = SegmentWriter.emptyBlock
     private static let emptyBlock = SegmentIndex.Block(
         fileOffset: 0, compressedLength: 0, rawLength: 0, recordCount: 0, firstOffset: .max,
@@ -73,6 +76,7 @@ final class SegmentWriter {
         self.header = header
         self.dictionary = options.dictionaryCapacity > 0 ? dictionary : []
         chain = header.previousChainHead
+        block = BlockBuilder(version: options.segmentVersion)
     }
 
     private static func weight(_ record: StoreRecord) -> Int { (record.bytes?.count ?? 0) + 64 }
@@ -111,56 +115,47 @@ final class SegmentWriter {
 
     private func place(_ record: StoreRecord) throws(StoreError) {
         windowBytes -= Self.weight(record)
-        let position = block.bytes.count
-        block.u32(0)
-        RecordCodec.encode(record, includeFields: false, into: &block)
-        let length = block.bytes.count - position - 4
-        block.patchU32(UInt32(length), at: position)
+        let (position, length) = block.add(record)
         locations.append(
-            Location(
-                offset: record.offset, block: UInt32(blocks.count + waiting.count), position: UInt32(position),
-                length: UInt32(length)))
+            Location(offset: record.offset, block: UInt32(blocks.count + waiting.count), position: position, length: length))
         let time = SegmentIndex.time(of: record)
         blockMeta.recordCount += 1
         blockMeta.firstOffset = min(blockMeta.firstOffset, record.offset)
         blockMeta.nextOffset = max(blockMeta.nextOffset, record.nextOffset)
         blockMeta.minTime = min(blockMeta.minTime, time)
         blockMeta.maxTime = max(blockMeta.maxTime, time)
-        if block.bytes.count >= min(options.blockSize, max(4 << 10, memory.share / 4)) { try cutBlock() }
+        if block.rawLength >= min(options.blockSize, max(4 << 10, memory.share / 4)) { try cutBlock() }
     }
 
     private func cutBlock() throws(StoreError) {
         guard blockMeta.recordCount > 0 else { return }
-        blockMeta.rawLength = UInt32(block.bytes.count)
+        let raw = block.take()
+        blockMeta.rawLength = UInt32(raw.count)
         if codec != nil {
-            try writeBlock(block.bytes, blockMeta)
+            try writeBlock(raw, blockMeta)
         } else {
-            waiting.append((block.bytes, blockMeta))
-            waitingBytes += block.bytes.count
+            waiting.append((raw, blockMeta))
+            waitingBytes += raw.count
             let training = min(options.dictionaryTrainingBytes, memory.share / 4)
             if dictionary != nil || waitingBytes >= training { try startFile() }
         }
-        block.bytes.removeAll(keepingCapacity: true)
         blockMeta = Self.emptyBlock
     }
 
     /// Decides the dictionary, writes the header, then the blocks that waited for it.
     private func startFile() throws(StoreError) {
         if dictionary == nil {
-            // The samples are the records of the waiting blocks: [u32 length][record] each.
-            var joined: [UInt8] = []
-            joined.reserveCapacity(waitingBytes)
+            // The samples are the records of the waiting blocks, each encoded whole.
+            var samples = ByteWriter(capacity: waitingBytes)
             var sizes: [Int] = []
             for (raw, _) in waiting {
-                try raw.withBytes { (buffer) throws(StoreError) in
-                    var reader = ByteReader(buffer)
-                    while reader.remaining > 0 {
-                        let record = try reader.raw(Int(try reader.u32()))
-                        joined.append(contentsOf: record)
-                        sizes.append(record.count)
-                    }
+                try DecodedBlock(raw, version: block.version).forEachRecord { (record) throws(StoreError) in
+                    let start = samples.bytes.count
+                    RecordCodec.encode(record, includeFields: false, into: &samples)
+                    sizes.append(samples.bytes.count - start)
                 }
             }
+            let joined = samples.bytes
             let capacity = min(options.dictionaryCapacity, memory.share / 8)
             if joined.count >= Self.minimumTrainingBytes {
                 dictionary = ZstdCodec.trainDictionary(joined: joined, sizes: sizes, capacity: capacity)
@@ -174,7 +169,7 @@ final class SegmentWriter {
             }
         }
         var writer = ByteWriter()
-        writer.raw(Self.magic)
+        writer.raw(block.version == 1 ? Self.version1Magic : Self.magic)
         writer.u32(0)
         writer.string(header.topic)
         writer.i32(header.partition)
@@ -197,7 +192,7 @@ final class SegmentWriter {
         meta.fileOffset = length
         meta.compressedLength = UInt32(compressed.count)
         var header = ByteWriter(capacity: Self.blockHeaderLength + 32)
-        header.raw(Self.blockMagic)
+        header.raw(block.version == 1 ? Self.version1BlockMagic : Self.blockMagic)
         header.u32(meta.compressedLength)
         header.u32(meta.rawLength)
         header.u32(meta.recordCount)

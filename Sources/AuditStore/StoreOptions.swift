@@ -17,7 +17,9 @@ public struct StoreOptions: Sendable {
     public var segmentMaxAge: Int64 = 3_600_000
     /// Raw bytes of records per compressed block (a block ends at the record that reaches it);
     /// a small share of ``writerMemoryBudget`` lowers it to a quarter of the share, not below 4 KiB.
-    public var blockSize: Int = 256 << 10
+    /// On keystonemiddleware-shaped traffic (`audit-trail bench store`), 256 KiB blocks compress
+    /// 11.7x and decode in ~0.1 ms, 768 KiB blocks 12.2x in ~0.3 ms.
+    public var blockSize: Int = 768 << 10
     /// Records wait this long (in raw bytes) for a block, so a response can join its request
     /// (see ``LogWriter``); at most half of the writer's share of ``writerMemoryBudget``.
     public var pairWindowBytes: Int = 8 << 20
@@ -37,6 +39,9 @@ public struct StoreOptions: Sendable {
     /// The log's first segment trains the dictionary on this much raw data (at most a quarter of
     /// the writer's share of ``writerMemoryBudget``).
     public var dictionaryTrainingBytes: Int = 4 << 20
+    /// The segment format version written (FORMAT.md §5): 2; the tests write 1 to check that
+    /// earlier segments stay readable.
+    var segmentVersion = 2
     /// Signs each sealed segment's digest with Ed25519, if set.
     public var signer: SegmentSigner?
     /// Milliseconds since the epoch; tests inject their own.

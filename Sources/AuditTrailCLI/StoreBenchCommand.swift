@@ -32,6 +32,9 @@ struct StoreBench: ParsableCommand {
     @Option(help: "zstd level.")
     var level: Int32 = StoreOptions().compressionLevel
 
+    @Option(help: "Raw bytes records wait in for their partner before going into a block.")
+    var pairWindow: Int = StoreOptions().pairWindowBytes
+
     @Option(help: "Dictionary capacity in bytes (0: none).")
     var dictionary: Int = StoreOptions().dictionaryCapacity
 
@@ -57,6 +60,7 @@ struct StoreBench: ParsableCommand {
         options.blockSize = blockSize
         options.compressionLevel = level
         options.dictionaryCapacity = dictionary
+        options.pairWindowBytes = pairWindow
         let store = try AuditStore(directory: directory, options: options)
         print("store bench: \(notifications) notifications into \(directory)")
         print("  blocks \(blockSize) B raw, zstd -\(level), dictionary \(dictionary) B, segments \(options.segmentMaxBytes >> 20) MiB")

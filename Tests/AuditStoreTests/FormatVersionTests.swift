@@ -1,0 +1,47 @@
+// AuditTrail — AuditStore tests
+// SPDX-License-Identifier: Apache-2.0
+
+@testable import AuditStore
+import Foundation
+import Testing
+
+/// Segments written before the version 2 block layout stay readable and verifiable, and a log
+/// continues in version 2 after them.
+@Suite struct FormatVersionTests {
+    @Test func aLogOfVersion1SegmentsContinuesInVersion2AndReadsWhole() throws {
+        let directory = TemporaryDirectory()
+        var factory = RecordFactory(seed: 5)
+        let first = factory.batch(600)
+        let second = factory.batch(600)
+        var old = smallOptions()
+        old.segmentVersion = 1
+        do {
+            let writer = try AuditStore(directory: directory.path, options: old).openWriter(topic: "by-id", partition: 0)
+            try writer.append(first)
+            try writer.seal()
+            try writer.close()
+        }
+        let store = try AuditStore(directory: directory.path, options: smallOptions())
+        let writer = try store.openWriter(topic: "by-id", partition: 0)
+        #expect(writer.resumeOffset == first.last!.nextOffset)
+        try writer.append(second)
+        try writer.seal()
+
+        let log = directory.path + "/by-id/0"
+        let magics = try FileManager.default.contentsOfDirectory(atPath: log).filter { $0.hasSuffix(".seg") }.map {
+            String(decoding: try Data(contentsOf: URL(fileURLWithPath: log + "/" + $0)).prefix(8), as: UTF8.self)
+        }
+        #expect(magics.filter { $0 == "ATSEG001" }.count >= 2)
+        #expect(magics.filter { $0 == "ATSEG002" }.count >= 2)
+
+        var all = StoreQuery()
+        all.kinds = Set(StoreRecord.Kind.allCases)
+        let reader = try store.reader()
+        #expect(firstDifference(try reader.records(matching: all).map(\.record), (first + second).map(normalized)) == nil)
+        for record in (first + second).prefix(300) {
+            guard let id = record.fields?.id else { continue }
+            #expect(try reader.records(withId: id).map(\.record).contains(normalized(record)))
+        }
+        #expect(StoreVerifier(directory: directory.path).verify().isValid)
+    }
+}
