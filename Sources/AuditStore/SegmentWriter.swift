@@ -63,6 +63,8 @@ final class SegmentWriter {
     private var windowBytes = 0
     /// CADF id → absolute window positions of waiting notifications.
     private var partners: [String: [Int]] = [:]
+    /// initiator.id → absolute window positions of waiting notifications.
+    private var sameInitiator: [String: [Int]] = [:]
     private var waiting: [([UInt8], SegmentIndex.Block)] = []
     private var waitingBytes = 0
 
@@ -84,25 +86,23 @@ final class SegmentWriter {
     /// Adds the next record of the segment.
     func add(_ record: StoreRecord) throws(StoreError) {
         if let id = record.fields?.id { partners[id, default: []].append(windowBase + window.count) }
+        if let initiator = record.fields?.initiatorId {
+            sameInitiator[initiator, default: []].append(windowBase + window.count)
+        }
         window.append(record)
         windowBytes += Self.weight(record)
         let limit = min(options.pairWindowBytes, memory.share / 2)
         while windowBytes > limit { try placeOldest() }
     }
 
-    /// Moves the oldest waiting record, and the waiting records sharing its CADF id, into blocks.
+    /// Moves the oldest waiting record into a block, then the waiting records of the same
+    /// initiator, each followed by the waiting records sharing its CADF id.
     private func placeOldest() throws(StoreError) {
         while windowHead < window.count, window[windowHead] == nil { windowHead += 1 }
         guard windowHead < window.count, let record = window[windowHead] else { return }
-        window[windowHead] = nil
-        windowHead += 1
-        try place(record)
-        if let id = record.fields?.id, let waiting = partners.removeValue(forKey: id) {
-            for position in waiting where position - windowBase >= windowHead {
-                guard let partner = window[position - windowBase] else { continue }
-                window[position - windowBase] = nil
-                try place(partner)
-            }
+        try placeWithPartners(windowBase + windowHead)
+        if let initiator = record.fields?.initiatorId, let others = sameInitiator.removeValue(forKey: initiator) {
+            for position in others { try placeWithPartners(position) }
         }
         // Drop the placed prefix once it is half the array: a slot is as large as a record's
         // fields even when empty, so an uncompacted window grows with everything placed.
@@ -110,6 +110,21 @@ final class SegmentWriter {
             window.removeFirst(windowHead)
             windowBase += windowHead
             windowHead = 0
+        }
+    }
+
+    /// Places the record at absolute window position `position`, if still waiting, and the
+    /// waiting records with its CADF id.
+    private func placeWithPartners(_ position: Int) throws(StoreError) {
+        guard position - windowBase >= windowHead, let record = window[position - windowBase] else { return }
+        window[position - windowBase] = nil
+        try place(record)
+        if let id = record.fields?.id, let waiting = partners.removeValue(forKey: id) {
+            for partner in waiting where partner - windowBase >= windowHead {
+                guard let other = window[partner - windowBase] else { continue }
+                window[partner - windowBase] = nil
+                try place(other)
+            }
         }
     }
 
