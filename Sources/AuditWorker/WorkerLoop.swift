@@ -64,7 +64,7 @@ struct WorkerLoop {
                 let wait = unsynced.isEmpty ? configuration.idleTick : min(configuration.idleTick, configuration.syncInterval)
                 let batch = try await consumer.poll(maxMessages: configuration.batchSize, timeout: wait)
                 for error in batch.errors { try handle(error) }
-                if !batch.messages.isEmpty { try await process(batch.messages) }
+                if !batch.messages.isEmpty { try await process(batch.messages, until: stop) }
                 if batch.messages.isEmpty || ContinuousClock.now - lastBarrier >= configuration.syncInterval {
                     try await makeDurable()
                 }
@@ -86,7 +86,7 @@ struct WorkerLoop {
         case forward(StoreRecord, ProducerRecord)
     }
 
-    private mutating func process(_ messages: [KafkaMessage]) async throws {
+    private mutating func process(_ messages: [KafkaMessage], until stop: () -> Bool) async throws {
         var planned: [TopicPartition: [Planned]] = [:]
         var order: [TopicPartition] = []
         var next: [TopicPartition: Int64?] = [:]
@@ -132,12 +132,12 @@ struct WorkerLoop {
             try await producer.enqueue(record)
             produced = true
         }
-        if produced {
-            let before = producer.summary.failed
-            let summary = try await producer.flush(timeout: .seconds(120))
-            if summary.failed > before {
-                throw WorkerError("\(summary.failed - before) forwarded notification(s) were not delivered: \(summary.recentFailures.last.map { "\($0)" } ?? "")")
-            }
+        if produced, try await !delivered(until: stop) {
+            // Asked to stop while the broker does not acknowledge: the batch is not stored, so
+            // its offsets are not committed and it is consumed again after a restart (copies
+            // forwarded twice are stored once).
+            logger.notice("stopping before the batch's forwarded copies were acknowledged; it will be consumed again")
+            return
         }
         for tp in order {
             guard let log = logs[tp], let items = planned[tp], !items.isEmpty else { continue }
@@ -170,7 +170,7 @@ struct WorkerLoop {
             commits[tp] = resume
             metrics.set("durable_offset", label: tp.description, resume)
         }
-        try await commit(commits)
+        try await commit(commits, timeout: Self.commitTimeout)
         logger.debug(
             "batch durable",
             metadata: ["audit.logs": "\(partitions.count)", "audit.stored_total": "\(metrics.value("stored"))",
@@ -244,6 +244,34 @@ struct WorkerLoop {
             origin: message.topic == configuration.byIDTopic ? OriginHeader.origin(of: message) : nil,
             body: .quarantined(reason: reason, detail: detail, bytes: bytes)))
     }
+
+    /// Waits until the forwarded copies and dead letters queued so far are acknowledged: up to
+    /// ``deliveryTimeout`` (a broker outage is ridden out), but `false` as soon as `stop` holds.
+    private func delivered(until stop: () -> Bool) async throws -> Bool {
+        let before = producer.summary.failed
+        let deadline = ContinuousClock.now + Self.deliveryTimeout
+        while true {
+            do {
+                let summary = try await producer.flush(timeout: .seconds(1))
+                if summary.failed > before {
+                    throw WorkerError("\(summary.failed - before) forwarded notification(s) were not delivered: \(summary.recentFailures.last.map { "\($0)" } ?? "")")
+                }
+                return true
+            } catch let error as KafkaError where error.code == .timedOut {
+                if stop() { return false }
+                if ContinuousClock.now >= deadline {
+                    throw WorkerError("forwarded notifications not acknowledged within \(Self.deliveryTimeout): \(error)")
+                }
+            }
+        }
+    }
+
+    /// How long a batch waits for its forwarded copies to be acknowledged.
+    static let deliveryTimeout = Duration.seconds(120)
+    /// How long a commit may wait for the group coordinator. The store, not the commit, is the
+    /// resume point: a commit that times out is only later, and the worker stays responsive
+    /// (a barrier or a SIGTERM during a broker outage would otherwise wait for the session timeout).
+    static let commitTimeout = Duration.seconds(5)
 
     /// Commits durable offsets. Kafka may refuse during a rebalance; the store, not the
     /// commit, is the resume point, so a refusal only costs a redelivery that is skipped.
@@ -358,8 +386,10 @@ struct WorkerLoop {
         // The resume offsets are durable in the store, which is what an assignment resumes from;
         // the commit only tells the group. With the coordinator unreachable it would wait for the
         // session timeout (45 s), longer than a supervisor's stop grace: it gets a few seconds.
-        try await commit(offsets, timeout: .seconds(5))
-        try await producer.flush(timeout: .seconds(30))
+        try await commit(offsets, timeout: Self.commitTimeout)
+        // Every stored batch had its forwarded copies acknowledged before it was stored; what
+        // is still in flight belongs to a batch given up on a stop, consumed again after restart.
+        _ = try? await producer.flush(timeout: .seconds(2))
         do {
             // Leaving the group needs the coordinator too; without it, librdkafka would wait for
             // the session timeout. The group then sees this member leave as after a crash.

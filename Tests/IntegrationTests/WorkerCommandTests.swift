@@ -1,6 +1,7 @@
 // AuditTrail — integration tests
 // SPDX-License-Identifier: Apache-2.0
 
+import AuditClient
 import AuditTesting
 import Foundation
 #if canImport(FoundationNetworking)
@@ -127,5 +128,48 @@ struct WorkerCommandTests {
         let object = try #require(try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any])
         #expect(object["pairs"] as? Int == 200)
         #expect(object["notifications"] as? Int == 400)
+    }
+
+    /// A broker that dies while unkeyed traffic streams in leaves the worker waiting for its
+    /// forwarded copies to be acknowledged (it rides out an outage for up to two minutes) and
+    /// its barrier's commit unanswered. A SIGTERM must still stop it within seconds, exit 0,
+    /// and leave a store that verifies: the batch it gave up is consumed again after a restart.
+    @Test func workerStopsPromptlyOnSigtermWhenTheBrokerDiesMidStream() async throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("data")).path
+        let lines = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("lines")).path
+        defer {
+            try? FileManager.default.removeItem(atPath: data)
+            try? FileManager.default.removeItem(atPath: lines)
+        }
+        var traffic = SampleTraffic(seed: 11)
+        var file = Data()
+        for _ in 0..<5_000 {
+            let call = traffic.next()
+            for half in [call.request, call.response] { file.append(contentsOf: half.envelope + [10]) }
+        }
+        try file.write(to: URL(fileURLWithPath: lines))
+        let broker = try ChildProcess(["broker", "--topic", "notifications.info:3", "--topic", "midstream.by-id:3"])
+        defer { if broker.process.isRunning { broker.process.terminate() } }
+        let bootstrap = await broker.firstOutputLine()
+        let worker = try ChildProcess(["worker", "--brokers", bootstrap, "--group", "midstream", "--data", data, "--log-level", "debug"])
+        defer { if worker.process.isRunning { worker.process.terminate() } }
+        #expect(await worker.waitForLog { $0.contains("partitions assigned") } != nil)
+        // Unkeyed, as oslo.messaging publishes: every notification is forwarded to the by-id topic.
+        let publish = try ChildProcess(["publish", "--brokers", bootstrap, lines])
+        defer { if publish.process.isRunning { publish.process.terminate() } }
+        #expect(await worker.waitForLog { $0.contains("batch durable") && !$0.contains("audit.stored_total=0") } != nil)
+
+        broker.process.terminate()
+        _ = await broker.waitForExit()
+        try await Task.sleep(for: .seconds(1))
+        let start = ContinuousClock.now
+        worker.process.terminate()
+        #expect(await worker.waitForExit() == 0)
+        let took = start.duration(to: .now)
+        // At most a second for the forwarded copies, 5 s for the commit, 2 s for the producer,
+        // 10 s for leaving the group, and slack.
+        #expect(took < .seconds(25), "the worker took \(took) to stop")
+        let verify = try Interop.run(TestEnvironment.auditTrailExecutable, ["verify", "--data", data])
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
     }
 }
