@@ -53,62 +53,99 @@ struct BlockBuilder {
 }
 
 /// A decompressed block of a version 1 or 2 segment, its records found by head position.
+/// It may hold only a prefix of the block (``ZstdCodec/decompressPrefix(_:rawLength:needed:)``):
+/// enough for the records it was decoded for.
 struct DecodedBlock {
     let raw: [UInt8]
+    /// How many bytes of `raw` are decoded.
+    private let decoded: Int
     private let version: Int
     /// Version 2: the position of each head (sorted) and where its bytes start.
     private var headPositions: [UInt32] = []
     private var bodyStarts: [UInt32] = []
 
-    init(_ raw: [UInt8], version: Int) throws(StoreError) {
+    init(_ raw: [UInt8], decoded: Int? = nil, version: Int) throws(StoreError) {
         self.raw = raw
+        self.decoded = decoded ?? raw.count
         self.version = version
         guard version >= 2 else { return }
-        var positions: [UInt32] = []
-        var starts: [UInt32] = []
-        try raw.withBytes { (buffer) throws(StoreError) in
-            var reader = ByteReader(buffer)
-            let headsEnd = 4 + Int(try reader.u32())
-            guard headsEnd <= buffer.count else { throw StoreError(.corrupt, "block heads run past the block") }
-            var body = headsEnd
-            while reader.position < headsEnd {
-                let position = reader.position
-                let head = try reader.raw(Int(try reader.u32()))
-                positions.append(UInt32(position))
-                starts.append(UInt32(body))
-                body += try RecordCodec.detachedLength(head)
-            }
-            guard reader.position == headsEnd, body == buffer.count else {
-                throw StoreError(.corrupt, "block heads and bodies do not add up to the block")
-            }
+        let (positions, starts) = try raw.withBytes { (buffer) throws(StoreError) in
+            try Self.heads(UnsafeRawBufferPointer(rebasing: buffer[..<self.decoded]), rawLength: buffer.count)
         }
+        guard let positions, let starts else { throw StoreError(.corrupt, "block heads not decoded") }
         headPositions = positions
         bodyStarts = starts
     }
 
-    /// Number of records (version 2).
-    var count: Int { headPositions.count }
+    /// Version 2: the heads' positions and their bytes' starts, from a decoded `prefix` of a
+    /// block of `rawLength` bytes (`nil` while the prefix does not hold every head).
+    private static func heads(_ prefix: UnsafeRawBufferPointer, rawLength: Int) throws(StoreError)
+        -> (positions: [UInt32]?, starts: [UInt32]?)
+    {
+        var reader = ByteReader(prefix)
+        guard prefix.count >= 4 else { return (nil, nil) }
+        let headsEnd = 4 + Int(try reader.u32())
+        guard headsEnd <= rawLength else { throw StoreError(.corrupt, "block heads run past the block") }
+        guard headsEnd <= prefix.count else { return (nil, nil) }
+        var positions: [UInt32] = []
+        var starts: [UInt32] = []
+        var body = headsEnd
+        while reader.position < headsEnd {
+            let position = reader.position
+            let head = try reader.raw(Int(try reader.u32()))
+            positions.append(UInt32(position))
+            starts.append(UInt32(body))
+            body += try RecordCodec.detachedLength(head)
+        }
+        guard reader.position == headsEnd, body == rawLength else {
+            throw StoreError(.corrupt, "block heads and bodies do not add up to the block")
+        }
+        return (positions, starts)
+    }
+
+    /// How many bytes of a block of `rawLength` bytes hold the records whose heads are at
+    /// `positions` (with `lengths`), given its decoded `prefix`; `nil` while it cannot tell.
+    static func needed(
+        _ prefix: UnsafeRawBufferPointer, rawLength: Int, version: Int, positions: [Int], lengths: [Int]
+    ) throws(StoreError) -> Int? {
+        let headsEnd = zip(positions, lengths).map { $0 + 4 + $1 }.max() ?? 0
+        guard version >= 2 else { return headsEnd }
+        guard case (let heads?, let starts?) = try heads(prefix, rawLength: rawLength) else { return nil }
+        var end = headsEnd
+        for position in positions {
+            guard let row = find(position, in: heads) else { throw StoreError(.corrupt, "no record at \(position) of its block") }
+            end = max(end, row + 1 < starts.count ? Int(starts[row + 1]) : rawLength)
+        }
+        return end
+    }
+
+    /// Where `position` is in the sorted `heads`.
+    private static func find(_ position: Int, in heads: [UInt32]) -> Int? {
+        var low = 0
+        var high = heads.count
+        while low < high {
+            let mid = (low + high) / 2
+            if Int(heads[mid]) < position { low = mid + 1 } else { high = mid }
+        }
+        return low < heads.count && Int(heads[low]) == position ? low : nil
+    }
+
 
     /// The record whose `u32 length` is at `position`.
     func record(at position: Int) throws(StoreError) -> StoreRecord {
         try raw.withBytes { (buffer) throws(StoreError) in
-            var reader = ByteReader(buffer, position: position)
+            var reader = ByteReader(UnsafeRawBufferPointer(rebasing: buffer[..<decoded]), position: position)
             let length = Int(try reader.u32())
             var head = ByteReader(try reader.raw(length))
             guard version >= 2 else { return try RecordCodec.decode(&head) }
-            var low = 0
-            var high = headPositions.count
-            while low < high {
-                let mid = (low + high) / 2
-                if Int(headPositions[mid]) < position { low = mid + 1 } else { high = mid }
-            }
-            guard low < headPositions.count, Int(headPositions[low]) == position else {
+            guard let row = Self.find(position, in: headPositions) else {
                 throw StoreError(.corrupt, "no record at \(position) of its block")
             }
-            let start = Int(bodyStarts[low])
+            let start = Int(bodyStarts[row])
+            let decoded = self.decoded
             return try RecordCodec.decode(&head) { (head) throws(StoreError) in
                 let count = Int(try head.u32())
-                guard start + count <= buffer.count else { throw StoreError(.corrupt, "record bytes run past the block") }
+                guard start + count <= decoded else { throw StoreError(.corrupt, "record bytes run past the block") }
                 return Array(buffer[start..<start + count])
             }
         }

@@ -89,18 +89,21 @@ final class SegmentReader {
     }
 
     /// Reads and decompresses block `number` (no cache).
-    func decodeBlock(_ number: Int) throws(StoreError) -> [UInt8] { try decodeBlock(number, with: codec) }
+    func decodeBlock(_ number: Int) throws(StoreError) -> [UInt8] {
+        let (compressed, block) = try compressedBlock(number)
+        return try compressed.withBytes { (buffer) throws(StoreError) in
+            try codec.decompress(buffer, rawLength: Int(block.rawLength))
+        }
+    }
 
-    /// Reads block `number` and decompresses it with `codec` (one thread's own).
-    private func decodeBlock(_ number: Int, with codec: ZstdCodec) throws(StoreError) -> [UInt8] {
+    /// The compressed bytes of block `number`, and its index entry.
+    private func compressedBlock(_ number: Int) throws(StoreError) -> ([UInt8], SegmentIndex.Block) {
         guard number < index.blocks.count else { throw StoreError(.corrupt, "\(path): no block \(number)") }
         let block = index.blocks[number]
         let compressed = try file.read(
             count: Int(block.compressedLength), at: block.fileOffset + Int64(SegmentWriter.blockHeaderLength + 32))
         guard compressed.count == Int(block.compressedLength) else { throw StoreError(.corrupt, "\(path): block \(number) truncated") }
-        return try compressed.withBytes { (buffer) throws(StoreError) in
-            try codec.decompress(buffer, rawLength: Int(block.rawLength))
-        }
+        return (compressed, block)
     }
 
     /// The record at index row `row`, with its notification fields filled from the index.
@@ -116,14 +119,15 @@ final class SegmentReader {
         for (position, row) in rows.enumerated() { rowsOfBlock[Int(index.blockNumbers[row]), default: []].append(position) }
         let work = rowsOfBlock.sorted { $0.key < $1.key }
         let threads = min(Self.cores, work.count)
-        if threads <= 1 {
-            var out: [StoreRecord] = []
-            out.reserveCapacity(rows.count)
-            for row in rows { out.append(try record(at: row)) }
-            return out
-        }
-        while decoders.count < threads { decoders.append(ZstdCodec(level: header.level, dictionary: header.dictionary)) }
+        while decoders.count < max(1, threads) { decoders.append(ZstdCodec(level: header.level, dictionary: header.dictionary)) }
         var results = [StoreRecord?](repeating: nil, count: rows.count)
+        if threads <= 1 {
+            for (block, positions) in work {
+                let decoded = try decodeBlock(block, for: positions.map { rows[$0] }, with: decoders[0])
+                for position in positions { results[position] = try record(at: rows[position], in: decoded) }
+            }
+            return results.map { $0! }
+        }
         var failures = [StoreError?](repeating: nil, count: threads)
         results.withUnsafeMutableBufferPointer { results in
             failures.withUnsafeMutableBufferPointer { failures in
@@ -135,9 +139,9 @@ final class SegmentReader {
                 DispatchQueue.concurrentPerform(iterations: threads) { thread in
                     do throws(StoreError) {
                         for (block, positions) in work[thread...].striding(by: threads) {
-                            let raw = try DecodedBlock(
-                                try reader.decodeBlock(block, with: reader.decoders[thread]), version: reader.header.version)
-                            for position in positions { results[position] = try reader.record(at: rows[position], in: raw) }
+                            let decoded = try reader.decodeBlock(
+                                block, for: positions.map { rows[$0] }, with: reader.decoders[thread])
+                            for position in positions { results[position] = try reader.record(at: rows[position], in: decoded) }
                         }
                     } catch {
                         failures[thread] = error
@@ -147,6 +151,21 @@ final class SegmentReader {
         }
         if let failure = failures.lazy.compactMap({ $0 }).first { throw failure }
         return results.map { $0! }
+    }
+
+    /// Block `number`, decoded only as far as the records at index rows `rows` need.
+    private func decodeBlock(_ number: Int, for rows: [Int], with codec: ZstdCodec) throws(StoreError) -> DecodedBlock {
+        let (compressed, block) = try compressedBlock(number)
+        let positions = rows.map { Int(index.positions[$0]) }
+        let lengths = rows.map { Int(index.lengths[$0]) }
+        let version = header.version
+        let rawLength = Int(block.rawLength)
+        let (raw, decoded) = try compressed.withBytes { (buffer) throws(StoreError) in
+            try codec.decompressPrefix(buffer, rawLength: rawLength) { (prefix) throws(StoreError) in
+                try DecodedBlock.needed(prefix, rawLength: rawLength, version: version, positions: positions, lengths: lengths)
+            }
+        }
+        return try DecodedBlock(raw, decoded: decoded, version: version)
     }
 
     /// Decodes the record at `row` from `block`, its decompressed block.

@@ -63,8 +63,10 @@ public final class StoreReader {
         for log in logs {
             for number in 0..<log.segmentCount {
                 let segment = try log.segment(number)
-                for row in segment.index.rows(forId: id) {
-                    out.append(StoredRecord(topic: log.topic, partition: log.partition, record: try segment.record(at: row)))
+                let rows = segment.index.rows(forId: id)
+                guard !rows.isEmpty else { continue }
+                for record in try segment.records(at: rows) {
+                    out.append(StoredRecord(topic: log.topic, partition: log.partition, record: record))
                 }
             }
         }

@@ -83,6 +83,47 @@ final class ZstdCodec {
         return output
     }
 
+    /// Decompresses one frame whose content is `rawLength` bytes only as far as needed: after
+    /// each of zstd's blocks (at most 128 KiB) `needed` gets the bytes decoded so far and
+    /// returns how many are needed in all, or `nil` while it cannot tell yet. A lookup needs a
+    /// pair of records somewhere in a block: on average it decodes half of it.
+    ///
+    /// - Returns: `rawLength` bytes, of which the first `decoded` are the frame's.
+    func decompressPrefix(
+        _ input: UnsafeRawBufferPointer, rawLength: Int, needed: (UnsafeRawBufferPointer) throws(StoreError) -> Int?
+    ) throws(StoreError) -> (bytes: [UInt8], decoded: Int) {
+        let dctx = self.dctx ?? ZSTD_createDCtx()!
+        self.dctx = dctx
+        if ddict == nil && !dictionary.isEmpty {
+            ddict = dictionary.withUnsafeBytes { ZSTD_createDDict($0.baseAddress, $0.count) }
+        }
+        // zstd's buffer-less API: each call takes exactly the input zstd asks for next and
+        // writes a whole block right after the previous ones, which it matches against.
+        try Self.check(ZSTD_decompressBegin_usingDDict(dctx, ddict), "ZSTD_decompressBegin_usingDDict")
+        var output = [UInt8](repeating: 0, count: rawLength)
+        var decoded = 0
+        try output.withMutableBytes { (out) throws(StoreError) in
+            var consumed = 0
+            var target: Int?
+            while true {
+                let next = ZSTD_nextSrcSizeToDecompress(dctx)
+                if next == 0 { break }
+                guard next <= input.count - consumed else {
+                    throw StoreError(.corrupt, "block ends after \(decoded) of \(rawLength) bytes")
+                }
+                let written = ZSTD_decompressContinue(
+                    dctx, out.baseAddress! + decoded, rawLength - decoded, input.baseAddress! + consumed, next)
+                try Self.check(written, "ZSTD_decompressContinue")
+                consumed += next
+                decoded += written
+                guard written > 0 else { continue }
+                if target == nil { target = try needed(UnsafeRawBufferPointer(rebasing: out[..<decoded])) }
+                if let target, decoded >= target { break }
+            }
+        }
+        return (output, decoded)
+    }
+
     /// Trains a dictionary of at most `capacity` bytes on samples laid end to end in `joined`
     /// (`sizes` in order); empty when zstd cannot (too few samples).
     static func trainDictionary(joined: [UInt8], sizes: [Int], capacity: Int) -> [UInt8] {
