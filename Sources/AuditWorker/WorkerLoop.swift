@@ -170,7 +170,7 @@ struct WorkerLoop {
             commits[tp] = resume
             metrics.set("durable_offset", label: tp.description, resume)
         }
-        try await commit(commits, timeout: Self.commitTimeout)
+        try await commit(commits)
         logger.debug(
             "batch durable",
             metadata: ["audit.logs": "\(partitions.count)", "audit.stored_total": "\(metrics.value("stored"))",
@@ -268,17 +268,18 @@ struct WorkerLoop {
 
     /// How long a batch waits for its forwarded copies to be acknowledged.
     static let deliveryTimeout = Duration.seconds(120)
-    /// How long a commit may wait for the group coordinator. The store, not the commit, is the
-    /// resume point: a commit that times out is only later, and the worker stays responsive
-    /// (a barrier or a SIGTERM during a broker outage would otherwise wait for the session timeout).
+    /// How long a commit (at a barrier, a revoke or the shutdown) may wait for the group
+    /// coordinator. The store, not the commit, is the resume point: a commit that times out is
+    /// only later, and the worker stays responsive (during a broker outage a barrier, a revoke
+    /// or a SIGTERM would otherwise wait for the session timeout).
     static let commitTimeout = Duration.seconds(5)
 
     /// Commits durable offsets. Kafka may refuse during a rebalance; the store, not the
     /// commit, is the resume point, so a refusal only costs a redelivery that is skipped.
-    private func commit(_ offsets: [TopicPartition: Int64], timeout: Duration? = nil) async throws {
+    private func commit(_ offsets: [TopicPartition: Int64]) async throws {
         guard !offsets.isEmpty else { return }
         do {
-            try await consumer.commit(offsets, timeout: timeout)
+            try await consumer.commit(offsets, timeout: Self.commitTimeout)
         } catch {
             metrics.add("commit_deferred")
             logger.info("commit deferred: \(error)")
@@ -386,7 +387,7 @@ struct WorkerLoop {
         // The resume offsets are durable in the store, which is what an assignment resumes from;
         // the commit only tells the group. With the coordinator unreachable it would wait for the
         // session timeout (45 s), longer than a supervisor's stop grace: it gets a few seconds.
-        try await commit(offsets, timeout: Self.commitTimeout)
+        try await commit(offsets)
         // Every stored batch had its forwarded copies acknowledged before it was stored; what
         // is still in flight belongs to a batch given up on a stop, consumed again after restart.
         _ = try? await producer.flush(timeout: .seconds(2))
