@@ -28,8 +28,8 @@ final class SegmentReader {
     let index: SegmentIndex
     private let file: StoreFile
     private let codec: ZstdCodec
-    /// The last few blocks read, most recent last: a cursor in offset order alternates between
-    /// a block and the one before it (where responses joined their requests).
+    /// The last few blocks ``record(at:)`` read, most recent last: records read by offset
+    /// alternate between a block and the one before it (where responses joined their requests).
     private var cachedBlocks: [(number: Int, bytes: DecodedBlock)] = []
     /// One decompression context per core for ``records(at:)`` (made on first use).
     private var decoders: [ZstdCodec] = []

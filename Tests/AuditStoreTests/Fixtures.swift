@@ -78,6 +78,19 @@ struct RecordFactory {
     mutating func batch(_ count: Int) -> [StoreRecord] { (0..<count).map { _ in next() } }
 }
 
+/// `count` random records appended to log ("by-id", 0) of a new store in `directory`, then sealed.
+func sealedLog(in directory: TemporaryDirectory, options: StoreOptions, seed: UInt64, count: Int) throws
+    -> (AuditStore, [StoreRecord])
+{
+    let store = try AuditStore(directory: directory.path, options: options)
+    let writer = try store.openWriter(topic: "by-id", partition: 0)
+    var factory = RecordFactory(seed: seed)
+    let records = factory.batch(count)
+    try writer.append(records)
+    try writer.seal()
+    return (store, records)
+}
+
 /// Small segments and blocks so tests cross many boundaries with little data.
 func smallOptions(clock: @escaping @Sendable () -> Int64 = { 0 }) -> StoreOptions {
     var options = StoreOptions()

@@ -55,12 +55,7 @@ import Testing
         options.segmentMaxBytes = 16 << 20
         options.blockSize = 192 << 10
         options.pairWindowBytes = 1 << 20
-        let store = try AuditStore(directory: directory.path, options: options)
-        let writer = try store.openWriter(topic: "by-id", partition: 0)
-        var factory = RecordFactory(seed: 9)
-        let records = factory.batch(4000)
-        try writer.append(records)
-        try writer.seal()
+        let (store, records) = try sealedLog(in: directory, options: options, seed: 9, count: 4000)
         let reader = try store.reader()
         var byId: [String: [StoreRecord]] = [:]
         for record in records { if let id = record.fields?.id { byId[id, default: []].append(normalized(record)) } }

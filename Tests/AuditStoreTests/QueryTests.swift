@@ -127,12 +127,7 @@ import Testing
     @Test func cursorReadsLargeSegmentsInBatchesInOffsetOrder() throws {
         var options = smallOptions()
         options.segmentMaxBytes = 64 << 20
-        let store = try AuditStore(directory: directory.path, options: options)
-        let writer = try store.openWriter(topic: "by-id", partition: 0)
-        var factory = RecordFactory(seed: 77)
-        let records = factory.batch(7000)
-        try writer.append(records)
-        try writer.seal()
+        let (store, records) = try sealedLog(in: directory, options: options, seed: 77, count: 7000)
         let truth = records.map { StoredRecord(topic: "by-id", partition: 0, record: normalized($0)) }
         let reader = try store.reader()
         var all = StoreQuery()
