@@ -31,8 +31,9 @@ final class SegmentReader {
     /// The last few blocks ``record(at:)`` read, most recent last: records read by offset
     /// alternate between a block and the one before it (where responses joined their requests).
     private var cachedBlocks: [(number: Int, bytes: DecodedBlock)] = []
-    /// One decompression context per core for ``records(at:)`` (made on first use).
-    private var decoders: [ZstdCodec] = []
+    /// One decompression context per core for ``records(at:)``: the reader's own, then more
+    /// made on first use.
+    private var decoders: [ZstdCodec]
     private static let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 
     /// Opens `<base>.seg` and loads `<base>.idx`.
@@ -42,6 +43,7 @@ final class SegmentReader {
         header = try Self.readHeader(file, path: segmentPath)
         index = try SegmentIndex.decode(try StoreFile.openForReading(indexPath).readAll(), path: indexPath)
         codec = ZstdCodec(level: header.level, dictionary: header.dictionary)
+        decoders = [codec]
     }
 
     static func readHeader(_ file: StoreFile, path: String) throws(StoreError) -> Header {
@@ -119,11 +121,11 @@ final class SegmentReader {
         for (position, row) in rows.enumerated() { rowsOfBlock[Int(index.blockNumbers[row]), default: []].append(position) }
         let work = rowsOfBlock.sorted { $0.key < $1.key }
         let threads = min(Self.cores, work.count)
-        while decoders.count < max(1, threads) { decoders.append(ZstdCodec(level: header.level, dictionary: header.dictionary)) }
+        while decoders.count < threads { decoders.append(ZstdCodec(level: header.level, dictionary: header.dictionary)) }
         var results = [StoreRecord?](repeating: nil, count: rows.count)
         if threads <= 1 {
             for (block, positions) in work {
-                let decoded = try decodeBlock(block, for: positions.map { rows[$0] }, with: decoders[0])
+                let decoded = try decodeBlock(block, for: positions.map { rows[$0] }, with: codec)
                 for position in positions { results[position] = try record(at: rows[position], in: decoded) }
             }
             return results.map { $0! }

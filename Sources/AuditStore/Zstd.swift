@@ -63,11 +63,7 @@ final class ZstdCodec {
 
     /// Decompresses one frame whose content is `rawLength` bytes.
     func decompress(_ input: UnsafeRawBufferPointer, rawLength: Int) throws(StoreError) -> [UInt8] {
-        let dctx = self.dctx ?? ZSTD_createDCtx()!
-        self.dctx = dctx
-        if ddict == nil && !dictionary.isEmpty {
-            ddict = dictionary.withUnsafeBytes { ZSTD_createDDict($0.baseAddress, $0.count) }
-        }
+        let (dctx, ddict) = decompressionContext()
         var output = [UInt8](repeating: 0, count: rawLength)
         let written = output.withUnsafeMutableBytes { out in
             if let ddict {
@@ -92,11 +88,7 @@ final class ZstdCodec {
     func decompressPrefix(
         _ input: UnsafeRawBufferPointer, rawLength: Int, needed: (UnsafeRawBufferPointer) throws(StoreError) -> Int?
     ) throws(StoreError) -> (bytes: [UInt8], decoded: Int) {
-        let dctx = self.dctx ?? ZSTD_createDCtx()!
-        self.dctx = dctx
-        if ddict == nil && !dictionary.isEmpty {
-            ddict = dictionary.withUnsafeBytes { ZSTD_createDDict($0.baseAddress, $0.count) }
-        }
+        let (dctx, ddict) = decompressionContext()
         // zstd's buffer-less API: each call takes exactly the input zstd asks for next and
         // writes a whole block right after the previous ones, which it matches against.
         try Self.check(ZSTD_decompressBegin_usingDDict(dctx, ddict), "ZSTD_decompressBegin_usingDDict")
@@ -122,6 +114,16 @@ final class ZstdCodec {
             }
         }
         return (output, decoded)
+    }
+
+    /// The decompression context and digested dictionary (`nil`: none), made on first use.
+    private func decompressionContext() -> (OpaquePointer, OpaquePointer?) {
+        let dctx = self.dctx ?? ZSTD_createDCtx()!
+        self.dctx = dctx
+        if ddict == nil && !dictionary.isEmpty {
+            ddict = dictionary.withUnsafeBytes { ZSTD_createDDict($0.baseAddress, $0.count) }
+        }
+        return (dctx, ddict)
     }
 
     /// Trains a dictionary of at most `capacity` bytes on samples laid end to end in `joined`
