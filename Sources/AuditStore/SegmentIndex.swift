@@ -131,8 +131,9 @@ public enum FNV1a {
 
 /// Builds a ``SegmentIndex`` record by record.
 struct SegmentIndexBuilder {
-    private(set) var index: SegmentIndex
-    private var lookups = [[String: UInt32]](repeating: [:], count: NotificationFields.stringFieldCount + 1)
+    private var index: SegmentIndex
+    /// The id column's, then one per string field.
+    private var interners = [StringInterner](repeating: StringInterner(), count: NotificationFields.stringFieldCount + 1)
 
     init(baseOffset: Int64) { index = SegmentIndex(baseOffset: baseOffset) }
 
@@ -148,9 +149,9 @@ struct SegmentIndexBuilder {
         index.eventTimes.append(fields?.eventTime ?? .min)
         index.eventTypes.append(fields?.eventType.rawValue ?? 0)
         index.digests.append(fields.map { $0.digest ?? HashChain.contentDigest(record.bytes ?? []) } ?? 0)
-        _ = Self.code(fields?.id, lookup: &lookups[0], in: &index.ids)
+        index.ids.codes.append(fields.map { interners[0].code($0.id) } ?? 0)
         for i in 0..<NotificationFields.stringFieldCount {
-            _ = Self.code(fields?.stringField(i), lookup: &lookups[i + 1], in: &index.fields[i])
+            index.fields[i].codes.append(fields?.stringField(i).map { interners[i + 1].code($0) } ?? 0)
         }
         let time = SegmentIndex.time(of: record)
         index.minTime = min(index.minTime, time)
@@ -158,29 +159,13 @@ struct SegmentIndexBuilder {
         index.nextOffset = max(index.nextOffset, record.nextOffset)
     }
 
-    private static func code(
-        _ value: String?, lookup: inout [String: UInt32], in strings: inout SegmentIndex.StringColumn
-    ) -> UInt32 {
-        guard let value else {
-            strings.codes.append(0)
-            return 0
-        }
-        if let code = lookup[value] {
-            strings.codes.append(code)
-            return code
-        }
-        strings.values.append(value)
-        let code = UInt32(strings.values.count)
-        lookup[value] = code
-        strings.codes.append(code)
-        return code
-    }
-
     mutating func addBlock(_ block: SegmentIndex.Block) { index.blocks.append(block) }
 
     /// The finished index: rows in source-offset order, and the id table.
     func finish() -> SegmentIndex {
         var out = index
+        out.ids.values = interners[0].values
+        for i in out.fields.indices { out.fields[i].values = interners[i + 1].values }
         let order = out.offsets.indices.sorted { out.offsets[$0] < out.offsets[$1] }
         if order != Array(out.offsets.indices) {
             func permute<T>(_ column: [T]) -> [T] { order.map { column[$0] } }
