@@ -34,10 +34,11 @@ enum HashChain {
     static func digest(_ bytes: ArraySlice<UInt8>) -> [UInt8] { Array(SHA256.hash(data: bytes)) }
 
     /// The 64-bit content digest of stored bytes: the first 8 bytes of their SHA-256, big-endian.
-    static func contentDigest(_ bytes: [UInt8]) -> UInt64 {
-        SHA256.hash(data: bytes).withUnsafeBytes { raw in
-            raw.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        }
+    static func contentDigest(_ bytes: [UInt8]) -> UInt64 { contentDigest(fromDigest: digest(bytes)) }
+
+    /// The 64-bit content digest of bytes whose SHA-256 is `digest`.
+    static func contentDigest(fromDigest digest: [UInt8]) -> UInt64 {
+        digest.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
     }
 }
 

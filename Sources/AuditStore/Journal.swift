@@ -8,7 +8,10 @@
 /// records after the last whole frame. The journal is compressed into a sealed segment when
 /// the segment rolls.
 final class Journal {
-    static let magic = Array("ATJRNL01".utf8)
+    static let magic = Array("ATJRNL02".utf8)
+    /// Version 1 linked each frame's bytes as they are (no digest of them in between); such a
+    /// journal, left by an earlier writer, is still recovered.
+    static let version1Magic = Array("ATJRNL01".utf8)
 
     struct Header: Equatable {
         var topic: String
@@ -57,19 +60,37 @@ final class Journal {
     }
 
     /// Encodes `records` as frames at the end of the journal (written, not yet durable).
+    ///
+    /// A notification without a ``NotificationFields/digest`` gets the content digest here, from
+    /// the same SHA-256 of its bytes that its frame's link takes (FORMAT.md §2): the bytes are
+    /// hashed once.
     func append(_ records: some Collection<StoreRecord>) throws(StoreError) {
         // A new buffer per append: one kept per log would keep the largest append of every log.
         var pending = ByteWriter(capacity: records.reduce(0) { $0 + ($1.bytes?.count ?? 0) + 512 })
         for record in records {
             let start = pending.bytes.count
+            let bytesHash = record.bytes.map { HashChain.digest($0) }
             pending.u32(0)
-            RecordCodec.encode(record, includeFields: true, into: &pending)
+            RecordCodec.encode(
+                record, includeFields: true, digest: bytesHash.map(HashChain.contentDigest(fromDigest:)), into: &pending)
             pending.patchU32(UInt32(pending.bytes.count - start - 4), at: start)
-            chainHead = pending.bytes.withUnsafeBytes { HashChain.link(chainHead, UnsafeRawBufferPointer(rebasing: $0[start...])) }
+            let bytes = bytesHash.map { (count: record.bytes!.count, hash: $0) }
+            chainHead = pending.bytes.withUnsafeBytes { frame in
+                Self.link(chainHead, frame: UnsafeRawBufferPointer(rebasing: frame[start...]), bytes: bytes)
+            }
             pending.raw(chainHead)
         }
         try file.write(pending.bytes, at: length)
         length += Int64(pending.bytes.count)
+    }
+
+    /// The link of a frame (`u32 length | record`, FORMAT.md §2). The record's `bytes`, which
+    /// end it, are replaced by `bytesHash`, their SHA-256: the frame's bytes are hashed once,
+    /// for both the content digest and the chain. Records without bytes link their whole frame.
+    static func link(_ previous: [UInt8], frame: UnsafeRawBufferPointer, bytes: (count: Int, hash: [UInt8])?) -> [UInt8] {
+        guard let bytes else { return HashChain.link(previous, frame) }
+        let head = UnsafeRawBufferPointer(rebasing: frame[..<(frame.count - bytes.count)])
+        return bytes.hash.withUnsafeBytes { HashChain.link(previous, head, $0) }
     }
 
     /// Makes every appended frame durable.
@@ -145,7 +166,8 @@ final class Journal {
     static func parse(_ bytes: [UInt8], path: String) throws(StoreError) -> Contents {
         try bytes.withBytes { (buffer) throws(StoreError) -> Contents in
             var reader = ByteReader(buffer)
-            guard buffer.count >= 12, Array(try reader.raw(8)) == magic else {
+            let fileMagic = buffer.count >= 12 ? Array(try reader.raw(8)) : []
+            guard fileMagic == magic || fileMagic == version1Magic else {
                 throw StoreError(.corrupt, "\(path): not a journal (bad magic or header)")
             }
             let headerLength = Int(try reader.u32())
@@ -166,14 +188,17 @@ final class Journal {
                 let length = Int(try reader.u32())
                 guard length <= reader.remaining - 32 else { torn = "partial frame at \(start)"; break }
                 let frame = UnsafeRawBufferPointer(rebasing: buffer[start..<start + 4 + length])
-                let link = HashChain.link(chain, frame)
-                reader.position = start + 4 + length
-                guard Array(try reader.raw(32)) == link else { torn = "frame hash mismatch at \(start)"; break }
                 var recordReader = ByteReader(UnsafeRawBufferPointer(rebasing: frame[4...]))
                 guard let record = try? RecordCodec.decode(&recordReader), recordReader.remaining == 0 else {
                     torn = "undecodable record at \(start)"
                     break
                 }
+                let link =
+                    fileMagic == version1Magic
+                    ? HashChain.link(chain, frame)
+                    : Self.link(chain, frame: frame, bytes: record.bytes.map { (count: $0.count, hash: HashChain.digest($0)) })
+                reader.position = start + 4 + length
+                guard Array(try reader.raw(32)) == link else { torn = "frame hash mismatch at \(start)"; break }
                 guard record.offset == next else {
                     torn = "offset \(record.offset) at \(start), expected \(next)"
                     break

@@ -111,14 +111,8 @@ public final class LogWriter {
     public func append(_ records: [StoreRecord]) throws(StoreError) {
         try checkFence()
         guard let first = records.first else { return }
-        // The digest is fixed once, here, so the journal and the sealed index agree on it.
-        var records = records
-        for i in records.indices {
-            if case .notification(var fields, let bytes) = records[i].body, fields.digest == nil {
-                fields.digest = HashChain.contentDigest(bytes)
-                records[i].body = .notification(fields, bytes: bytes)
-            }
-        }
+        // A missing digest is fixed once, by the journal (``Journal/append(_:)``): the sealed
+        // index reads it back from there.
         var expected = nextOffset ?? first.offset
         for record in records {
             guard record.offset == expected, record.nextOffset > record.offset else {

@@ -13,8 +13,13 @@ enum RecordCodec {
     private static let hasOrigin: UInt8 = 1
     private static let hasFields: UInt8 = 2
 
-    /// Appends `record` to `writer`; with `detachBytes`, only the length of its `bytes`.
-    static func encode(_ record: StoreRecord, includeFields: Bool, detachBytes: Bool = false, into writer: inout ByteWriter) {
+    /// Appends `record` to `writer`; with `detachBytes`, only the length of its `bytes`. With
+    /// `includeFields`, `digest` stands in for a notification's ``NotificationFields/digest`` when
+    /// that is `nil`.
+    static func encode(
+        _ record: StoreRecord, includeFields: Bool, detachBytes: Bool = false, digest: UInt64? = nil,
+        into writer: inout ByteWriter
+    ) {
         var flags: UInt8 = record.origin == nil ? 0 : hasOrigin
         if includeFields, case .notification = record.body { flags |= hasFields }
         writer.u8(record.kind.rawValue)
@@ -29,7 +34,7 @@ enum RecordCodec {
         }
         switch record.body {
         case .notification(let fields, let bytes):
-            if flags & hasFields != 0 { encode(fields, into: &writer) }
+            if flags & hasFields != 0 { encode(fields, digest: fields.digest ?? digest, into: &writer) }
             if detachBytes { writer.u32(UInt32(bytes.count)) } else { writer.blob(bytes) }
         case .quarantined(let reason, let detail, let bytes):
             writer.string(reason)
@@ -45,10 +50,10 @@ enum RecordCodec {
         }
     }
 
-    private static func encode(_ fields: NotificationFields, into writer: inout ByteWriter) {
+    private static func encode(_ fields: NotificationFields, digest: UInt64?, into writer: inout ByteWriter) {
         writer.u8(fields.eventType.rawValue)
         writer.i64(fields.eventTime ?? .min)
-        writer.u64(fields.digest ?? 0)
+        writer.u64(digest ?? 0)
         writer.string(fields.id)
         for i in 0..<NotificationFields.stringFieldCount { writer.optionalString(fields.stringField(i)) }
     }

@@ -45,6 +45,53 @@ import Testing
         #expect(StoreVerifier(directory: directory.path).verify().isValid)
     }
 
+    /// A journal of version 1 (each frame's bytes linked as they are), left by an earlier writer,
+    /// verifies, and the next writer recovers every record from it.
+    @Test func aVersion1JournalVerifiesAndIsRecovered() throws {
+        let directory = TemporaryDirectory()
+        var factory = RecordFactory(seed: 11)
+        let records = factory.batch(150)
+        var options = smallOptions()
+        options.segmentMaxBytes = 1 << 30
+        do {
+            let writer = try AuditStore(directory: directory.path, options: options).openWriter(topic: "by-id", partition: 0)
+            try writer.append(records)
+            try writer.close()
+        }
+        // Rewrite the journal as version 1: same header and records, whole-frame links.
+        let log = directory.path + "/by-id/0"
+        let name = try #require(try FileManager.default.contentsOfDirectory(atPath: log).first { $0.hasSuffix(".journal") })
+        let contents = try Journal.parse(Array(try Data(contentsOf: URL(fileURLWithPath: log + "/" + name))), path: name)
+        #expect(contents.records.count == records.count && contents.tornReason == nil)
+        var header = Journal.encode(contents.header)
+        header.replaceSubrange(0..<8, with: Journal.version1Magic)
+        var old = ByteWriter()
+        old.raw(header)
+        var chain = HashChain.digest(header)
+        for record in contents.records {
+            let start = old.bytes.count
+            old.u32(0)
+            RecordCodec.encode(record, includeFields: true, into: &old)
+            old.patchU32(UInt32(old.bytes.count - start - 4), at: start)
+            chain = old.bytes.withUnsafeBytes { HashChain.link(chain, UnsafeRawBufferPointer(rebasing: $0[start...])) }
+            old.raw(chain)
+        }
+        try Data(old.bytes).write(to: URL(fileURLWithPath: log + "/" + name))
+
+        #expect(StoreVerifier(directory: directory.path).verify().isValid)
+        let store = try AuditStore(directory: directory.path, options: options)
+        let writer = try store.openWriter(topic: "by-id", partition: 0)
+        #expect(writer.recovery.recoveredRecords == records.count)
+        #expect(writer.resumeOffset == records.last!.nextOffset)
+        var all = StoreQuery()
+        all.kinds = Set(StoreRecord.Kind.allCases)
+        #expect(firstDifference(try store.reader().records(matching: all).map(\.record), records.map(normalized)) == nil)
+        // A version 1 frame with one byte of its notification changed no longer links.
+        var altered = old.bytes
+        altered[altered.count - 40] ^= 1
+        #expect(try Journal.parse(altered, path: name).records.count == records.count - 1)
+    }
+
     /// Lookups and queries decode a block only as far as their records (in 32 KiB steps): with
     /// blocks of many steps, every record must still come back whole, in both versions.
     @Test(arguments: [1, 2])
