@@ -101,7 +101,8 @@ final class Journal {
     /// record's fields in memory until the segment rolls (DESIGN §6.6).
     ///
     /// The frames were written (or verified by recovery) by this process; their hashes are not
-    /// checked again here.
+    /// checked again here. The records come without their bytes (empty): the index does not
+    /// need them, and copying them would cost a copy of the whole segment.
     func forEachRecord(_ body: (StoreRecord) throws(StoreError) -> Void) throws(StoreError) {
         var position = Int64(Self.encode(header).count)
         var chunk: [UInt8] = []
@@ -123,11 +124,16 @@ final class Journal {
             }
             let record = try chunk.withBytes { (buffer) throws(StoreError) -> StoreRecord in
                 var reader = ByteReader(UnsafeRawBufferPointer(rebasing: buffer[(used + 4)..<(used + needed - 32)]))
-                return try RecordCodec.decode(&reader)
+                return try RecordCodec.decode(&reader, bytes: Self.skipBytes)
             }
             used += needed
             try body(record)
         }
+    }
+
+    private static func skipBytes(_ reader: inout ByteReader) throws(StoreError) -> [UInt8] {
+        _ = try reader.raw(Int(try reader.u32()))
+        return []
     }
 
     private static func u32(_ bytes: [UInt8], at index: Int) -> UInt32 {

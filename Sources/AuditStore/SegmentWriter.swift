@@ -56,15 +56,15 @@ final class SegmentWriter {
         fileOffset: 0, compressedLength: 0, rawLength: 0, recordCount: 0, firstOffset: .max,
         nextOffset: .min, minTime: .max, maxTime: .min)
     /// Records waiting for a block (`nil`: placed early beside their partner).
-    private var window: [StoreRecord?] = []
+    private var window: [WindowEntry?] = []
     /// Absolute window position of `window[0]`.
     private var windowBase = 0
     private var windowHead = 0
     private var windowBytes = 0
-    /// CADF id → absolute window positions of waiting notifications.
-    private var partners: [String: [Int]] = [:]
-    /// initiator.id → absolute window positions of waiting notifications.
-    private var sameInitiator: [String: [Int]] = [:]
+    /// Hash of a CADF id → absolute window positions of waiting notifications.
+    private var partners: [UInt64: [Int]] = [:]
+    /// Hash of an initiator.id → absolute window positions of waiting notifications.
+    private var sameInitiator: [UInt64: [Int]] = [:]
     private var waiting: [([UInt8], SegmentIndex.Block)] = []
     private var waitingBytes = 0
 
@@ -81,16 +81,41 @@ final class SegmentWriter {
         block = BlockBuilder(version: options.segmentVersion)
     }
 
-    private static func weight(_ record: StoreRecord) -> Int { (record.bytes?.count ?? 0) + 64 }
+    /// A record waiting in the window, as its block will store it: without its index fields
+    /// (the index holds them), so a move costs one reference to its bytes rather than a dozen
+    /// strings.
+    private struct WindowEntry {
+        var record: StoreRecord
+        /// ``SegmentIndex/time(of:)`` of the record.
+        var time: Int64
+        /// Hashes of its CADF id and initiator.id (``StringInterner/hash(_:)``).
+        var id: UInt64?
+        var initiator: UInt64?
+
+        init(_ record: StoreRecord) {
+            time = SegmentIndex.time(of: record)
+            let fields = record.fields
+            id = fields.map { StringInterner.hash($0.id) }
+            initiator = fields?.initiatorId.map(StringInterner.hash)
+            self.record = record
+            if case .notification(_, let bytes) = record.body {
+                self.record.body = .notification(RecordCodec.placeholderFields, bytes: bytes)
+            }
+        }
+
+        var weight: Int { (record.bytes?.count ?? 0) + 64 }
+    }
 
     /// Adds the next record of the segment.
+    ///
+    /// Partners and initiators are found by a 64-bit hash of their string: a collision only
+    /// places two unrelated records side by side.
     func add(_ record: StoreRecord) throws(StoreError) {
-        if let id = record.fields?.id { partners[id, default: []].append(windowBase + window.count) }
-        if let initiator = record.fields?.initiatorId {
-            sameInitiator[initiator, default: []].append(windowBase + window.count)
-        }
-        window.append(record)
-        windowBytes += Self.weight(record)
+        let entry = WindowEntry(record)
+        if let id = entry.id { partners[id, default: []].append(windowBase + window.count) }
+        if let initiator = entry.initiator { sameInitiator[initiator, default: []].append(windowBase + window.count) }
+        window.append(entry)
+        windowBytes += entry.weight
         let limit = min(options.pairWindowBytes, memory.share / 2)
         while windowBytes > limit { try placeOldest() }
     }
@@ -99,13 +124,10 @@ final class SegmentWriter {
     /// initiator, each followed by the waiting records sharing its CADF id.
     private func placeOldest() throws(StoreError) {
         while windowHead < window.count, window[windowHead] == nil { windowHead += 1 }
-        guard windowHead < window.count, let record = window[windowHead] else { return }
-        try placeWithPartners(windowBase + windowHead)
-        if let initiator = record.fields?.initiatorId, let others = sameInitiator.removeValue(forKey: initiator) {
-            for position in others { try placeWithPartners(position) }
-        }
-        // Drop the placed prefix once it is half the array: a slot is as large as a record's
-        // fields even when empty, so an uncompacted window grows with everything placed.
+        guard windowHead < window.count else { return }
+        try placeWithPartners(windowBase + windowHead, initiator: true)
+        // Drop the placed prefix once it is half the array, so the window does not grow with
+        // everything placed.
         if windowHead >= 16 && windowHead * 2 >= window.count {
             window.removeFirst(windowHead)
             windowBase += windowHead
@@ -114,31 +136,35 @@ final class SegmentWriter {
     }
 
     /// Places the record at absolute window position `position`, if still waiting, and the
-    /// waiting records with its CADF id.
-    private func placeWithPartners(_ position: Int) throws(StoreError) {
-        guard position - windowBase >= windowHead, let record = window[position - windowBase] else { return }
+    /// waiting records with its CADF id; with `initiator`, then the waiting records of its
+    /// initiator, each with its partners.
+    private func placeWithPartners(_ position: Int, initiator: Bool = false) throws(StoreError) {
+        guard position - windowBase >= windowHead, let entry = window[position - windowBase] else { return }
         window[position - windowBase] = nil
-        try place(record)
-        if let id = record.fields?.id, let waiting = partners.removeValue(forKey: id) {
-            for partner in waiting where partner - windowBase >= windowHead {
+        try place(entry)
+        if let id = entry.id, let others = partners.removeValue(forKey: id) {
+            for partner in others where partner - windowBase >= windowHead {
                 guard let other = window[partner - windowBase] else { continue }
                 window[partner - windowBase] = nil
                 try place(other)
             }
         }
+        if initiator, let key = entry.initiator, let others = sameInitiator.removeValue(forKey: key) {
+            for other in others { try placeWithPartners(other) }
+        }
     }
 
-    private func place(_ record: StoreRecord) throws(StoreError) {
-        windowBytes -= Self.weight(record)
+    private func place(_ entry: WindowEntry) throws(StoreError) {
+        windowBytes -= entry.weight
+        let record = entry.record
         let (position, length) = block.add(record)
         locations.append(
             Location(offset: record.offset, block: UInt32(blocks.count + waiting.count), position: position, length: length))
-        let time = SegmentIndex.time(of: record)
         blockMeta.recordCount += 1
         blockMeta.firstOffset = min(blockMeta.firstOffset, record.offset)
         blockMeta.nextOffset = max(blockMeta.nextOffset, record.nextOffset)
-        blockMeta.minTime = min(blockMeta.minTime, time)
-        blockMeta.maxTime = max(blockMeta.maxTime, time)
+        blockMeta.minTime = min(blockMeta.minTime, entry.time)
+        blockMeta.maxTime = max(blockMeta.maxTime, entry.time)
         if block.rawLength >= min(options.blockSize, max(4 << 10, memory.share / 4)) { try cutBlock() }
     }
 
