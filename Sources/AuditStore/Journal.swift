@@ -64,12 +64,19 @@ final class Journal {
     /// A notification without a ``NotificationFields/digest`` gets the content digest here, from
     /// the same SHA-256 of its bytes that its frame's link takes (FORMAT.md §2): the bytes are
     /// hashed once.
-    func append(_ records: some Collection<StoreRecord>) throws(StoreError) {
+    ///
+    /// - Parameter hashes: empty, or the ``ContentHash`` of each record's bytes where the caller
+    ///   has it, in the order of `records`.
+    func append(_ records: ArraySlice<StoreRecord>, hashes: ArraySlice<ContentHash?> = []) throws(StoreError) {
         // A new buffer per append: one kept per log would keep the largest append of every log.
         var pending = ByteWriter(capacity: records.reduce(0) { $0 + ($1.bytes?.count ?? 0) + 512 })
-        for record in records {
+        for (i, record) in zip(records.indices, records) {
             let start = pending.bytes.count
-            let bytesHash = record.bytes.map { HashChain.digest($0) }
+            let given = hashes.isEmpty ? nil : hashes[i]
+            let bytesHash = record.bytes.map { bytes in
+                given.map(\.sha256) ?? HashChain.digest(bytes)
+            }
+            assert(given == nil || given!.sha256 == HashChain.digest(record.bytes ?? []), "content hash of other bytes")
             pending.u32(0)
             RecordCodec.encode(
                 record, includeFields: true, digest: bytesHash.map(HashChain.contentDigest(fromDigest:)), into: &pending)

@@ -107,10 +107,15 @@ public final class LogWriter {
     ///
     /// Each record's offset must be the log's next offset (a gap record covers a range); the first
     /// record of an empty log sets where it starts.
+    /// - Parameter hashes: empty, or for each record the ``ContentHash`` of its bytes where the
+    ///   caller has it (`nil` elsewhere); the journal hashes the others itself.
     /// - Throws: ``StoreError/Code/nonContiguous``, ``StoreError/Code/fenced``, ``StoreError/Code/io``.
-    public func append(_ records: [StoreRecord]) throws(StoreError) {
+    public func append(_ records: [StoreRecord], hashes: [ContentHash?] = []) throws(StoreError) {
         try checkFence()
         guard let first = records.first else { return }
+        guard hashes.isEmpty || hashes.count == records.count else {
+            throw StoreError(.invalidArgument, "\(hashes.count) content hashes for \(records.count) records")
+        }
         // A missing digest is fixed once, by the journal (``Journal/append(_:)``): the sealed
         // index reads it back from there.
         var expected = nextOffset ?? first.offset
@@ -132,7 +137,7 @@ public final class LogWriter {
                 end += 1
             }
             let slice = records[start..<end]
-            try journal.append(slice)
+            try journal.append(slice, hashes: hashes.isEmpty ? [] : hashes[start..<end])
             unsynced = true
             for record in slice { try segment?.add(record) }
             nextOffset = slice.last!.nextOffset

@@ -216,3 +216,17 @@ public struct NotificationFields: Sendable, Hashable {
         }
     }
 }
+
+/// The SHA-256 of a record's bytes, for a caller that needs their content digest before it
+/// appends them (the worker, to tell duplicates): handed to ``LogWriter/append(_:hashes:)``, it
+/// spares the journal a second pass of SHA-256 over the same bytes.
+public struct ContentHash: Sendable, Hashable {
+    /// The 32 bytes of the SHA-256.
+    public let sha256: [UInt8]
+
+    /// Hashes `bytes`.
+    public init(of bytes: [UInt8]) { sha256 = HashChain.digest(bytes) }
+
+    /// ``NotificationFields/contentDigest(of:)`` of the same bytes.
+    public var digest: UInt64 { HashChain.contentDigest(fromDigest: sha256) }
+}

@@ -85,7 +85,8 @@ struct WorkerLoop {
 
     /// What one consumed message becomes.
     private enum Planned {
-        case record(StoreRecord)
+        /// A record to store, with the content hash of its bytes where the worker took one.
+        case record(StoreRecord, ContentHash? = nil)
         case forward(StoreRecord, ProducerRecord)
     }
 
@@ -144,12 +145,21 @@ struct WorkerLoop {
         }
         for tp in order {
             guard let log = logs[tp], let items = planned[tp], !items.isEmpty else { continue }
-            let records = items.map { item -> StoreRecord in
+            var records: [StoreRecord] = []
+            var hashes: [ContentHash?] = []
+            records.reserveCapacity(items.count)
+            hashes.reserveCapacity(items.count)
+            for item in items {
                 switch item {
-                case .record(let record), .forward(let record, _): record
+                case .record(let record, let hash):
+                    records.append(record)
+                    hashes.append(hash)
+                case .forward(let record, _):
+                    records.append(record)
+                    hashes.append(nil)
                 }
             }
-            try log.writer.append(records)
+            try log.writer.append(records, hashes: hashes)
             unsynced.insert(tp)
             metrics.add(tp.topic == configuration.byIDTopic ? "by_id_consumed" : "source_consumed", records.count)
         }
@@ -204,7 +214,9 @@ struct WorkerLoop {
                     ProducerRecord(topic: configuration.byIDTopic, key: Array(id.utf8), value: value, headers: headers))
             }
             let eventType: NotificationFields.EventType = notification.eventType == .request ? .request : .response
-            let digest = NotificationFields.contentDigest(of: value)
+            // The same SHA-256 gives the digest and the journal frame's link (FORMAT.md §2).
+            let hash = ContentHash(of: value)
+            let digest = hash.digest
             switch log.admit(id: id, eventType: eventType, digest: digest, now: currentMicroseconds()) {
             case .duplicate:
                 metrics.add("duplicates")
@@ -219,9 +231,11 @@ struct WorkerLoop {
             metrics.add("stored")
             metrics.add(eventType == .request ? "requests" : "responses")
             let fields = NotificationFields(notification, digest: digest)
-            return .record(StoreRecord(
-                offset: message.offset, timestamp: timestamp, origin: isByID ? OriginHeader.origin(of: message) : nil,
-                body: .notification(fields, bytes: value)))
+            return .record(
+                StoreRecord(
+                    offset: message.offset, timestamp: timestamp, origin: isByID ? OriginHeader.origin(of: message) : nil,
+                    body: .notification(fields, bytes: value)),
+                hash)
         case .nonAudit(let other):
             metrics.add("skipped")
             return .record(StoreRecord(offset: message.offset, timestamp: timestamp, body: .skipped(eventType: other.eventType)))

@@ -30,6 +30,32 @@ import Testing
         #expect(StoreVerifier(directory: directory.path).verify().isValid)
     }
 
+    @Test func contentHashesFromTheCallerMakeTheSameLog() throws {
+        let directory = TemporaryDirectory()
+        let store = try AuditStore(directory: directory.path, options: smallOptions())
+        var factory = RecordFactory(seed: 3)
+        let records = factory.batch(400)
+        let plain = try store.openWriter(topic: "plain", partition: 0)
+        try plain.append(records)
+        let hashed = try store.openWriter(topic: "hashed", partition: 0)
+        #expect(throws: StoreError(.invalidArgument, "")) { try hashed.append(records, hashes: [nil]) }
+        // Some records come with their hash, some without (the journal hashes those).
+        let hashes = records.enumerated().map { i, record in i.isMultiple(of: 3) ? nil : record.bytes.map(ContentHash.init(of:)) }
+        try hashed.append(records, hashes: hashes)
+        for case let (hash?, bytes?) in zip(hashes, records.map(\.bytes)) {
+            #expect(hash.digest == NotificationFields.contentDigest(of: bytes))
+        }
+        _ = try LogWriter.sync([plain, hashed])
+        var query = StoreQuery()
+        query.kinds = Set(StoreRecord.Kind.allCases)
+        query.topic = "hashed"
+        let reader = try store.reader()
+        #expect(firstDifference(try reader.records(matching: query).map(\.record), records.map(normalized)) == nil)
+        query.topic = "plain"
+        #expect(firstDifference(try reader.records(matching: query).map(\.record), records.map(normalized)) == nil)
+        #expect(StoreVerifier(directory: directory.path).verify().isValid)
+    }
+
     @Test(arguments: [1, 1_000])
     func oneBarrierForManyLogsGivesEachLogItsResumeOffset(fileSystemThreshold: Int) throws {
         // 1: every journal is flushed by one syncfs; 1,000: each is fsynced on its own.
