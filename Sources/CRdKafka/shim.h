@@ -25,3 +25,12 @@ static inline rd_kafka_resp_err_t audit_produce(rd_kafka_t *rk, const char *topi
                              RD_KAFKA_V_OPAQUE(opaque),
                              RD_KAFKA_V_END);
 }
+
+/// rd_kafka_mock_broker_push_request_error_rtts is variadic as well: this wrapper delays the
+/// next response of broker `broker_id` to a request with `api_key` by `rtt_ms` (no error).
+static inline rd_kafka_resp_err_t audit_mock_delay_next_response(rd_kafka_mock_cluster_t *mcluster,
+                                                                 int32_t broker_id, int16_t api_key,
+                                                                 int rtt_ms) {
+    return rd_kafka_mock_broker_push_request_error_rtts(mcluster, broker_id, api_key, 1,
+                                                        RD_KAFKA_RESP_ERR_NO_ERROR, rtt_ms);
+}

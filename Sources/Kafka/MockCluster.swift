@@ -74,6 +74,14 @@ public final class MockCluster: @unchecked Sendable {
         rd_kafka_mock_push_request_errors_array(cluster, apiKey, errors.count, &errors)
     }
 
+    /// Delays the next response of `broker` to a request with Kafka API key `apiKey` (see
+    /// ``pushRequestErrors(apiKey:_:)``) by `milliseconds`, without an error.
+    public func delayNextResponse(broker: Int32, apiKey: Int16, milliseconds: Int32) throws(KafkaError) {
+        try KafkaError.check(
+            audit_mock_delay_next_response(cluster, broker, apiKey, milliseconds),
+            function: "rd_kafka_mock_broker_push_request_error_rtts")
+    }
+
     /// Makes the group coordinator of `group` be `broker`.
     public func setCoordinator(group: String, broker: Int32) throws(KafkaError) {
         try KafkaError.check(

@@ -179,6 +179,31 @@ struct GroupConsumptionTests {
         }
     }
 
+    /// librdkafka 2.0 aborts the process when a cooperative-sticky member is destroyed between
+    /// its JoinGroup and its first assignment (#4312). With the coordinator's SyncGroup
+    /// response held back 3 s, the member is closed inside that window: ``Consumer/close(timeout:)``
+    /// must wait for the assignment (the process would abort otherwise) and then return.
+    @Test func closingAMemberBeforeItsFirstAssignmentWaitsForIt() async throws {
+        let topic = TestEnvironment.uniqueName("joining")
+        let group = TestEnvironment.uniqueName("group")
+        try await withMockCluster(topics: [topic: 2]) { cluster in
+            try cluster.delayNextResponse(broker: 1, apiKey: 14, milliseconds: 3000)  // SyncGroup
+            let consumer = try Consumer(
+                configuration: TestEnvironment.consumerConfiguration(bootstrap: cluster.bootstrapServers, group: group))
+            try consumer.subscribe([topic])
+            let deadline = ContinuousClock.now + .seconds(20)
+            while consumer.memberID.isEmpty && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(!consumer.memberID.isEmpty, "the member never joined")
+            let start = ContinuousClock.now
+            try await consumer.close()
+            let waited = start.duration(to: .now)
+            #expect(waited >= .milliseconds(500), "close returned before the assignment came: \(waited)")
+            #expect(waited < .seconds(12))
+        }
+    }
+
     @Test func revokeReachesOwnerBeforePartitionsMoveAndItsCommitIsHonoured() async throws {
         // librdkafka's mock broker refuses OffsetCommit while its group is joining, and the new
         // member may rejoin in the instant between the old owner's revoke and its commit. That

@@ -26,6 +26,10 @@ public final class Consumer {
     private static let bufferCapacity = 1024
     private var pendingRebalance: Rebalance?
     private var closed = false
+    /// ``subscribe(_:)`` was called: the consumer is a group member.
+    private var subscribed = false
+    /// The group has given this member an assignment (possibly empty) at least once.
+    private var assignedOnce = false
     private var topicNames: [OpaquePointer: String] = [:]
 
     /// Creates a consumer. It joins a group only after ``subscribe(_:)``.
@@ -64,6 +68,7 @@ public final class Consumer {
         try PartitionList.with(topics.map { (TopicPartition($0, RD_KAFKA_PARTITION_UA), nil) }) { list throws(KafkaError) in
             try KafkaError.check(rd_kafka_subscribe(handle.pointer, list), function: "rd_kafka_subscribe")
         }
+        subscribed = true
     }
 
     /// Assigns partitions explicitly, outside any group protocol, each from its offset.
@@ -158,6 +163,7 @@ public final class Consumer {
     public func completeRebalance(_ rebalance: Rebalance, startOffsets: [TopicPartition: Offset] = [:]) throws(KafkaError) {
         precondition(pendingRebalance != nil, "no rebalance is pending")
         pendingRebalance = nil
+        if rebalance.kind == .assign { assignedOnce = true }
         switch (rebalance.kind, rebalance.isCooperative) {
         case (.assign, true):
             let entries = rebalance.partitions.map { ($0, Optional((startOffsets[$0] ?? .committed).rawValue)) }
@@ -316,6 +322,7 @@ public final class Consumer {
     /// - Throws: ``KafkaError/Code/timedOut`` when `timeout` passed first.
     public func close(timeout: Duration? = nil) async throws(KafkaError) {
         guard !closed else { return }
+        await awaitFirstAssignment(for: min(timeout ?? Self.firstAssignmentWait, Self.firstAssignmentWait))
         closed = true
         context.beginClosing()
         let handle = self.handle
@@ -340,6 +347,26 @@ public final class Consumer {
                 throw KafkaError(.timedOut, "rd_kafka_consumer_close did not return within \(timeout); it goes on in the background")
             }
             await outcome.signal.wait(timeout: left)
+        }
+    }
+
+    /// The longest ``close(timeout:)`` waits for a joining member's first assignment.
+    static let firstAssignmentWait = Duration.seconds(10)
+
+    /// Works around librdkafka 2.0's abort (#4312, fixed in 2.3.0) when a cooperative-sticky
+    /// member is destroyed after its JoinGroup but before its first assignment
+    /// (`rd_kafka_sticky_assignor_state_destroy: Assertion 'assignor_state' failed`): a member
+    /// that joined (it has a member id) and was never assigned first polls, for at most `limit`,
+    /// until its assignment comes, and takes it. Messages polled meanwhile are dropped: nothing
+    /// was processed or committed, so the next owner reads them.
+    private func awaitFirstAssignment(for limit: Duration) async {
+        guard subscribed, !assignedOnce, pendingRebalance == nil, !memberID.isEmpty else { return }
+        logger.debug("closing a member that joined its group but has no assignment yet: waiting for it")
+        let deadline = ContinuousClock.now + limit
+        while !assignedOnce, ContinuousClock.now < deadline, !Task.isCancelled {
+            guard let batch = try? await poll(maxMessages: 1, timeout: deadline - ContinuousClock.now) else { return }
+            guard let rebalance = batch.rebalance else { continue }
+            guard (try? completeRebalance(rebalance)) != nil else { return }
         }
     }
 
