@@ -3,6 +3,7 @@
 
 import AuditModel
 import AuditStore
+import Dispatch
 import Kafka
 import Logging
 
@@ -10,14 +11,15 @@ import Logging
 import Glibc
 #endif
 
-/// The state the worker's one task owns: the Kafka handles, the open logs and the decoder.
+/// The state the worker's one task owns: the Kafka handles, the open logs and the decoders.
 struct WorkerLoop {
     let worker: Worker
     let logger: Logger
     let store: AuditStore
     let consumer: Consumer
     let producer: Producer
-    var decoder: NotificationDecoder
+    /// One decoder per core: a batch is decoded on all of them (``prepare(_:)``).
+    var decoders: [NotificationDecoder]
     var logs: [TopicPartition: PartitionLog] = [:]
     var lastHousekeeping = ContinuousClock.now
     /// Partitions whose logs were appended to since the last durability barrier.
@@ -49,7 +51,7 @@ struct WorkerLoop {
         producerConfiguration.allowUnsafeSettings = configuration.kafka.allowUnsafeSettings
         producerConfiguration.set("linger.ms", "5")
         producer = try Producer(configuration: producerConfiguration, logger: logger)
-        decoder = NotificationDecoder(validator: validator)
+        decoders = (0..<max(1, min(sysconf(Int32(_SC_NPROCESSORS_ONLN)), 8))).map { _ in NotificationDecoder(validator: validator) }
     }
 
     /// Connection and security settings a producer shares with the consumer's configuration.
@@ -90,12 +92,49 @@ struct WorkerLoop {
         case forward(StoreRecord, ProducerRecord)
     }
 
+    /// What a message's bytes alone decide: the decoded notification, and the content hash of
+    /// an audit notification.
+    private struct Prepared {
+        var decoded: DecodedNotification
+        var hash: ContentHash?
+    }
+
+    /// Decodes, validates and hashes the values of `messages` on every core: the part of a
+    /// message's work that depends on its bytes alone (about half of it). Planning, which
+    /// correlates and must see messages in order, stays on the loop's task.
+    private mutating func prepare(_ messages: [KafkaMessage]) -> [Prepared?] {
+        var out = [Prepared?](repeating: nil, count: messages.count)
+        // Below a few hundred messages, waking other threads costs more than it saves.
+        let lanes = messages.count >= 256 ? decoders.count : 1
+        let chunk = (messages.count + lanes - 1) / lanes
+        out.withUnsafeMutableBufferPointer { out in
+            decoders.withUnsafeMutableBufferPointer { decoders in
+                // Each lane writes only its own slots of `out` and uses only its own decoder.
+                nonisolated(unsafe) let out = out
+                nonisolated(unsafe) let decoders = decoders
+                DispatchQueue.concurrentPerform(iterations: lanes) { lane in
+                    for i in (lane * chunk)..<min(messages.count, (lane + 1) * chunk) {
+                        guard let value = messages[i].value else { continue }
+                        let decoded = decoders[lane].decode(value)
+                        guard case .audit = decoded else {
+                            out[i] = Prepared(decoded: decoded)
+                            continue
+                        }
+                        out[i] = Prepared(decoded: decoded, hash: ContentHash(of: value))
+                    }
+                }
+            }
+        }
+        return out
+    }
+
     private mutating func process(_ messages: [KafkaMessage], until stop: () -> Bool) async throws {
+        let prepared = prepare(messages)
         var planned: [TopicPartition: [Planned]] = [:]
         var order: [TopicPartition] = []
         var next: [TopicPartition: Int64?] = [:]
         var deadLetters: [ProducerRecord] = []
-        for message in messages {
+        for (message, prepared) in zip(messages, prepared) {
             let tp = message.topicPartition
             guard let log = logs[tp] else {
                 metrics.add("unassigned_messages")
@@ -120,7 +159,7 @@ struct WorkerLoop {
                 metrics.add("gap_offsets", Int(message.offset - gapStart))
                 planned[tp]!.append(.record(StoreRecord(offset: gapStart, timestamp: -1, body: .gap(to: message.offset))))
             }
-            let item = plan(message, log: log, deadLetters: &deadLetters)
+            let item = plan(message, prepared, log: log, deadLetters: &deadLetters)
             planned[tp]!.append(item)
             next[tp] = message.offset + 1
         }
@@ -192,12 +231,14 @@ struct WorkerLoop {
     }
 
     /// Decides what a message becomes.
-    private mutating func plan(_ message: KafkaMessage, log: PartitionLog, deadLetters: inout [ProducerRecord]) -> Planned {
+    private mutating func plan(
+        _ message: KafkaMessage, _ prepared: Prepared?, log: PartitionLog, deadLetters: inout [ProducerRecord]
+    ) -> Planned {
         let timestamp = message.timestamp ?? -1
-        guard let value = message.value else {
+        guard let value = message.value, let prepared else {
             return quarantine(message, reason: "nullValue", detail: "record without a value (tombstone)", bytes: [], deadLetters: &deadLetters)
         }
-        switch decoder.decode(value) {
+        switch prepared.decoded {
         case .audit(let notification):
             let isByID = message.topic == configuration.byIDTopic
             let id = notification.id
@@ -215,7 +256,7 @@ struct WorkerLoop {
             }
             let eventType: NotificationFields.EventType = notification.eventType == .request ? .request : .response
             // The same SHA-256 gives the digest and the journal frame's link (FORMAT.md §2).
-            let hash = ContentHash(of: value)
+            let hash = prepared.hash ?? ContentHash(of: value)
             let digest = hash.digest
             switch log.admit(id: id, eventType: eventType, digest: digest, now: currentMicroseconds()) {
             case .duplicate:
