@@ -116,7 +116,7 @@ public final class LogWriter {
         guard hashes.isEmpty || hashes.count == records.count else {
             throw StoreError(.invalidArgument, "\(hashes.count) content hashes for \(records.count) records")
         }
-        // A missing digest is fixed once, by the journal (``Journal/append(_:)``): the sealed
+        // A missing digest is fixed once, by the journal (``Journal/append(_:hashes:)``): the sealed
         // index reads it back from there.
         var expected = nextOffset ?? first.offset
         for record in records {

@@ -318,15 +318,18 @@ public final class Consumer {
     /// - Parameter timeout: the longest to wait (nil: until librdkafka is done, which with the
     ///   group coordinator unreachable is only after the session times out). After it the close
     ///   goes on in the background, holding the handle until librdkafka returns; the group then
-    ///   sees this member leave when its session times out, as after a crash.
+    ///   sees this member leave when its session times out, as after a crash. It includes the
+    ///   wait, of at most 10 s, for the first assignment of a member still joining (see
+    ///   ``awaitFirstAssignment(for:)``).
     /// - Throws: ``KafkaError/Code/timedOut`` when `timeout` passed first.
     public func close(timeout: Duration? = nil) async throws(KafkaError) {
         guard !closed else { return }
+        let started = ContinuousClock.now
         await awaitFirstAssignment(for: min(timeout ?? Self.firstAssignmentWait, Self.firstAssignmentWait))
         closed = true
         context.beginClosing()
         let handle = self.handle
-        guard let timeout else {
+        guard let timeout = timeout.map({ max($0 - started.duration(to: .now), .milliseconds(100)) }) else {
             return try await runBlocking { () throws(KafkaError) in
                 try KafkaError.check(rd_kafka_consumer_close(handle.pointer), function: "rd_kafka_consumer_close")
             }
