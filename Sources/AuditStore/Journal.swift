@@ -73,15 +73,15 @@ final class Journal {
         for (i, record) in zip(records.indices, records) {
             let start = pending.bytes.count
             let given = hashes.isEmpty ? nil : hashes[i]
-            let bytesHash = record.bytes.map { bytes in
-                given.map(\.sha256) ?? HashChain.digest(bytes)
+            let bytes = record.bytes.map { bytes in
+                assert(given == nil || given!.sha256 == HashChain.digest(bytes), "content hash of other bytes")
+                return (count: bytes.count, hash: given?.sha256 ?? HashChain.digest(bytes))
             }
-            assert(given == nil || given!.sha256 == HashChain.digest(record.bytes ?? []), "content hash of other bytes")
             pending.u32(0)
             RecordCodec.encode(
-                record, includeFields: true, digest: bytesHash.map(HashChain.contentDigest(fromDigest:)), into: &pending)
+                record, includeFields: true, digest: bytes.map { HashChain.contentDigest(fromDigest: $0.hash) },
+                into: &pending)
             pending.patchU32(UInt32(pending.bytes.count - start - 4), at: start)
-            let bytes = bytesHash.map { (count: record.bytes!.count, hash: $0) }
             chainHead = pending.bytes.withUnsafeBytes { frame in
                 Self.link(chainHead, frame: UnsafeRawBufferPointer(rebasing: frame[start...]), bytes: bytes)
             }
