@@ -58,7 +58,8 @@ public struct LogImport: Sendable {
         defer { try? writer.close() }
         let resume = writer.nextOffset ?? 0
         var keeper = try RecordKeeper()
-        var batch: [StoreRecord] = []
+        // Each record with the content hash of its bytes where the keeper took one.
+        var batch: [(StoreRecord, ContentHash?)] = []
         var line: UnsafeMutablePointer<CChar>?
         var capacity = 0
         var number: Int64 = 0
@@ -77,26 +78,26 @@ public struct LogImport: Sendable {
                 continue
             }
             if Self.isNotificationLine(bytes) {
-                let (record, kept) = keeper.record(bytes, offset: number, timestamp: nil)
+                let (record, kept, hash) = keeper.record(bytes, offset: number, timestamp: nil)
                 switch kept {
                 case .notification: summary.notifications += 1
                 case .duplicate: summary.duplicates += 1
                 case .skipped: summary.otherLines += 1
                 case .quarantined: summary.quarantined += 1
                 }
-                batch.append(record)
+                batch.append((record, hash))
             } else {
                 summary.otherLines += 1
-                batch.append(StoreRecord(offset: number, timestamp: -1, body: .skipped(eventType: "log line")))
+                batch.append((StoreRecord(offset: number, timestamp: -1, body: .skipped(eventType: "log line")), nil))
             }
             if batch.count == 4096 {
-                try writer.append(batch)
+                try writer.append(batch.map(\.0), hashes: batch.map(\.1))
                 batch.removeAll(keepingCapacity: true)
                 progress(Int(number + 1))
             }
         }
         if ferror(file) != 0 { throw StoreError(.io, "reading \(path) failed at line \(number + 1)") }
-        try writer.append(batch)
+        try writer.append(batch.map(\.0), hashes: batch.map(\.1))
         try writer.sync()
         progress(Int(number))
         return summary

@@ -94,7 +94,8 @@ public struct Replay: Sendable {
             for error in batch.errors where error.topicPartition != nil {
                 logger.warning("replay: \(error)")
             }
-            var records: [Int32: [StoreRecord]] = [:]
+            // Per partition, each record with the content hash of its bytes where the keeper took one.
+            var records: [Int32: [(StoreRecord, ContentHash?)]] = [:]
             for message in batch.messages {
                 let tp = message.topicPartition
                 guard var state = pending[tp], message.offset < state.bound.stop else { continue }
@@ -114,10 +115,10 @@ public struct Replay: Sendable {
                 let next = state.next!
                 if message.offset > next {
                     records[message.partition, default: []].append(
-                        StoreRecord(offset: next, timestamp: -1, body: .gap(to: message.offset)))
+                        (StoreRecord(offset: next, timestamp: -1, body: .gap(to: message.offset)), nil))
                     summary.gapOffsets += message.offset - next
                 }
-                let (record, outcome) = keeper.record(
+                let (record, outcome, hash) = keeper.record(
                     message.value, offset: message.offset, timestamp: message.timestamp ?? -1,
                     origin: OriginHeader.origin(of: message))
                 switch outcome {
@@ -126,7 +127,7 @@ public struct Replay: Sendable {
                 case .skipped: summary.skipped += 1
                 case .quarantined: summary.quarantined += 1
                 }
-                records[message.partition, default: []].append(record)
+                records[message.partition, default: []].append((record, hash))
                 state.next = message.offset + 1
                 if state.next! >= state.bound.stop { state.done = true }
                 summary.ranges[message.partition] = (summary.ranges[message.partition]?.lowerBound ?? record.offset)..<state.next!
@@ -134,7 +135,7 @@ public struct Replay: Sendable {
             }
             for (partition, batch) in records {
                 if writers[partition] == nil { writers[partition] = try store.openWriter(topic: topic, partition: partition) }
-                try writers[partition]!.append(batch)
+                try writers[partition]!.append(batch.map(\.0), hashes: batch.map(\.1))
             }
             progress(kept, total)
             // A partition read up to its stop without a message at it (a deleted or compacted tail).
