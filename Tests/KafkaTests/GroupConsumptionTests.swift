@@ -179,27 +179,49 @@ struct GroupConsumptionTests {
         }
     }
 
+    /// How a member that joined its group but has no assignment yet is let go.
+    enum Release: String, CaseIterable, Sendable {
+        /// ``Consumer/close(timeout:)``.
+        case close
+        /// ``Consumer/close(timeout:)`` from a cancelled task (an owner whose task group threw).
+        case closeWhenCancelled
+        /// No close at all: the last reference dropped (an owner that threw before closing).
+        case release
+    }
+
     /// librdkafka 2.0 aborts the process when a cooperative-sticky member is destroyed between
     /// its JoinGroup and its first assignment (#4312). With the coordinator's SyncGroup
-    /// response held back 3 s, the member is closed inside that window: ``Consumer/close(timeout:)``
-    /// must wait for the assignment (the process would abort otherwise) and then return.
-    @Test func closingAMemberBeforeItsFirstAssignmentWaitsForIt() async throws {
+    /// response held back 3 s, the member is let go inside that window, in each way an owner
+    /// can let it go: each must wait for the assignment (the process would abort otherwise).
+    @Test(arguments: Release.allCases)
+    func lettingGoOfAMemberBeforeItsFirstAssignmentWaitsForIt(_ release: Release) async throws {
         let topic = TestEnvironment.uniqueName("joining")
         let group = TestEnvironment.uniqueName("group")
         try await withMockCluster(topics: [topic: 2]) { cluster in
             try cluster.delayNextResponse(broker: 1, apiKey: 14, milliseconds: 3000)  // SyncGroup
-            let consumer = try Consumer(
-                configuration: TestEnvironment.consumerConfiguration(bootstrap: cluster.bootstrapServers, group: group))
-            try consumer.subscribe([topic])
-            let deadline = ContinuousClock.now + .seconds(20)
-            while consumer.memberID.isEmpty && ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(10))
-            }
-            #expect(!consumer.memberID.isEmpty, "the member never joined")
-            let start = ContinuousClock.now
-            try await consumer.close()
-            let waited = start.duration(to: .now)
-            #expect(waited >= .milliseconds(500), "close returned before the assignment came: \(waited)")
+            let bootstrap = cluster.bootstrapServers
+            let waited = try await Task {
+                var consumer: Consumer? = try Consumer(
+                    configuration: TestEnvironment.consumerConfiguration(bootstrap: bootstrap, group: group))
+                try consumer!.subscribe([topic])
+                let deadline = ContinuousClock.now + .seconds(20)
+                while consumer!.memberID.isEmpty && ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                #expect(!consumer!.memberID.isEmpty, "the member never joined")
+                let start = ContinuousClock.now
+                switch release {
+                case .close:
+                    try await consumer!.close()
+                case .closeWhenCancelled:
+                    withUnsafeCurrentTask { $0?.cancel() }
+                    try await consumer!.close()
+                case .release:
+                    consumer = nil
+                }
+                return start.duration(to: .now)
+            }.value
+            #expect(waited >= .milliseconds(500), "let go before the assignment came: \(waited)")
             #expect(waited < .seconds(12))
         }
     }

@@ -6,6 +6,10 @@ import Dispatch
 import Logging
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A consumer (group member or manual assignment) with exactly one owner.
 ///
 /// The owner is the one task that calls ``poll(maxMessages:timeout:)``, ``commit(_:)``,
@@ -55,6 +59,8 @@ public final class Consumer {
     }
 
     deinit {
+        // An owner that let go without closing (it threw) must not abort the process (#4312).
+        if !closed { settleFirstAssignment(until: .now + Self.firstAssignmentWait) }
         // Stop callbacks before the signal they point to can go away, then free the queue;
         // the handle is destroyed after (KafkaHandle.deinit), closing the group session if needed.
         rd_kafka_queue_cb_event_enable(queue, nil, nil)
@@ -366,10 +372,30 @@ public final class Consumer {
         guard subscribed, !assignedOnce, pendingRebalance == nil, !memberID.isEmpty else { return }
         logger.debug("closing a member that joined its group but has no assignment yet: waiting for it")
         let deadline = ContinuousClock.now + limit
-        while !assignedOnce, ContinuousClock.now < deadline, !Task.isCancelled {
+        while !assignedOnce, ContinuousClock.now < deadline {
+            // A cancelled task's poll returns at once; the wait must not be skipped for that.
+            if Task.isCancelled { return settleFirstAssignment(until: deadline) }
             guard let batch = try? await poll(maxMessages: 1, timeout: deadline - ContinuousClock.now) else { return }
             guard let rebalance = batch.rebalance else { continue }
             guard (try? completeRebalance(rebalance)) != nil else { return }
+        }
+    }
+
+    /// ``awaitFirstAssignment(for:)`` blocking the calling thread, checking every 10 ms: for a
+    /// cancelled owner, and for `deinit` (an owner that let go of the consumer without closing
+    /// it, e.g. when it threw). A rebalance the owner left pending is completed first.
+    private func settleFirstAssignment(until deadline: ContinuousClock.Instant) {
+        guard subscribed, !assignedOnce, !memberID.isEmpty else { return }
+        logger.debug("letting go of a member that joined its group but has no assignment yet: waiting for it")
+        if let pending = pendingRebalance, (try? completeRebalance(pending)) == nil { return }
+        while !assignedOnce, ContinuousClock.now < deadline {
+            var batch = ConsumerBatch()
+            drain(into: &batch, maxMessages: 256)
+            if let rebalance = batch.rebalance {
+                guard (try? completeRebalance(rebalance)) != nil else { return }
+            } else if batch.messages.isEmpty {
+                usleep(10_000)
+            }
         }
     }
 
