@@ -13,7 +13,7 @@ import Synchronization
 final class WriterMemory: Sendable {
     /// Bytes all open writers of the store may hold together.
     let budget: Int
-    /// The one compression context the writers share.
+    /// The compression contexts the writers share, one per core.
     let compression = CompressionContext()
     private let openWriters = Atomic<Int>(0)
 

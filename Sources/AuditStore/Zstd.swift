@@ -4,6 +4,10 @@
 import CZstd
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// zstd compression of blocks, optionally with a dictionary trained on the log's first data.
 ///
 /// One instance per writer or reader: the contexts are not shared between threads. Each
@@ -148,18 +152,34 @@ final class ZstdCodec {
     }
 }
 
-/// A zstd compression context that the writers of one store take turns with: one context
-/// (about 0.6 MB at level 1, 1.3 MB at level 3) instead of one per open log.
+/// The zstd compression contexts that the writers of one store take turns with: one per core
+/// (about 0.6 MB each at level 1, 1.3 MB at level 3) instead of one per open log, so that logs
+/// appended on several threads at once (a worker's batch) each find a free one.
 final class CompressionContext: @unchecked Sendable {
-    // The context is only used inside `lock`, by one caller at a time.
-    private let cctx: OpaquePointer
-    private let lock = Mutex<Void>(())
+    /// A context and whether a caller holds it; a context is used only by the caller that set
+    /// `busy` from false to true.
+    private final class Slot: @unchecked Sendable {
+        let cctx = ZSTD_createCCtx()!
+        let busy = Atomic<Bool>(false)
 
-    init() { cctx = ZSTD_createCCtx()! }
+        deinit { ZSTD_freeCCtx(cctx) }
+    }
 
-    deinit { ZSTD_freeCCtx(cctx) }
+    private let slots: [Slot]
+
+    init(count: Int = CompressionContext.cores) { slots = (0..<max(1, count)).map { _ in Slot() } }
+
+    /// Online processors, at most 8.
+    static var cores: Int { max(1, min(sysconf(Int32(_SC_NPROCESSORS_ONLN)), 8)) }
 
     func withContext<R>(_ body: (OpaquePointer) throws(StoreError) -> R) throws(StoreError) -> R {
-        try lock.withLock { (_) throws(StoreError) -> R in try body(cctx) }
+        while true {
+            for slot in slots where slot.busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
+                defer { slot.busy.store(false, ordering: .releasing) }
+                return try body(slot.cctx)
+            }
+            // More threads compress at once than there are cores: one finishes within a block.
+            sched_yield()
+        }
     }
 }

@@ -6,6 +6,7 @@ import AuditStore
 import Dispatch
 import Kafka
 import Logging
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -182,26 +183,70 @@ struct WorkerLoop {
             logger.notice("stopping before the batch's forwarded copies were acknowledged; it will be consumed again")
             return
         }
+        var appends: [LogAppend] = []
         for tp in order {
             guard let log = logs[tp], let items = planned[tp], !items.isEmpty else { continue }
-            var records: [StoreRecord] = []
-            var hashes: [ContentHash?] = []
-            records.reserveCapacity(items.count)
-            hashes.reserveCapacity(items.count)
+            var append = LogAppend(writer: log.writer)
+            append.records.reserveCapacity(items.count)
+            append.hashes.reserveCapacity(items.count)
             for item in items {
                 switch item {
                 case .record(let record, let hash):
-                    records.append(record)
-                    hashes.append(hash)
+                    append.records.append(record)
+                    append.hashes.append(hash)
                 case .forward(let record, _):
-                    records.append(record)
-                    hashes.append(nil)
+                    append.records.append(record)
+                    append.hashes.append(nil)
                 }
             }
-            try log.writer.append(records, hashes: hashes)
+            appends.append(append)
             unsynced.insert(tp)
-            metrics.add(tp.topic == configuration.byIDTopic ? "by_id_consumed" : "source_consumed", records.count)
+            metrics.add(tp.topic == configuration.byIDTopic ? "by_id_consumed" : "source_consumed", items.count)
         }
+        try Self.append(appends, lanes: decoders.count)
+    }
+
+    /// One log's share of a batch.
+    private struct LogAppend {
+        let writer: LogWriter
+        var records: [StoreRecord] = []
+        var hashes: [ContentHash?] = []
+    }
+
+    /// Appends each log's share of a batch, the logs spread over `lanes` threads.
+    ///
+    /// Appending (encoding, the journal, hashing, compression, indexing) is about half of a
+    /// worker's time, and logs share nothing but the store's compression contexts (one per
+    /// core): each writer has its own files and one owner at a time, here the lane that took it.
+    /// A failure is thrown once every lane is done, the first in the batch's order; logs
+    /// appended meanwhile are not yet durable, so nothing of the batch is committed.
+    private static func append(_ appends: [LogAppend], lanes: Int) throws(StoreError) {
+        let total = appends.reduce(0) { $0 + $1.records.count }
+        // Below a few hundred records, waking other threads costs more than it saves.
+        guard lanes > 1, appends.count > 1, total >= 256 else {
+            for append in appends { try append.writer.append(append.records, hashes: append.hashes) }
+            return
+        }
+        var failures = [StoreError?](repeating: nil, count: appends.count)
+        let next = Atomic<Int>(0)
+        failures.withUnsafeMutableBufferPointer { failures in
+            // Each log is taken by exactly one lane (the counter hands each index out once), and
+            // that lane alone writes its slot of `failures`.
+            nonisolated(unsafe) let failures = failures
+            nonisolated(unsafe) let appends = appends
+            DispatchQueue.concurrentPerform(iterations: min(lanes, appends.count)) { _ in
+                while true {
+                    let i = next.add(1, ordering: .relaxed).oldValue
+                    guard i < appends.count else { return }
+                    do throws(StoreError) {
+                        try appends[i].writer.append(appends[i].records, hashes: appends[i].hashes)
+                    } catch {
+                        failures[i] = error
+                    }
+                }
+            }
+        }
+        if let failure = failures.lazy.compactMap({ $0 }).first { throw failure }
     }
 
     /// The durability barrier of every log appended to since the last one, then the commit of

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import Foundation
+import Synchronization
 import Testing
 
 @testable import AuditStore
@@ -76,5 +77,52 @@ import Testing
         query.kinds = Set(StoreRecord.Kind.allCases)
         #expect(firstDifference(try store.reader().records(matching: query).map(\.record), records.map(normalized)) == nil)
         #expect(StoreVerifier(directory: directory.path).verify().isValid)
+    }
+
+    /// A worker appends its logs on every core at once; the writers then share the store's
+    /// compression contexts (one per core, fewer than the threads here). Each log must come out
+    /// byte for byte as when the logs are appended one after another.
+    @Test func logsAppendedOnManyThreadsAtOnceAreTheSameAsAppendedInTurn() throws {
+        let logs = 8
+        func write(_ directory: TemporaryDirectory, concurrently: Bool) throws {
+            let store = try AuditStore(directory: directory.path, options: smallOptions())
+            let writers = try (0..<logs).map { try store.openWriter(topic: "t", partition: Int32($0)) }
+            nonisolated(unsafe) let shared = writers
+            let failures = Mutex<[String]>([])
+            let appendLog = { @Sendable (partition: Int) in
+                var factory = RecordFactory(seed: 40 + UInt64(partition))
+                do {
+                    for round in 0..<12 { try shared[partition].append(factory.batch(40 + round % 5)) }
+                    try shared[partition].close()
+                } catch {
+                    failures.withLock { $0.append("log \(partition): \(error)") }
+                }
+            }
+            if concurrently {
+                DispatchQueue.concurrentPerform(iterations: logs, execute: appendLog)
+            } else {
+                for partition in 0..<logs { appendLog(partition) }
+            }
+            #expect(failures.withLock { $0 }.isEmpty)
+            #expect(StoreVerifier(directory: directory.path).verify().isValid)
+        }
+        let inTurn = TemporaryDirectory()
+        let atOnce = TemporaryDirectory()
+        try write(inTurn, concurrently: false)
+        try write(atOnce, concurrently: true)
+        var sealed = 0
+        for partition in 0..<logs {
+            let relative = LogFiles.logDirectory(data: "", topic: "t", partition: Int32(partition))
+            let names = try FileManager.default.contentsOfDirectory(atPath: inTurn.path + relative).sorted()
+            #expect(try FileManager.default.contentsOfDirectory(atPath: atOnce.path + relative).sorted() == names)
+            for name in names {
+                let expected = try Data(contentsOf: URL(fileURLWithPath: inTurn.path + relative + "/" + name))
+                let actual = try Data(contentsOf: URL(fileURLWithPath: atOnce.path + relative + "/" + name))
+                #expect(actual == expected, "log \(partition), \(name)")
+                if name.hasSuffix(LogFiles.segment) { sealed += 1 }
+            }
+        }
+        // Enough data that every log sealed segments, i.e. compressed blocks.
+        #expect(sealed >= logs * 2)
     }
 }
