@@ -159,30 +159,71 @@ public final class LogWriter {
     }
 
     /// The durability barrier of several logs at once: the same guarantee as ``sync()`` on each,
-    /// at the cost of one flush per filesystem when many logs have unsynced records.
+    /// at the cost of one flush per filesystem when many logs have unsynced records
+    /// (``Barrier``'s three steps at once).
+    /// - Returns: each writer's resume offset, in the order of `writers`.
+    /// - Throws: ``StoreError/Code/fenced``, ``StoreError/Code/closed``, ``StoreError/Code/io``.
+    public static func sync(_ writers: [LogWriter], fileSystemThreshold: Int = 8) throws(StoreError) -> [Int64?] {
+        let barrier = try Barrier(writers, fileSystemThreshold: fileSystemThreshold)
+        try barrier.flush()
+        return barrier.finish()
+    }
+
+    /// A durability barrier over several logs, in three steps so that its flush can run on
+    /// another thread while the owner appends on: `init` and ``finish()`` on the writers' owner,
+    /// ``flush()`` on any thread in between. What it makes durable is what was appended before
+    /// `init`; records appended meanwhile wait for the next barrier.
     ///
     /// A worker that owns hundreds of partitions touches hundreds of journals per batch; an
     /// `fsync` each costs a filesystem journal commit and a device cache flush each (about 0.2 ms
     /// here, so 100 ms for 500 logs), where one `syncfs(2)` per filesystem commits them all at
     /// once (about 18 ms for the same 500). Below `fileSystemThreshold` unsynced logs, each
     /// journal is fsynced on its own, which then costs less than flushing a whole filesystem.
-    /// - Returns: each writer's resume offset, in the order of `writers`.
-    /// - Throws: ``StoreError/Code/fenced``, ``StoreError/Code/closed``, ``StoreError/Code/io``.
-    public static func sync(_ writers: [LogWriter], fileSystemThreshold: Int = 8) throws(StoreError) -> [Int64?] {
-        for writer in writers { try writer.checkFence() }
-        let journals = writers.filter(\.unsynced).compactMap(\.journal)
-        if journals.count >= fileSystemThreshold {
-            var flushed: Set<UInt64> = []
-            for journal in journals where flushed.insert(try journal.file.device()).inserted {
-                try journal.file.syncFileSystem()
-            }
-        } else {
-            for journal in journals { try journal.sync() }
+    public struct Barrier: @unchecked Sendable {
+        // `@unchecked`: the writers are touched only by `init` and `finish`, on their owner;
+        // `flush` only fsyncs the journals' descriptors, which these references keep open (a
+        // journal sealed meanwhile is closed only once its last reference goes).
+        private let writers: [LogWriter]
+        private let journals: [StoreFile]
+        private let wholeFileSystems: Bool
+        /// Each writer's next offset when the barrier began.
+        private let offsets: [Int64?]
+
+        /// Begins a barrier over `writers`.
+        /// - Throws: ``StoreError/Code/fenced``, ``StoreError/Code/closed``, ``StoreError/Code/io``.
+        public init(_ writers: [LogWriter], fileSystemThreshold: Int = 8) throws(StoreError) {
+            for writer in writers { try writer.checkFence() }
+            self.writers = writers
+            journals = writers.filter(\.unsynced).compactMap(\.journal?.file)
+            wholeFileSystems = journals.count >= fileSystemThreshold
+            offsets = writers.map(\.nextOffset)
+            // A writer that appends before `finish` is unsynced again. A failed flush stops the
+            // writers' owner: on Linux a second fsync after a failed one may report success
+            // without the data (so it is not retried).
+            for writer in writers { writer.unsynced = false }
         }
-        return writers.map { writer in
-            writer.unsynced = false
-            writer.resumeOffset = writer.nextOffset
-            return writer.resumeOffset
+
+        /// Makes durable what the writers had appended when the barrier began. Blocks on disk I/O.
+        /// - Throws: ``StoreError/Code/io``.
+        public func flush() throws(StoreError) {
+            if wholeFileSystems {
+                var flushed: Set<UInt64> = []
+                for journal in journals where flushed.insert(try journal.device()).inserted {
+                    try journal.syncFileSystem()
+                }
+            } else {
+                for journal in journals { try journal.sync() }
+            }
+        }
+
+        /// Ends the barrier once ``flush()`` returned: each writer's resume offset becomes at
+        /// least its next offset at the barrier's beginning.
+        /// - Returns: each writer's resume offset, in the order the barrier was given them.
+        public func finish() -> [Int64?] {
+            zip(writers, offsets).map { writer, offset in
+                if let offset, writer.resumeOffset.map({ $0 < offset }) ?? true { writer.resumeOffset = offset }
+                return writer.resumeOffset
+            }
         }
     }
 

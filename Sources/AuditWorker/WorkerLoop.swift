@@ -26,6 +26,10 @@ struct WorkerLoop {
     /// Partitions whose logs were appended to since the last durability barrier.
     var unsynced: Set<TopicPartition> = []
     var lastBarrier = ContinuousClock.now
+    /// The barrier being flushed while the next batches are appended (``makeDurable()``).
+    var flushing: Flushing?
+    /// Where barriers are flushed: a thread of its own, off the cooperative pool (STYLE.md §7.5).
+    let flusher = ThreadTaskExecutor(label: "audit.worker.flush")
     var lastExpiry = ContinuousClock.now
 
     var configuration: WorkerConfiguration { worker.configuration }
@@ -67,7 +71,8 @@ struct WorkerLoop {
         do {
             while !stop() && !Task.isCancelled {
                 // With appended records waiting for their barrier, wake up in time for it.
-                let wait = unsynced.isEmpty ? configuration.idleTick : min(configuration.idleTick, configuration.syncInterval)
+                let wait = unsynced.isEmpty && flushing == nil
+                    ? configuration.idleTick : min(configuration.idleTick, configuration.syncInterval)
                 let batch = try await consumer.poll(maxMessages: configuration.batchSize, timeout: wait)
                 for error in batch.errors { try handle(error) }
                 if !batch.messages.isEmpty { try await process(batch.messages, until: stop) }
@@ -249,20 +254,42 @@ struct WorkerLoop {
         if let failure = failures.lazy.compactMap({ $0 }).first { throw failure }
     }
 
-    /// The durability barrier of every log appended to since the last one, then the commit of
-    /// their resume offsets (DESIGN §6.3: an offset is committed only once everything before it
-    /// is durable). Batches in between are only appended: a crash loses nothing, since the store's
-    /// own resume offset moves only here and what follows it is consumed again.
+    /// A durability barrier in flight, and the partitions it covers.
+    struct Flushing {
+        var partitions: [TopicPartition]
+        var barrier: LogWriter.Barrier
+        var flush: Task<Void, any Error>
+        var started: ContinuousClock.Instant
+    }
+
+    /// Begins the durability barrier of every log appended to since the last one; its flush
+    /// runs on ``flusher`` while the loop appends the next batches, and the next call (or a
+    /// rebalance, or the shutdown) waits for it and commits the resume offsets it made durable
+    /// (DESIGN §6.3: an offset is committed only once everything before it is durable). A crash
+    /// loses nothing: a log's resume offset moves only once its barrier's flush returned, and what
+    /// follows it is consumed again.
+    ///
+    /// Flushing in the background: with 500 logs, 45 barriers of one `syncfs` each (~45 ms)
+    /// kept the worker waiting a fifth of its time (`audit-trail bench worker`).
     private mutating func makeDurable() async throws {
         lastBarrier = .now
+        try await finishFlushing()
         guard !unsynced.isEmpty else { return }
-        let partitions = unsynced.filter { logs[$0] != nil }
+        let partitions = Array(unsynced.filter { logs[$0] != nil })
         unsynced = []
-        let start = ContinuousClock.now
-        let resumes = try LogWriter.sync(partitions.map { logs[$0]!.writer })
-        metrics.observeFsync(seconds: start.duration(to: .now).inSeconds)
+        let barrier = try LogWriter.Barrier(partitions.map { logs[$0]!.writer })
+        let flush = Task(executorPreference: flusher) { try barrier.flush() }
+        flushing = Flushing(partitions: partitions, barrier: barrier, flush: flush, started: .now)
+    }
+
+    /// Waits for the barrier in flight, if any, then commits the resume offsets it made durable.
+    private mutating func finishFlushing() async throws {
+        guard let flushing else { return }
+        self.flushing = nil
+        try await flushing.flush.value
+        metrics.observeFsync(seconds: flushing.started.duration(to: .now).inSeconds)
         var commits: [TopicPartition: Int64] = [:]
-        for (tp, resume) in zip(partitions, resumes) {
+        for (tp, resume) in zip(flushing.partitions, flushing.barrier.finish()) {
             guard let resume else { continue }
             commits[tp] = resume
             metrics.set("durable_offset", label: tp.description, resume)
@@ -270,7 +297,7 @@ struct WorkerLoop {
         try await commit(commits)
         logger.debug(
             "batch durable",
-            metadata: ["audit.logs": "\(partitions.count)", "audit.stored_total": "\(metrics.value("stored"))",
+            metadata: ["audit.logs": "\(flushing.partitions.count)", "audit.stored_total": "\(metrics.value("stored"))",
                        "audit.duplicates_total": "\(metrics.value("duplicates"))"])
         metrics.changed()
     }
@@ -411,6 +438,8 @@ struct WorkerLoop {
     }
 
     private mutating func handle(_ rebalance: Rebalance) async throws {
+        // Its commits come first: after a revoke they would move another owner's offsets.
+        try await finishFlushing()
         switch rebalance.kind {
         case .revoke:
             let revoked = rebalance.partitions.compactMap { tp in logs.removeValue(forKey: tp).map { (tp, $0) } }
@@ -485,6 +514,7 @@ struct WorkerLoop {
     }
 
     private mutating func shutDown() async throws {
+        try await finishFlushing()
         let offsets = try closeDurably(Array(logs))
         logs = [:]
         // The resume offsets are durable in the store, which is what an assignment resumes from;

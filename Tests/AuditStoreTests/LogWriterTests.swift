@@ -3,6 +3,7 @@
 
 import AuditStore
 import Foundation
+import Synchronization
 import Testing
 
 @Suite struct LogWriterTests {
@@ -85,6 +86,57 @@ import Testing
             #expect(try store.openWriter(topic: "t", partition: Int32(partition)).resumeOffset == resume)
         }
         #expect(StoreVerifier(directory: directory.path).verify().isValid)
+    }
+
+    /// A worker flushes a barrier on another thread while it appends on: the barrier makes
+    /// durable, and reports as the resume offsets, what was appended before it began, even when
+    /// the journals it flushes are sealed (closed and deleted) meanwhile.
+    @Test(arguments: [1, 1_000])
+    func aBarrierCoversWhatWasAppendedBeforeItBegan(fileSystemThreshold: Int) throws {
+        let directory = TemporaryDirectory()
+        let store = try AuditStore(directory: directory.path, options: smallOptions())
+        let writers = try (0..<3).map { try store.openWriter(topic: "t", partition: Int32($0)) }
+        var factories = (0..<3).map { RecordFactory(seed: 50 + UInt64($0)) }
+        var records: [[StoreRecord]] = [[], [], []]
+        for (i, writer) in writers.enumerated() {
+            records[i] = factories[i].batch(100)
+            try writer.append(records[i])
+        }
+        let before = writers.map(\.nextOffset)
+        let barrier = try LogWriter.Barrier(writers, fileSystemThreshold: fileSystemThreshold)
+        let segmentsBefore = try segmentCount(directory)
+        for (i, writer) in writers.enumerated() {
+            let more = factories[i].batch(300)
+            records[i] += more
+            try writer.append(more)
+        }
+        #expect(try segmentCount(directory) > segmentsBefore, "no journal was sealed while the barrier was open")
+        let flushed = Mutex<StoreError?>(nil)
+        let thread = Thread {
+            do throws(StoreError) { try barrier.flush() } catch { flushed.withLock { $0 = error } }
+        }
+        thread.start()
+        while !thread.isFinished { usleep(1_000) }
+        #expect(flushed.withLock { $0 } == nil)
+        #expect(barrier.finish() == before)
+        #expect(writers.map(\.resumeOffset) == before)
+        // What was appended meanwhile waits for the next barrier.
+        #expect(try LogWriter.sync(writers, fileSystemThreshold: fileSystemThreshold) == writers.map(\.nextOffset))
+        for writer in writers { try writer.close() }
+        var query = StoreQuery()
+        query.kinds = Set(StoreRecord.Kind.allCases)
+        let read = try store.reader().records(matching: query)
+        for i in 0..<3 {
+            #expect(firstDifference(read.filter { $0.partition == Int32(i) }.map(\.record), records[i].map(normalized)) == nil)
+        }
+        #expect(StoreVerifier(directory: directory.path).verify().isValid)
+    }
+
+    private func segmentCount(_ directory: TemporaryDirectory) throws -> Int {
+        try (0..<3).reduce(0) { count, partition in
+            let path = directory.path + "/t/\(partition)"
+            return count + (try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".seg") }.count)
+        }
     }
 
     @Test func aBarrierOverAFencedWriterFails() throws {
