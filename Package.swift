@@ -56,7 +56,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "AuditWorker",
-            dependencies: ["Kafka", "AuditModel", "AuditStore", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Kafka", "AuditModel", "AuditStore", "CLinux", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
         .target(
             name: "AuditTesting",

@@ -3,6 +3,7 @@
 
 import AuditModel
 import AuditStore
+import CLinux
 import Dispatch
 import Kafka
 import Logging
@@ -295,6 +296,12 @@ struct WorkerLoop {
             metrics.set("durable_offset", label: tp.description, resume)
         }
         try await commit(commits)
+        // Each thread that allocates (the decode and append lanes, the flusher, librdkafka's)
+        // may get a malloc arena of its own, and glibc keeps an arena's freed memory for it: with
+        // the flush in the background, peak RSS with 1M pending requests rose from 229 to
+        // 247-260 MiB (`bench worker`; 224 MiB with MALLOC_ARENA_MAX=1, which cost 7 % of the
+        // throughput). Handing the free memory back at each barrier: 215-221 MiB, no cost seen.
+        malloc_trim(0)
         logger.debug(
             "batch durable",
             metadata: ["audit.logs": "\(flushing.partitions.count)", "audit.stored_total": "\(metrics.value("stored"))",
