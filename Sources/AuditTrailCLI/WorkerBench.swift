@@ -5,6 +5,9 @@ import ArgumentParser
 import AuditClient
 import AuditTesting
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Kafka
 import Logging
 import Synchronization
@@ -56,6 +59,12 @@ struct WorkerBench: AsyncParsableCommand {
             "worker end to end (decode, validate, correlate, store, fsync, commit)", count: notifications, unit: "notifications",
             bytes: bytes, run.elapsed)
         print(String(format: "  worker peak RSS %.0f MiB", Double(run.peakRSS) / 1_048_576))
+        if !run.phases.isEmpty {
+            // From the worker's start, so `poll` includes joining the group.
+            let order = ["poll", "decode", "plan", "forward", "append", "barrier", "rebalance"]
+            let shown = order.filter { run.phases[$0] != nil } + run.phases.keys.filter { !order.contains($0) }.sorted()
+            print("  worker loop, seconds by phase: " + shown.map { "\($0) " + String(format: "%.2f", run.phases[$0]!) }.joined(separator: ", "))
+        }
         if let kcatRate { print(String(format: "end-to-end ratio worker / kcat: %.2fx (goal >= 1.0x)", rate / kcatRate)) }
 
         if pending > 0 {
@@ -124,13 +133,15 @@ struct WorkerBench: AsyncParsableCommand {
     private func runWorker(
         topic: String, count: Int, bootstrap: String,
         feed: (@escaping @Sendable () -> Int) async throws -> Void = { _ in }
-    ) async throws -> (elapsed: Duration, peakRSS: Int) {
+    ) async throws -> (elapsed: Duration, peakRSS: Int, phases: [String: Double]) {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("bench-worker-\(getpid())-\(topic)").path
         defer { try? FileManager.default.removeItem(atPath: data) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+        let metricsPort = TestEnvironment.freePort()
         process.arguments = [
             "worker", "--brokers", bootstrap, "--topic", topic, "--group", "bench-\(topic)", "--data", data, "--log-level", "debug",
+            "--metrics-port", String(metricsPort),
         ]
         let pipe = Pipe()
         process.standardError = pipe
@@ -164,12 +175,29 @@ struct WorkerBench: AsyncParsableCommand {
         try await feed { state.storedCount }
         while !state.isDone { try await Task.sleep(for: .milliseconds(20)) }
         let result = state.result
+        let phases = await Self.phaseSeconds(port: metricsPort)
         process.terminate()
         process.waitUntilExit()
         guard let assigned = result.assigned, let done = result.done, result.stored >= count else {
             throw ValidationError("the worker stopped before storing \(count) notifications")
         }
-        return (assigned.duration(to: done), result.peak)
+        return (assigned.duration(to: done), result.peak, phases)
+    }
+
+    /// The worker's `audit_worker_seconds_total{phase}` from its metrics endpoint (empty when
+    /// it cannot be read).
+    private static func phaseSeconds(port: Int) async -> [String: Double] {
+        guard let url = URL(string: "http://127.0.0.1:\(port)/metrics"),
+              let (body, _) = try? await URLSession.shared.data(from: url) else { return [:] }
+        var phases: [String: Double] = [:]
+        let prefix = "audit_worker_seconds_total{phase=\""
+        for line in String(decoding: body, as: UTF8.self).split(separator: "\n") where line.hasPrefix(prefix) {
+            let rest = line.dropFirst(prefix.count)
+            guard let quote = rest.firstIndex(of: "\""), let space = rest.lastIndex(of: " "),
+                  let seconds = Double(rest[rest.index(after: space)...]) else { continue }
+            phases[String(rest[..<quote])] = seconds
+        }
+        return phases
     }
 
     /// The process's peak resident set (VmHWM), in bytes.

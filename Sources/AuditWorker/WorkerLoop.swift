@@ -74,13 +74,21 @@ struct WorkerLoop {
                 // With appended records waiting for their barrier, wake up in time for it.
                 let wait = unsynced.isEmpty && flushing == nil
                     ? configuration.idleTick : min(configuration.idleTick, configuration.syncInterval)
+                var phase = ContinuousClock.now
                 let batch = try await consumer.poll(maxMessages: configuration.batchSize, timeout: wait)
+                metrics.addTime("poll", phase.duration(to: .now))
                 for error in batch.errors { try handle(error) }
                 if !batch.messages.isEmpty { try await process(batch.messages, until: stop) }
                 if batch.messages.isEmpty || ContinuousClock.now - lastBarrier >= configuration.syncInterval {
+                    phase = .now
                     try await makeDurable()
+                    metrics.addTime("barrier", phase.duration(to: .now))
                 }
-                if let rebalance = batch.rebalance { try await handle(rebalance) }
+                if let rebalance = batch.rebalance {
+                    phase = .now
+                    try await handle(rebalance)
+                    metrics.addTime("rebalance", phase.duration(to: .now))
+                }
                 if ContinuousClock.now - lastHousekeeping >= configuration.idleTick { try housekeeping() }
             }
         } catch {
@@ -136,7 +144,10 @@ struct WorkerLoop {
     }
 
     private mutating func process(_ messages: [KafkaMessage], until stop: () -> Bool) async throws {
+        var phase = ContinuousClock.now
         let prepared = prepare(messages)
+        metrics.addTime("decode", phase.duration(to: .now))
+        phase = .now
         var planned: [TopicPartition: [Planned]] = [:]
         var order: [TopicPartition] = []
         var next: [TopicPartition: Int64?] = [:]
@@ -170,6 +181,8 @@ struct WorkerLoop {
             planned[tp]!.append(item)
             next[tp] = message.offset + 1
         }
+        metrics.addTime("plan", phase.duration(to: .now))
+        phase = .now
         // Forwarded copies and dead letters are acknowledged before any marker becomes durable.
         var produced = false
         for tp in order {
@@ -189,6 +202,8 @@ struct WorkerLoop {
             logger.notice("stopping before the batch's forwarded copies were acknowledged; it will be consumed again")
             return
         }
+        metrics.addTime("forward", phase.duration(to: .now))
+        phase = .now
         var appends: [LogAppend] = []
         for tp in order {
             guard let log = logs[tp], let items = planned[tp], !items.isEmpty else { continue }
@@ -210,6 +225,7 @@ struct WorkerLoop {
             metrics.add(tp.topic == configuration.byIDTopic ? "by_id_consumed" : "source_consumed", items.count)
         }
         try Self.append(appends, lanes: decoders.count)
+        metrics.addTime("append", phase.duration(to: .now))
     }
 
     /// One log's share of a batch.
@@ -538,7 +554,10 @@ struct WorkerLoop {
         } catch {
             logger.warning("left the consumer group without its coordinator: \(error)")
         }
-        logger.info("worker stopped cleanly")
+        let phases = metrics.phaseSeconds().sorted { $0.key < $1.key }
+        logger.info(
+            "worker stopped cleanly",
+            metadata: ["audit.loop_seconds": "\(phases.map { "\($0.key)=\((($0.value * 100).rounded() / 100))" }.joined(separator: " "))"])
     }
 }
 

@@ -1,6 +1,7 @@
 // AuditTrail — worker
 // SPDX-License-Identifier: Apache-2.0
 
+import AuditModel
 import Synchronization
 
 /// The worker's counters, rendered in Prometheus' text format for `/metrics`.
@@ -12,6 +13,7 @@ public final class WorkerMetrics: Sendable {
         var fsyncBuckets = [Int](repeating: 0, count: WorkerMetrics.fsyncBuckets.count)
         var fsyncCount = 0
         var fsyncSum = 0.0
+        var phaseSeconds: [String: Double] = [:]
     }
     private let state = Mutex(State())
     private let observers = Mutex<[@Sendable () -> Void]>([])
@@ -42,6 +44,16 @@ public final class WorkerMetrics: Sendable {
             for (i, bound) in Self.fsyncBuckets.enumerated() where seconds <= bound { state.fsyncBuckets[i] += 1 }
         }
     }
+
+    /// Adds to the time the worker's loop spent in one of its phases
+    /// (`audit_worker_seconds_total{phase}`: poll, decode, plan, forward, append, barrier,
+    /// rebalance): whether a worker waits for Kafka, decodes, stores or waits for the disk.
+    public func addTime(_ phase: String, _ duration: Duration) {
+        state.withLock { $0.phaseSeconds[phase, default: 0] += duration.inSeconds }
+    }
+
+    /// Seconds the loop spent in each phase so far (``addTime(_:_:)``).
+    public func phaseSeconds() -> [String: Double] { state.withLock { $0.phaseSeconds } }
 
     /// Calls `body` after every batch the worker made durable and every rebalance it completed
     /// (tests await progress with it).
@@ -80,6 +92,12 @@ public final class WorkerMetrics: Sendable {
                 out += "# TYPE audit_\(name) gauge\n"
                 for (label, value) in values.sorted(by: { $0.key < $1.key }) {
                     out += "audit_\(name){partition=\"\(escape(label))\"} \(value)\n"
+                }
+            }
+            if !state.phaseSeconds.isEmpty {
+                out += "# TYPE audit_worker_seconds_total counter\n"
+                for (phase, seconds) in state.phaseSeconds.sorted(by: { $0.key < $1.key }) {
+                    out += "audit_worker_seconds_total{phase=\"\(escape(phase))\"} \(seconds)\n"
                 }
             }
             out += "# TYPE audit_fsync_seconds histogram\n"

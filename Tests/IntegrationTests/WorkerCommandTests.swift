@@ -88,6 +88,12 @@ struct WorkerCommandTests {
         #expect(metrics.contains("audit_stored_total 400"))
         #expect(metrics.contains("audit_requests_total 200") && metrics.contains("audit_responses_total 200"))
         #expect(metrics.contains("# TYPE audit_fsync_seconds histogram"))
+        // Where the loop spent its time: each phase a keyed batch goes through took some.
+        for phase in ["poll", "decode", "plan", "append", "barrier"] {
+            let line = metrics.split(separator: "\n").first { $0.hasPrefix("audit_worker_seconds_total{phase=\"\(phase)\"} ") }
+            let seconds = line.flatMap { Double($0.split(separator: " ").last ?? "") }
+            #expect((seconds ?? 0) > 0, "phase \(phase): \(String(describing: line))")
+        }
 
         worker.process.terminate()  // SIGTERM: drain, commit, leave the group
         #expect(await worker.waitForExit() == 0)
