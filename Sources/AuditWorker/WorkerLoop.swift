@@ -118,29 +118,18 @@ struct WorkerLoop {
     /// message's work that depends on its bytes alone (about half of it). Planning, which
     /// correlates and must see messages in order, stays on the loop's task.
     private mutating func prepare(_ messages: [KafkaMessage]) -> [Prepared?] {
-        var out = [Prepared?](repeating: nil, count: messages.count)
         // Below a few hundred messages, waking other threads costs more than it saves.
         let lanes = messages.count >= 256 ? decoders.count : 1
-        let chunk = (messages.count + lanes - 1) / lanes
-        out.withUnsafeMutableBufferPointer { out in
-            decoders.withUnsafeMutableBufferPointer { decoders in
-                // Each lane writes only its own slots of `out` and uses only its own decoder.
-                nonisolated(unsafe) let out = out
-                nonisolated(unsafe) let decoders = decoders
-                DispatchQueue.concurrentPerform(iterations: lanes) { lane in
-                    for i in (lane * chunk)..<min(messages.count, (lane + 1) * chunk) {
-                        guard let value = messages[i].value else { continue }
-                        let decoded = decoders[lane].decode(value)
-                        guard case .audit = decoded else {
-                            out[i] = Prepared(decoded: decoded)
-                            continue
-                        }
-                        out[i] = Prepared(decoded: decoded, hash: ContentHash(of: value))
-                    }
-                }
+        return decoders.withUnsafeMutableBufferPointer { decoders in
+            // A lane decodes one message at a time, with its own decoder.
+            nonisolated(unsafe) let decoders = decoders
+            return onLanes(messages.count, lanes: lanes) { (lane, i) -> Prepared? in
+                guard let value = messages[i].value else { return nil }
+                let decoded = decoders[lane].decode(value)
+                guard case .audit = decoded else { return Prepared(decoded: decoded) }
+                return Prepared(decoded: decoded, hash: ContentHash(of: value))
             }
         }
-        return out
     }
 
     private mutating func process(_ messages: [KafkaMessage], until stop: () -> Bool) async throws {
@@ -249,23 +238,14 @@ struct WorkerLoop {
             for append in appends { try append.writer.append(append.records, hashes: append.hashes) }
             return
         }
-        var failures = [StoreError?](repeating: nil, count: appends.count)
-        let next = Atomic<Int>(0)
-        failures.withUnsafeMutableBufferPointer { failures in
-            // Each log is taken by exactly one lane (the counter hands each index out once), and
-            // that lane alone writes its slot of `failures`.
-            nonisolated(unsafe) let failures = failures
-            nonisolated(unsafe) let appends = appends
-            DispatchQueue.concurrentPerform(iterations: min(lanes, appends.count)) { _ in
-                while true {
-                    let i = next.add(1, ordering: .relaxed).oldValue
-                    guard i < appends.count else { return }
-                    do throws(StoreError) {
-                        try appends[i].writer.append(appends[i].records, hashes: appends[i].hashes)
-                    } catch {
-                        failures[i] = error
-                    }
-                }
+        // Each log is taken by exactly one lane (``onLanes`` hands each index out once).
+        nonisolated(unsafe) let appends = appends
+        let failures = onLanes(appends.count, lanes: lanes) { (_, i) -> StoreError? in
+            do throws(StoreError) {
+                try appends[i].writer.append(appends[i].records, hashes: appends[i].hashes)
+                return nil
+            } catch {
+                return error
             }
         }
         if let failure = failures.lazy.compactMap({ $0 }).first { throw failure }
@@ -558,6 +538,28 @@ struct WorkerLoop {
         logger.info(
             "worker stopped cleanly",
             metadata: ["audit.loop_seconds": "\(phases.map { "\($0.key)=\((($0.value * 100).rounded() / 100))" }.joined(separator: " "))"])
+    }
+}
+
+/// Runs `body(lane, index)` for each index below `count` on `lanes` threads at once
+/// (`concurrentPerform`) and returns the results in index order. Indexes are handed out one at a
+/// time, so no lane waits for a slower lane's share, and a lane runs one `body` at a time, so
+/// what `lane` selects (a decoder) is used by one thread at a time. With one lane it runs on the
+/// calling thread.
+private func onLanes<T>(_ count: Int, lanes: Int, _ body: @Sendable (_ lane: Int, _ index: Int) -> T) -> [T] {
+    guard lanes > 1, count > 1 else { return (0..<count).map { body(0, $0) } }
+    let next = Atomic<Int>(0)
+    return Array(unsafeUninitializedCapacity: count) { buffer, initialized in
+        // Each index is handed out once, so each slot is initialised once, by one lane.
+        nonisolated(unsafe) let slots = buffer
+        DispatchQueue.concurrentPerform(iterations: min(lanes, count)) { lane in
+            while true {
+                let i = next.add(1, ordering: .relaxed).oldValue
+                guard i < count else { return }
+                (slots.baseAddress! + i).initialize(to: body(lane, i))
+            }
+        }
+        initialized = count
     }
 }
 
