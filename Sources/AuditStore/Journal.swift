@@ -1,6 +1,8 @@
 // AuditTrail — segment store
 // SPDX-License-Identifier: Apache-2.0
 
+import Glibc
+
 /// The active segment of a log: an append-only journal of framed, hash-chained records
 /// (FORMAT.md §4), durable at each ``sync()``.
 ///
@@ -44,10 +46,50 @@ final class Journal {
         return Journal(header: header, file: file, length: Int64(bytes.count), chainHead: HashChain.digest(bytes))
     }
 
-    /// Opens a journal for appending after recovery: cuts the torn tail at the last whole frame.
-    static func recover(path: String) throws(StoreError) -> (Journal, [StoreRecord], truncated: Int64) {
+    /// What ``recover(path:directory:setAsideAs:)`` found and did.
+    struct Recovered {
+        var journal: Journal
+        /// The whole, valid records before a torn tail or damage.
+        var records: [StoreRecord]
+        /// Bytes cut from a torn tail (0 when the journal was damaged: nothing is cut then).
+        var truncated: Int64
+        /// The damage, if the journal was damaged; it was then set aside.
+        var damage: Damage?
+    }
+
+    /// Opens a journal for appending after recovery.
+    ///
+    /// A torn tail (``Contents/tornReason``) is cut at the last whole frame. A damaged journal
+    /// (``Contents/damage``) is never cut or rewritten: the file is kept whole under the name
+    /// `setAsideAs` (evidence is never deleted), and a fresh journal with the same header and the
+    /// whole frames before the damage takes its place.
+    ///
+    /// The steps keep both copies safe at any crash: the fresh journal is written as `*.tmp` and
+    /// fsynced; the damaged file gets its second name by `link(2)` (same inode, bytes untouched),
+    /// made durable by a directory fsync before the fresh file replaces the journal's name by
+    /// `rename(2)` (then fsync the directory again). A crash before the rename leaves the damaged
+    /// journal in place (recovered again on the next open, the `*.tmp` removed); after it, the
+    /// fresh journal.
+    /// - Throws: ``StoreError/Code/corrupt`` (the header does not parse), ``StoreError/Code/io``.
+    static func recover(path: String, directory: String, setAsideAs aside: String) throws(StoreError) -> Recovered {
         let file = try StoreFile.openForWriting(path, create: false)
-        let contents = try parse(try file.readAll(), path: path)
+        let bytes = try file.readAll()
+        let contents = try parse(bytes, path: path)
+        if let damage = contents.damage {
+            let fresh = try StoreFile.openForWriting(path + ".tmp", truncate: true)
+            try fresh.write(Array(bytes[..<Int(contents.validLength)]), at: 0)
+            try fresh.sync()
+            guard Glibc.link(path, aside) == 0 else {
+                throw StoreError.system("link", path: "\(path) -> \(aside)", errno: errno)
+            }
+            try Directory.sync(directory)
+            try Directory.rename(path + ".tmp", to: path)
+            try Directory.sync(directory)
+            let journal = Journal(
+                header: contents.header, file: try StoreFile.openForWriting(path, create: false),
+                length: contents.validLength, chainHead: contents.chainHead)
+            return Recovered(journal: journal, records: contents.records, truncated: 0, damage: damage)
+        }
         if contents.validLength < contents.fileLength {
             // Cut the torn tail, and make the cut durable before appending after it: a later
             // crash must not resurrect half a frame between two whole ones.
@@ -56,8 +98,27 @@ final class Journal {
         }
         let journal = Journal(
             header: contents.header, file: file, length: contents.validLength, chainHead: contents.chainHead)
-        return (journal, contents.records, contents.fileLength - contents.validLength)
+        return Recovered(
+            journal: journal, records: contents.records, truncated: contents.fileLength - contents.validLength,
+            damage: nil)
     }
+
+    /// The name recovery gives a damaged journal `journalName` it sets aside: recovery, the
+    /// writer and readers ignore it (it does not end in `.journal` or `.tmp`); `verify` reports it
+    /// until an operator removes it.
+    static func setAsideName(_ journalName: String, epoch: Int64) -> String {
+        journalName + setAsideInfix + String(epoch)
+    }
+
+    /// Whether `name` is a damaged journal set aside by recovery (``setAsideName(_:epoch:)``).
+    static func isSetAside(_ name: String) -> Bool {
+        let journalName = name.prefix(20 + LogFiles.journal.count)
+        let rest = name.dropFirst(journalName.count)
+        return LogFiles.base(of: String(journalName), suffix: LogFiles.journal) != nil
+            && rest.hasPrefix(setAsideInfix) && Int64(rest.dropFirst(setAsideInfix.count)).map { $0 >= 0 } == true
+    }
+
+    private static let setAsideInfix = ".damaged-"
 
     /// Encodes `records` as frames at the end of the journal (written, not yet durable).
     ///
@@ -168,14 +229,61 @@ final class Journal {
         var records: [StoreRecord]
         /// File offset of each record's frame.
         var frameOffsets: [Int64]
+        /// The end of the last whole, valid frame (the file's length when nothing follows it).
         var validLength: Int64
         var fileLength: Int64
         var chainHead: [UInt8]
-        /// Why parsing stopped before the end, if it did.
+        /// Why parsing stopped before the end, if the bytes after ``validLength`` are a torn tail.
         var tornReason: String?
+        /// The damage, if the bytes after ``validLength`` are not a torn tail.
+        var damage: Damage?
     }
 
-    /// Parses a journal; a torn or corrupt tail ends the records (it is reported, not thrown).
+    /// Bytes after the last whole, valid frame that a crash cannot have left (see ``parse(_:path:)``).
+    struct Damage: Equatable, Sendable {
+        /// File position of the first frame that fails (= ``Contents/validLength``).
+        var position: Int64
+        /// The offset that frame should hold: the next offset of the last valid frame (or the
+        /// journal's base offset).
+        var expectedOffset: Int64
+        /// Why the frame at ``position`` fails.
+        var reason: String
+        /// Whole frames found after the damage by scanning forward (a frame whose record decodes
+        /// to exactly its length, at an offset at or after ``expectedOffset``; each one after the
+        /// first found also links to the one before it).
+        var laterFrames: Int
+        /// The next offset of the last of ``laterFrames``, if any was found.
+        var laterNextOffset: Int64?
+
+        /// The source offsets the damage affects, as far as the bytes tell: from the damaged
+        /// frame's offset to the end of the whole frames after it (at least that one offset).
+        var offsets: Range<Int64> { expectedOffset..<max(expectedOffset + 1, laterNextOffset ?? expectedOffset) }
+    }
+
+    /// Parses a journal. A torn tail or damage ends the records; it is reported, not thrown.
+    ///
+    /// What follows the last whole, valid frame is a *torn tail* only if a crash can have left
+    /// it, i.e. it is
+    /// - a proper prefix of one frame: fewer than `4 + 32` bytes, or a `u32 length` whose frame
+    ///   runs past the end of the file, or
+    /// - zero bytes only,
+    /// and no whole frame can be found in it by scanning forward. Anything else is *damage*: a
+    /// frame of whole length whose record does not decode to exactly that length, whose link
+    /// does not verify or whose offset does not follow, or a failing frame followed by whole
+    /// frames (bytes changed in, cut out of or inserted into the middle).
+    ///
+    /// Why (FORMAT.md §4): the writer appends whole frames with `pwrite` and makes them durable
+    /// with `fsync`. A `kill -9` interrupts a write at most: the file then ends in a prefix of the
+    /// bytes written, so at most its last frame is partial. A power loss loses what was not yet
+    /// fsynced: on ext4 (`data=ordered`, delayed allocation, unwritten extents) the file then ends
+    /// early, or its size covers blocks whose data never reached the disk, which read as zeros.
+    /// Neither changes a byte inside a whole frame, nor removes bytes from the middle. One power
+    /// loss case is *reported as damage* although no byte was altered: unsynced pages that reach
+    /// the disk out of order leave a zero page followed by frames. The outcome is then the same
+    /// as for a torn tail (the log resumes after the last valid frame; none of those offsets was
+    /// committed), only louder, which is the side to err on: a frame cut silently is loss no one
+    /// sees, a false alarm is a file an operator looks at.
+    /// - Throws: ``StoreError/Code/corrupt`` when the header does not parse.
     static func parse(_ bytes: [UInt8], path: String) throws(StoreError) -> Contents {
         try bytes.withBytes { (buffer) throws(StoreError) -> Contents in
             var reader = ByteReader(buffer)
@@ -190,48 +298,137 @@ final class Journal {
             guard reader.position == headerLength else {
                 throw StoreError(.corrupt, "\(path): header length \(headerLength) != \(reader.position)")
             }
+            let version1 = fileMagic == version1Magic
             var chain = HashChain.digest(UnsafeRawBufferPointer(rebasing: buffer[0..<headerLength]))
             var records: [StoreRecord] = []
             var offsets: [Int64] = []
             var next = header.baseOffset
-            var torn: String?
-            while reader.remaining > 0 {
-                let start = reader.position
-                guard reader.remaining >= 4 + 32 else { torn = "partial frame at \(start)"; break }
-                let length = Int(try reader.u32())
-                guard length <= reader.remaining - 32 else { torn = "partial frame at \(start)"; break }
-                let frame = UnsafeRawBufferPointer(rebasing: buffer[start..<start + 4 + length])
-                var recordReader = ByteReader(UnsafeRawBufferPointer(rebasing: frame[4...]))
-                guard let record = try? RecordCodec.decode(&recordReader), recordReader.remaining == 0 else {
-                    torn = "undecodable record at \(start)"
-                    break
+            var position = headerLength
+            var failure: (reason: String, partial: Bool)?
+            while position < buffer.count {
+                switch frame(buffer, at: position, chain: chain, version1: version1) {
+                case .partial:
+                    failure = ("partial frame at \(position)", true)
+                case .invalid(let reason):
+                    failure = ("\(reason) at \(position)", false)
+                case .valid(let record, let link, let end):
+                    guard record.offset == next else {
+                        failure = ("offset \(record.offset) at \(position), expected \(next)", false)
+                        break
+                    }
+                    next = record.nextOffset
+                    chain = link
+                    records.append(record)
+                    offsets.append(Int64(position))
+                    position = end
+                    continue
                 }
-                let link =
-                    fileMagic == version1Magic
-                    ? HashChain.link(chain, frame)
-                    : Self.link(chain, frame: frame, bytes: record.bytes.map { (count: $0.count, hash: HashChain.digest($0)) })
-                reader.position = start + 4 + length
-                guard Array(try reader.raw(32)) == link else { torn = "frame hash mismatch at \(start)"; break }
-                guard record.offset == next else {
-                    torn = "offset \(record.offset) at \(start), expected \(next)"
-                    break
-                }
-                next = record.nextOffset
-                chain = link
-                records.append(record)
-                offsets.append(Int64(start))
+                break
             }
-            let validLength =
-                torn == nil ? Int64(buffer.count) : endOfLastFrame(buffer, offsets: offsets, headerLength: headerLength)
-            return Contents(
-                header: header, records: records, frameOffsets: offsets, validLength: validLength,
-                fileLength: Int64(buffer.count), chainHead: chain, tornReason: torn)
+            var contents = Contents(
+                header: header, records: records, frameOffsets: offsets, validLength: Int64(position),
+                fileLength: Int64(buffer.count), chainHead: chain)
+            guard let failure else { return contents }
+            let later = laterFrames(buffer, from: position + 1, expected: next, version1: version1)
+            let zeros = !buffer[position...].contains { $0 != 0 }
+            if later.count == 0 && (failure.partial || zeros) {
+                contents.tornReason = zeros ? "zero bytes from \(position)" : failure.reason
+            } else {
+                contents.damage = Damage(
+                    position: Int64(position), expectedOffset: next, reason: failure.reason, laterFrames: later.count,
+                    laterNextOffset: later.nextOffset)
+            }
+            return contents
         }
     }
 
-    private static func endOfLastFrame(_ buffer: UnsafeRawBufferPointer, offsets: [Int64], headerLength: Int) -> Int64 {
-        guard let last = offsets.last else { return Int64(headerLength) }
-        let length = buffer.loadUnaligned(fromByteOffset: Int(last), as: UInt32.self)
-        return last + 4 + Int64(UInt32(littleEndian: length)) + 32
+    /// One frame read at `start` of a journal's bytes.
+    private enum Frame {
+        /// The bytes end before the frame does.
+        case partial
+        /// A whole frame that fails.
+        case invalid(String)
+        case valid(StoreRecord, link: [UInt8], end: Int)
+    }
+
+    /// Reads the frame at `start`; its link is checked against `chain` when given, and taken as
+    /// it is otherwise (a frame found by scanning, whose predecessor is unknown).
+    private static func frame(
+        _ buffer: UnsafeRawBufferPointer, at start: Int, chain: [UInt8]?, version1: Bool
+    ) -> Frame {
+        guard buffer.count - start >= 4 + 32 else { return .partial }
+        let length = Int(UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: start, as: UInt32.self)))
+        guard length <= buffer.count - start - 4 - 32 else { return .partial }
+        let end = start + 4 + length + 32
+        let frame = UnsafeRawBufferPointer(rebasing: buffer[start..<start + 4 + length])
+        var recordReader = ByteReader(UnsafeRawBufferPointer(rebasing: frame[4...]))
+        guard let record = try? RecordCodec.decode(&recordReader), recordReader.remaining == 0 else {
+            return .invalid("undecodable record")
+        }
+        let stored = Array(UnsafeRawBufferPointer(rebasing: buffer[(end - 32)..<end]))
+        guard let chain else { return .valid(record, link: stored, end: end) }
+        let link =
+            version1
+            ? HashChain.link(chain, frame)
+            : Self.link(chain, frame: frame, bytes: record.bytes.map { (count: $0.count, hash: HashChain.digest($0)) })
+        guard stored == link else { return .invalid("frame hash mismatch") }
+        return .valid(record, link: link, end: end)
+    }
+
+    /// The whole frames after a failing frame, found by scanning forward from `from` byte by
+    /// byte: for a cut-out or an insertion the frames that follow are shifted. A candidate must
+    /// have a `u32 length` that fits, a record that decodes to exactly that length and an offset
+    /// at or after `expected`. From a candidate, frames are followed while each links to the one
+    /// before and its offset follows. The run counts only if it is confirmed: by a second frame
+    /// linking to the first (a SHA-256 no stray bytes match), or by ending at the end of the file
+    /// or before a frame's proper prefix there (a last frame, maybe before a torn write); the scan
+    /// goes on after a run, or at the next byte after an unconfirmed candidate.
+    private static func laterFrames(
+        _ buffer: UnsafeRawBufferPointer, from: Int, expected: Int64, version1: Bool
+    ) -> (count: Int, nextOffset: Int64?) {
+        // The smallest record: kind, flags, offset, timestamp.
+        let minimumRecord = 1 + 1 + 8 + 8
+        var count = 0
+        var next = expected
+        var position = from
+        while buffer.count - position >= 4 + minimumRecord + 32 {
+            // Cheap tests first: most positions fail them, and decoding costs more.
+            let length = Int(UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: position, as: UInt32.self)))
+            let offset = Int64(littleEndian: buffer.loadUnaligned(fromByteOffset: position + 6, as: Int64.self))
+            guard length >= minimumRecord, length <= buffer.count - position - 4 - 32,
+                StoreRecord.Kind(rawValue: buffer[position + 4]) != nil, offset >= next,
+                case .valid(let first, var link, var end) = frame(buffer, at: position, chain: nil, version1: version1),
+                first.offset >= next
+            else {
+                position += 1
+                continue
+            }
+            var run = 1
+            var runNext = first.nextOffset
+            while case .valid(let record, let nextLink, let nextEnd) = frame(buffer, at: end, chain: link, version1: version1),
+                record.offset == runNext
+            {
+                run += 1
+                runNext = record.nextOffset
+                link = nextLink
+                end = nextEnd
+            }
+            let confirmed: Bool
+            if run > 1 || end == buffer.count {
+                confirmed = true
+            } else if case .partial = frame(buffer, at: end, chain: nil, version1: version1) {
+                confirmed = true
+            } else {
+                confirmed = false
+            }
+            guard confirmed else {
+                position += 1
+                continue
+            }
+            count += run
+            next = runNext
+            position = end
+        }
+        return (count, count > 0 ? next : nil)
     }
 }

@@ -20,12 +20,13 @@ struct LogVerification {
     }
 
     private mutating func find(
-        _ code: VerifyReport.Code, _ file: String?, position: Int64? = nil, offset: Int64? = nil, _ message: String
+        _ code: VerifyReport.Code, _ file: String?, position: Int64? = nil, offset: Int64? = nil,
+        offsets: Range<Int64>? = nil, _ message: String
     ) {
         report.findings.append(
             VerifyReport.Finding(
-                code: code, topic: topic, partition: partition, file: file, position: position, offset: offset,
-                message: message))
+                code: code, topic: topic, partition: partition, file: file, position: position,
+                offset: offset ?? offsets?.lowerBound, offsets: offsets, message: message))
     }
 
     mutating func run(into total: inout VerifyReport) {
@@ -71,7 +72,11 @@ struct LogVerification {
             checkJournal(LogFiles.name(journalBase, LogFiles.journal))
         }
         for name in names.subtracting(accounted).sorted() {
-            find(.extraFile, name, "not accounted for by the manifest")
+            if Journal.isSetAside(name) {
+                checkSetAside(name)
+            } else {
+                find(.extraFile, name, "not accounted for by the manifest")
+            }
         }
         report.heads.append(
             VerifyReport.LogHead(topic: topic, partition: partition, nextOffset: nextOffset, chainHead: chain.hex))
@@ -182,8 +187,35 @@ struct LogVerification {
         for record in contents.records {
             if case .gap(let to) = record.body { report.brokerGaps.append((topic, partition, record.offset..<to)) }
         }
-        report.tornTailBytes += contents.fileLength - contents.validLength
+        if let damage = contents.damage {
+            find(
+                .damagedJournal, name, position: damage.position, offsets: damage.offsets,
+                "damaged, not torn: \(damage.reason); \(damage.laterFrames) whole frame(s) after it; the next writer "
+                    + "sets the file aside and resumes at offset \(damage.expectedOffset)")
+        } else {
+            report.tornTailBytes += contents.fileLength - contents.validLength
+        }
         chain = contents.chainHead
         if let last = contents.records.last { nextOffset = last.nextOffset }
+    }
+
+    /// A damaged journal set aside by recovery stays a finding until an operator removes it: it
+    /// is evidence of damage, and of offsets the log had to consume again.
+    private mutating func checkSetAside(_ name: String) {
+        guard let bytes = try? StoreFile.openForReading(directory + "/" + name).readAll(),
+            let contents = try? Journal.parse(bytes, path: name)
+        else {
+            find(.setAsideJournal, name, "damaged journal set aside by recovery; unreadable now")
+            return
+        }
+        let base = contents.header.baseOffset
+        let end = max(contents.damage?.offsets.upperBound ?? base, contents.records.last?.nextOffset ?? base)
+        let damage =
+            contents.damage.map { "at byte \($0.position) (\($0.reason)), offsets from \($0.expectedOffset)" }
+            ?? "no damage found now"
+        find(
+            .setAsideJournal, name, position: contents.damage?.position, offsets: base..<max(end, base + 1),
+            "damaged journal set aside by recovery: it covered offsets \(base)..<\(end), damaged \(damage); "
+                + "examine it, then remove it from the data directory")
     }
 }

@@ -5,8 +5,9 @@
 /// rolls and seals segments.
 ///
 /// Opening takes the log's lock, raises its epoch (fencing out any older writer), recovers the
-/// journal (cutting a torn tail at the last whole record) and seals what it recovered, so every
-/// writer starts on a fresh journal and an older writer can never append to a file this one uses.
+/// journal (cutting a torn tail at the last whole record, or setting a damaged journal aside and
+/// keeping the whole records before the damage) and seals what it recovered, so every writer
+/// starts on a fresh journal and an older writer can never append to a file this one uses.
 ///
 /// - Important: not thread-safe; one owner calls it. Its calls block on disk I/O.
 public final class LogWriter {
@@ -31,6 +32,29 @@ public final class LogWriter {
         public var recoveredRecords: Int
         /// Bytes cut from a torn journal tail.
         public var truncatedBytes: Int64
+        /// Damaged journals found and set aside (FORMAT.md §4): not a crash's torn tail but bytes
+        /// changed, removed or inserted. Each is an error to report: the log resumes at
+        /// ``DamagedJournal/offsets``' lower bound, so those offsets are consumed again from Kafka,
+        /// and any Kafka no longer has are lost (a gap). Empty when there was no damage.
+        public var damaged: [DamagedJournal] = []
+    }
+
+    /// A damaged journal that recovery set aside instead of cutting.
+    public struct DamagedJournal: Sendable, Equatable {
+        /// The journal's path as it was (`<log>/<base>.journal`); a fresh journal with its whole
+        /// frames before the damage took this name, then was sealed.
+        public var file: String
+        /// Where the damaged file is now, whole and unchanged: `<file>.damaged-<epoch>` in the same
+        /// directory. `verify` reports it (``VerifyReport/Code/setAsideJournal``) until an operator
+        /// removes it.
+        public var setAsideAs: String
+        /// Byte position in the file of the first frame that failed.
+        public var position: Int64
+        /// The source offsets affected, as far as the bytes tell: from the failed frame's offset
+        /// (where the log resumes) to the end of the whole frames found after it.
+        public var offsets: Range<Int64>
+        /// Why the frame failed (e.g. `frame hash mismatch at 4242`).
+        public var reason: String
     }
 
     let directory: String
@@ -78,7 +102,9 @@ public final class LogWriter {
         recovery = Recovery(recoveredRecords: 0, truncatedBytes: 0)
         recovery = try recover()
         try manifest.write(directory: directory)
-        resumeOffset = manifest.sealedNext
+        // A damaged journal's first frame failed and no segment was sealed before it: the log is
+        // empty, but its data resumes at the damaged offset, not wherever Kafka last committed.
+        resumeOffset = manifest.sealedNext ?? recovery.damaged.first?.offsets.lowerBound
         nextOffset = resumeOffset
         memory.writerOpened()
         holdsShare = true
@@ -323,8 +349,16 @@ public final class LogWriter {
                 try Directory.remove(path)
                 continue
             }
-            let (journal, records, truncated) = try Journal.recover(path: path)
-            recovery.truncatedBytes += truncated
+            let aside = directory + "/" + Journal.setAsideName(name, epoch: epoch)
+            let recovered = try Journal.recover(path: path, directory: directory, setAsideAs: aside)
+            let (journal, records) = (recovered.journal, recovered.records)
+            recovery.truncatedBytes += recovered.truncated
+            if let damage = recovered.damage {
+                recovery.damaged.append(
+                    DamagedJournal(
+                        file: path, setAsideAs: aside, position: damage.position, offsets: damage.offsets,
+                        reason: damage.reason))
+            }
             if records.isEmpty {
                 try Directory.remove(path)
                 continue

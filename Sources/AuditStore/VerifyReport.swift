@@ -17,6 +17,8 @@ public struct VerifyReport: Sendable {
         public var position: Int64?
         /// Source offset involved, when known.
         public var offset: Int64?
+        /// Source offsets involved, when a finding covers a range (from ``offset``).
+        public var offsets: Range<Int64>?
         /// Human detail.
         public var message: String
 
@@ -24,7 +26,11 @@ public struct VerifyReport: Sendable {
             var place = "\(topic)/\(partition)"
             if let file { place += " \(file)" }
             if let position { place += " @\(position)" }
-            if let offset { place += " offset \(offset)" }
+            if let offsets {
+                place += " offsets \(offsets.lowerBound)..<\(offsets.upperBound)"
+            } else if let offset {
+                place += " offset \(offset)"
+            }
             return "\(code): \(place): \(message)"
         }
     }
@@ -53,6 +59,14 @@ public struct VerifyReport: Sendable {
         public static let manifestMismatch = Code("manifestMismatch")
         /// A signature does not verify, or a required one is missing.
         public static let badSignature = Code("badSignature")
+        /// The active journal is damaged, not torn: bytes changed, cut out or inserted before its
+        /// end (FORMAT.md §4). ``Finding/position`` is the first failing frame, ``Finding/offsets``
+        /// the source offsets affected. The next writer sets the file aside and resumes there.
+        public static let damagedJournal = Code("damagedJournal")
+        /// A damaged journal that recovery set aside (`<base>.journal.damaged-<epoch>`): the log
+        /// went on without the offsets it covered after the damage, consumed again from Kafka.
+        /// Reported until an operator examines and removes it from the data directory.
+        public static let setAsideJournal = Code("setAsideJournal")
         public var description: String { name }
     }
 
