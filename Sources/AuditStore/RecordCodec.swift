@@ -12,6 +12,8 @@
 enum RecordCodec {
     private static let hasOrigin: UInt8 = 1
     private static let hasFields: UInt8 = 2
+    /// A forwarded marker that records where its copy was written.
+    private static let hasCopyPosition: UInt8 = 4
 
     /// Appends `record` to `writer`; with `detachBytes`, only the length of its `bytes`. With
     /// `includeFields`, `digest` stands in for a notification's ``NotificationFields/digest`` when
@@ -22,6 +24,7 @@ enum RecordCodec {
     ) {
         var flags: UInt8 = record.origin == nil ? 0 : hasOrigin
         if includeFields, case .notification = record.body { flags |= hasFields }
+        if case .forwarded(_, _, .some) = record.body { flags |= hasCopyPosition }
         writer.u8(record.kind.rawValue)
         writer.u8(flags)
         writer.i64(record.offset)
@@ -42,9 +45,13 @@ enum RecordCodec {
             if detachBytes { writer.u32(UInt32(bytes.count)) } else { writer.blob(bytes) }
         case .skipped(let eventType):
             writer.string(eventType)
-        case .forwarded(let topic, let key):
+        case .forwarded(let topic, let key, let copy):
             writer.string(topic)
             writer.string(key)
+            if let copy {
+                writer.i32(copy.partition)
+                writer.i64(copy.offset)
+            }
         case .gap(let to):
             writer.i64(to)
         }
@@ -97,7 +104,10 @@ enum RecordCodec {
         case .skipped:
             body = .skipped(eventType: try reader.string())
         case .forwarded:
-            body = .forwarded(topic: try reader.string(), key: try reader.string())
+            let topic = try reader.string()
+            let key = try reader.string()
+            let copy = flags & hasCopyPosition != 0 ? CopyPosition(partition: try reader.i32(), offset: try reader.i64()) : nil
+            body = .forwarded(topic: topic, key: key, copy: copy)
         case .gap:
             let to = try reader.i64()
             guard to > offset else { throw StoreError(.corrupt, "gap \(offset)..<\(to) is empty") }

@@ -33,8 +33,11 @@ public struct StoreRecord: Sendable, Hashable {
         case quarantined(reason: String, detail: String, bytes: [UInt8])
         /// A non-audit notification, counted but not kept: its event type only.
         case skipped(eventType: String)
-        /// An unkeyed notification re-keyed onto the group's by-id topic: where it went.
-        case forwarded(topic: String, key: String)
+        /// An unkeyed notification re-keyed onto the group's by-id topic: where it went, and
+        /// where the broker wrote the copy (from its delivery report), so the copy can be
+        /// accounted for until it is stored (DESIGN §6.8). Markers written before the position
+        /// was recorded have none.
+        case forwarded(topic: String, key: String, copy: CopyPosition? = nil)
         /// Offsets the broker no longer had, `offset..<to`: recorded so verify accepts and reports them.
         case gap(to: Int64)
     }
@@ -82,6 +85,20 @@ public struct StoreRecord: Sendable, Hashable {
         case forwarded = 4
         /// ``Body/gap(to:)``
         case gap = 5
+    }
+}
+
+/// Where the broker wrote a forwarded copy: a partition and offset of the by-id topic.
+public struct CopyPosition: Sendable, Hashable {
+    /// The by-id topic's partition.
+    public var partition: Int32
+    /// The copy's offset in that partition.
+    public var offset: Int64
+
+    /// Creates a position.
+    public init(partition: Int32, offset: Int64) {
+        self.partition = partition
+        self.offset = offset
     }
 }
 

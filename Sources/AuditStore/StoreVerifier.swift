@@ -30,6 +30,27 @@ public struct StoreVerifier: Sendable {
                 report.logs += 1
             }
         }
+        account(into: &report)
         return report
+    }
+
+    /// Every forwarded notification must have its copy stored (DESIGN §6.8): a missing copy is
+    /// a finding at its source offset, where `repair` can fetch it again.
+    private func account(into report: inout VerifyReport) {
+        do {
+            let hop = try HopAccount(directory: directory)
+            report.forwarded = hop.forwarded
+            report.copiesStored = hop.copiesStored
+            report.copiesInFlight = hop.inFlight
+            for unstored in hop.missing {
+                report.findings.append(VerifyReport.Finding(
+                    code: .lostForward, topic: unstored.topic, partition: unstored.partition, file: nil, position: nil,
+                    offset: unstored.offset, message: unstored.description))
+            }
+        } catch {
+            report.findings.append(VerifyReport.Finding(
+                code: .lostForward, topic: "-", partition: -1, file: nil, position: nil, offset: nil,
+                message: "forwarded notifications could not be accounted for: \(error)"))
+        }
     }
 }

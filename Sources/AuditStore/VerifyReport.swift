@@ -67,6 +67,9 @@ public struct VerifyReport: Sendable {
         /// went on without the offsets it covered after the damage, consumed again from Kafka.
         /// Reported until an operator examines and removes it from the data directory.
         public static let setAsideJournal = Code("setAsideJournal")
+        /// A forwarded notification whose copy was not stored and will not arrive: lost
+        /// until `audit-trail repair` fetches it again from its source offset (DESIGN §6.8).
+        public static let lostForward = Code("lostForward")
         public var description: String { name }
     }
 
@@ -79,6 +82,12 @@ public struct VerifyReport: Sendable {
     /// log; only a comparison with an anchor kept elsewhere (the Kafka committed offset, a chain
     /// head published by the worker) shows it. These are the values to compare.
     public var heads: [LogHead] = []
+    /// Forwarded notifications whose copy a worker has not stored *yet* (its by-id log has not
+    /// reached the copy's offset): not a finding while workers run; a stopped store should have none.
+    public var copiesInFlight: [HopAccount.Unstored] = []
+    /// Forwarded notifications in the store, and how many of their copies are stored.
+    public var forwarded = 0
+    public var copiesStored = 0
     /// Logs checked.
     public var logs = 0
     /// Sealed segments checked.

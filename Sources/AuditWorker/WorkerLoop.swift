@@ -52,9 +52,7 @@ struct WorkerLoop {
             consumerConfiguration.set("queued.max.messages.kbytes", "65536")
         }
         consumer = try Consumer(configuration: consumerConfiguration, logger: logger)
-        var producerConfiguration = KafkaConfiguration(bootstrapServers: configuration.kafka["bootstrap.servers"] ?? "")
-        for (key, value) in configuration.kafka.properties where Self.sharedKeys(key) { producerConfiguration.set(key, value) }
-        producerConfiguration.allowUnsafeSettings = configuration.kafka.allowUnsafeSettings
+        var producerConfiguration = Repair.producerConfiguration(configuration.kafka)
         producerConfiguration.set("linger.ms", "5")
         producer = try Producer(configuration: producerConfiguration, logger: logger)
         decoders = (0..<max(1, min(sysconf(Int32(_SC_NPROCESSORS_ONLN)), 8))).map { _ in NotificationDecoder(validator: validator) }
@@ -160,10 +158,7 @@ struct WorkerLoop {
             }
             let gapStart = expected ?? 0
             if message.offset > gapStart {
-                logger.warning(
-                    "source gap: offsets \(gapStart)..<\(message.offset) of \(tp) no longer exist in Kafka",
-                    metadata: ["audit.partition": "\(tp)"])
-                metrics.add("gap_offsets", Int(message.offset - gapStart))
+                recordLoss(tp, gapStart..<message.offset)
                 planned[tp]!.append(.record(StoreRecord(offset: gapStart, timestamp: -1, body: .gap(to: message.offset))))
             }
             let item = plan(message, prepared, log: log, deadLetters: &deadLetters)
@@ -172,11 +167,15 @@ struct WorkerLoop {
         }
         metrics.addTime("plan", phase.duration(to: .now))
         phase = .now
-        // Forwarded copies and dead letters are acknowledged before any marker becomes durable.
+        // Forwarded copies and dead letters are acknowledged before any marker becomes durable,
+        // and each marker records where its copy was written (DESIGN §6.8: the copy is
+        // accounted for until it is stored).
         var produced = false
+        var tickets: [TopicPartition: [Int: DeliveryTicket]] = [:]
         for tp in order {
-            for case .forward(_, let record) in planned[tp]! {
-                try await producer.enqueue(record)
+            for (i, item) in planned[tp]!.enumerated() {
+                guard case .forward(_, let record) = item else { continue }
+                tickets[tp, default: [:]][i] = try await producer.enqueueTracked(record)
                 produced = true
             }
         }
@@ -188,6 +187,7 @@ struct WorkerLoop {
             // Asked to stop while the broker does not acknowledge: the batch is not stored, so
             // its offsets are not committed and it is consumed again after a restart (copies
             // forwarded twice are stored once).
+            for ticket in tickets.values.flatMap(\.values) { producer.abandon(ticket) }
             logger.notice("stopping before the batch's forwarded copies were acknowledged; it will be consumed again")
             return
         }
@@ -199,12 +199,19 @@ struct WorkerLoop {
             var append = LogAppend(writer: log.writer)
             append.records.reserveCapacity(items.count)
             append.hashes.reserveCapacity(items.count)
-            for item in items {
+            for (i, item) in items.enumerated() {
                 switch item {
                 case .record(let record, let hash):
                     append.records.append(record)
                     append.hashes.append(hash)
-                case .forward(let record, _):
+                case .forward(var record, _):
+                    // Every copy was acknowledged (``delivered(until:)`` throws otherwise).
+                    if let ticket = tickets[tp]?[i], case .success(let report)? = producer.takeDelivery(ticket),
+                        case .forwarded(let topic, let key, _) = record.body
+                    {
+                        let copy = CopyPosition(partition: report.topicPartition.partition, offset: report.offset)
+                        record.body = .forwarded(topic: topic, key: key, copy: copy)
+                    }
                     append.records.append(record)
                     append.hashes.append(nil)
                 }
@@ -305,6 +312,29 @@ struct WorkerLoop {
         metrics.changed()
     }
 
+    /// Counts and reports offsets of `tp` that Kafka no longer had when the worker reached them.
+    ///
+    /// They are recorded as a `gap` (so verify proves the log contiguous) and are a loss: of
+    /// source notifications that were never read, or, on the by-id topic, of forwarded copies
+    /// the broker deleted before they were stored (`audit-trail verify` names each source offset
+    /// whose copy is missing, and `audit-trail repair` fetches it again from its source). A loss
+    /// is an error, never a warning line alone: it is counted in `audit_lost_total{reason}`.
+    private func recordLoss(_ tp: TopicPartition, _ offsets: Range<Int64>) {
+        let count = Int(offsets.upperBound - offsets.lowerBound)
+        metrics.add("gap_offsets", count)
+        if tp.topic == configuration.byIDTopic {
+            metrics.add("lost", label: "by_id_gap", count)
+            logger.error(
+                "lost \(count) forwarded cop\(count == 1 ? "y" : "ies"): offsets \(offsets.lowerBound)..<\(offsets.upperBound) of \(tp) were deleted by the broker before they were stored; `audit-trail verify` names their source offsets and `audit-trail repair` fetches them again (check the retention of \(tp.topic))",
+                metadata: ["audit.partition": "\(tp)"])
+        } else {
+            metrics.add("lost", label: "source_gap", count)
+            logger.error(
+                "lost \(count) notification(s): offsets \(offsets.lowerBound)..<\(offsets.upperBound) of \(tp) no longer exist in Kafka (deleted before the workers read them)",
+                metadata: ["audit.partition": "\(tp)"])
+        }
+    }
+
     /// Decides what a message becomes.
     private mutating func plan(
         _ message: KafkaMessage, _ prepared: Prepared?, log: PartitionLog, deadLetters: inout [ProducerRecord]
@@ -319,12 +349,7 @@ struct WorkerLoop {
             let id = notification.id
             guard isByID || message.key.map({ $0.elementsEqual(id.utf8) }) == true else {
                 metrics.add("forwarded")
-                let headers = [
-                    KafkaHeader(key: OriginHeader.topic, value: Array(message.topic.utf8)),
-                    KafkaHeader(key: OriginHeader.partition, value: Array(String(message.partition).utf8)),
-                    KafkaHeader(key: OriginHeader.offset, value: Array(String(message.offset).utf8)),
-                    KafkaHeader(key: OriginHeader.timestamp, value: Array(String(timestamp).utf8)),
-                ]
+                let headers = OriginHeader.headers(of: message)
                 return .forward(
                     StoreRecord(offset: message.offset, timestamp: timestamp, body: .forwarded(topic: configuration.byIDTopic, key: id)),
                     ProducerRecord(topic: configuration.byIDTopic, key: Array(id.utf8), value: value, headers: headers))
@@ -569,6 +594,16 @@ enum OriginHeader {
     static let partition = "audit.origin.partition"
     static let offset = "audit.origin.offset"
     static let timestamp = "audit.origin.timestamp"
+
+    /// The headers of the copy of `message` forwarded onto the by-id topic.
+    static func headers(of message: KafkaMessage) -> [KafkaHeader] {
+        [
+            KafkaHeader(key: topic, value: Array(message.topic.utf8)),
+            KafkaHeader(key: partition, value: Array(String(message.partition).utf8)),
+            KafkaHeader(key: offset, value: Array(String(message.offset).utf8)),
+            KafkaHeader(key: timestamp, value: Array(String(message.timestamp ?? -1).utf8)),
+        ]
+    }
 
     static func origin(of message: KafkaMessage) -> Origin? {
         func header(_ key: String) -> String? {

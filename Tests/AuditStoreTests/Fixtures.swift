@@ -63,7 +63,7 @@ struct RecordFactory {
         switch Int.random(in: 0..<20, using: &random) {
         case 0: record = StoreRecord(offset: 0, timestamp: 5, body: .quarantined(reason: "notJSON", detail: "at 3", bytes: [1, 2, 3]))
         case 1: record = StoreRecord(offset: 0, timestamp: 6, body: .skipped(eventType: "compute.instance.create.end"))
-        case 2: record = StoreRecord(offset: 0, timestamp: 7, body: .forwarded(topic: "by-id", key: "id-\(random.next() % 100)"))
+        case 2: record = StoreRecord(offset: 0, timestamp: 7, body: .forwarded(topic: "elsewhere.by-id", key: "id-\(random.next() % 100)"))
         case 3: record = StoreRecord(offset: 0, timestamp: 8, body: .gap(to: nextOffset + Int64.random(in: 1...5, using: &random)))
         default: record = notification()
         }

@@ -16,6 +16,11 @@ public struct DeliveryReport: Sendable {
     public var offset: Int64
 }
 
+/// A message queued with ``Producer/enqueueTracked(_:)``, whose report ``Producer/takeDelivery(_:)`` takes.
+public struct DeliveryTicket: Sendable, Hashable {
+    let id: UInt
+}
+
 /// What ``Producer/flush(timeout:)`` observed since the producer started.
 public struct DeliverySummary: Sendable {
     /// Messages acknowledged by the broker.
@@ -75,6 +80,34 @@ public final class Producer: Sendable {
             throw error
         }
         return try await context.awaitDelivery(id)
+    }
+
+    /// Queues one message whose delivery report is kept for ``takeDelivery(_:)``: a bulk
+    /// publisher that must know where each message was written (the worker records where each
+    /// forwarded copy went) queues many, flushes once, then takes each report.
+    ///
+    /// - Returns: the ticket to take the report with.
+    public func enqueueTracked(_ record: ProducerRecord) async throws -> DeliveryTicket {
+        let id = context.registerWaiter()
+        do {
+            try await enqueue(record, opaque: UnsafeMutableRawPointer(bitPattern: id))
+        } catch {
+            context.abandonWaiter(id)
+            throw error
+        }
+        return DeliveryTicket(id: id)
+    }
+
+    /// The outcome of a message queued with ``enqueueTracked(_:)``, once librdkafka reported it
+    /// (after ``flush(timeout:)`` returned, every report has arrived); `nil` before. A report is
+    /// taken once: later calls return `nil`.
+    public func takeDelivery(_ ticket: DeliveryTicket) -> Result<DeliveryReport, KafkaError>? {
+        context.takeResult(ticket.id)
+    }
+
+    /// Forgets a tracked message whose report is no longer wanted.
+    public func abandon(_ ticket: DeliveryTicket) {
+        context.abandonWaiter(ticket.id)
     }
 
     /// Queues one message for delivery without waiting for the broker.

@@ -48,6 +48,15 @@ final class ProducerContext: HandleContext, @unchecked Sendable {
         }
     }
 
+    /// The result of a registered message once reported; nil before (or if already taken).
+    func takeResult(_ id: UInt) -> Result<DeliveryReport, KafkaError>? {
+        state.withLock { state in
+            guard case .done(let result) = state.slots[id] else { return nil }
+            state.slots[id] = nil
+            return result
+        }
+    }
+
     func abandonWaiter(_ id: UInt) {
         _ = state.withLock { $0.slots.removeValue(forKey: id) }
     }
