@@ -136,7 +136,8 @@ struct VerifyCommand: AsyncParsableCommand {
             var object = "{\"valid\": \(report.isValid), \"logs\": \(report.logs), \"segments\": \(report.segments)"
             object += ", \"records\": \(report.records), \"findings\": ["
             object += report.findings.map { CallFormat.quote($0.description) }.joined(separator: ", ") + "]"
-            object += ", \"brokerGaps\": \(report.brokerGaps.count), \"heads\": ["
+            object += ", \"brokerGaps\": \(report.brokerGaps.count), \"forwarded\": \(report.forwarded)"
+            object += ", \"copiesStored\": \(report.copiesStored), \"copiesInFlight\": \(report.copiesInFlight.count), \"heads\": ["
             object += report.heads.map {
                 "{\"topic\": \(CallFormat.quote($0.topic)), \"partition\": \($0.partition), \"nextOffset\": \($0.nextOffset.map(String.init) ?? "null"), \"chainHead\": \"\($0.chainHead)\"}"
             }.joined(separator: ", ") + "]}"
@@ -146,6 +147,11 @@ struct VerifyCommand: AsyncParsableCommand {
             for gap in report.brokerGaps {
                 print("broker gap (recorded, accepted): \(gap.topic)/\(gap.partition) offsets \(gap.offsets.lowerBound)..<\(gap.offsets.upperBound)")
             }
+            if report.forwarded > 0 {
+                print("forwarded: \(report.forwarded), copies stored: \(report.copiesStored), in flight: \(report.copiesInFlight.count)")
+            }
+            for unstored in report.copiesInFlight.prefix(10) { print("in flight (a worker has not stored it yet): \(unstored)") }
+            if report.copiesInFlight.count > 10 { print("in flight: \(report.copiesInFlight.count - 10) more") }
             if report.tornTailBytes > 0 {
                 print("torn journal tail: \(report.tornTailBytes) byte(s) (a crash mid-write; the next writer cuts it)")
             }
@@ -191,25 +197,35 @@ struct StatsCommand: AsyncParsableCommand {
         let reader = try options.reader()
         let statistics = try options.trail(indexOnly: true, reader: reader).statistics
         let storage = try reader.storage()
+        let hop = try HopAccount(reader: reader)
         if json {
             struct Combined: Encodable {
                 var statistics: Trail.Statistics
                 var storage: StoreReader.Storage
+                var hop: HopAccount
                 func encode(to encoder: any Encoder) throws {
                     try statistics.encode(to: encoder)
                     var container = encoder.container(keyedBy: Key.self)
                     try container.encode(storage, forKey: Key("storage"))
                     try container.encode(storage.compressionRatio, forKey: Key("compressionRatio"))
+                    try container.encode(hop.lost, forKey: Key("lost"))
+                    try container.encode(hop.missing.count, forKey: Key("lostForwarded"))
+                    try container.encode(hop.sourceGapOffsets, forKey: Key("lostSourceOffsets"))
+                    try container.encode(hop.inFlight.count, forKey: Key("copiesInFlight"))
                 }
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(Combined(statistics: statistics, storage: storage)), as: UTF8.self))
+            print(String(decoding: try encoder.encode(Combined(statistics: statistics, storage: storage, hop: hop)), as: UTF8.self))
             return
         }
         let s = statistics
         print("notifications: \(s.notifications)  (calls: \(s.pairs) pairs, \(s.orphanRequests) orphan requests, \(s.orphanResponses) orphan responses, \(s.pending) pending)")
         print("duplicates: \(s.duplicates)  conflicts: \(s.conflicts)  quarantined: \(s.quarantined)  skipped: \(s.skipped)  forwarded: \(s.forwarded)  broker gaps: \(s.gaps)")
+        print("lost: \(hop.lost)  (forwarded, copy never stored: \(hop.missing.count); source offsets gone before they were read: \(hop.sourceGapOffsets))  copies in flight: \(hop.inFlight.count)")
+        if hop.lost > 0 {
+            printError("LOST: \(hop.lost) notification(s) consumed but not stored; `audit-trail verify --data \(options.data)` names each, `audit-trail repair` fetches forwarded ones again")
+        }
         if let first = s.firstEventTime, let last = s.lastEventTime {
             print("time span: \(CallFormat.utcText(first)) .. \(CallFormat.utcText(last))")
         }

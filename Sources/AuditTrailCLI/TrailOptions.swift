@@ -24,7 +24,23 @@ struct TrailOptions: ParsableArguments {
             indexOnly: indexOnly, latency: Self.latency())
     }
 
-    func reader() throws -> StoreReader { try AuditStore(directory: data).reader() }
+    func reader() throws -> StoreReader {
+        try Self.requireStore(data)
+        return try AuditStore(directory: data).reader()
+    }
+
+    /// Refuses a path that holds no store (a typo, an empty directory): "no calls match" would
+    /// read as "nothing happened" to an auditor.
+    static func requireStore(_ path: String) throws {
+        let files = FileManager.default
+        let logs = ((try? files.contentsOfDirectory(atPath: path)) ?? []).contains { topic in
+            ((try? files.contentsOfDirectory(atPath: path + "/" + topic)) ?? []).contains { Int32($0) != nil }
+        }
+        guard logs else {
+            printError(files.fileExists(atPath: path) ? "no store at \(path): it holds no log (<topic>/<partition>/)" : "no store at \(path): no such directory")
+            throw ExitCode(2)
+        }
+    }
 
     /// Latency of a pair from its stored response (reporter time minus event time).
     static func latency() -> (StoredRecord, StoredRecord) -> Double? {

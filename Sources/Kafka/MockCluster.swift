@@ -82,6 +82,13 @@ public final class MockCluster: @unchecked Sendable {
             function: "rd_kafka_mock_broker_push_request_error_rtts")
     }
 
+    /// Makes `broker` the leader of a topic's partition.
+    public func setPartitionLeader(topic: String, partition: Int32, broker: Int32) throws(KafkaError) {
+        try KafkaError.check(
+            rd_kafka_mock_partition_set_leader(cluster, topic, partition, broker),
+            function: "rd_kafka_mock_partition_set_leader", "\(topic)[\(partition)]")
+    }
+
     /// Makes the group coordinator of `group` be `broker`.
     public func setCoordinator(group: String, broker: Int32) throws(KafkaError) {
         try KafkaError.check(
