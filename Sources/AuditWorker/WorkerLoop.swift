@@ -485,6 +485,15 @@ struct WorkerLoop {
                 logs[tp] = log
                 starts[tp] = writer.resumeOffset.map { .exact($0) } ?? .beginning
                 if let resume = writer.resumeOffset { metrics.set("durable_offset", label: tp.description, resume) }
+                for damage in writer.recovery.damaged {
+                    // Evidence is never deleted: the damaged journal was set aside, its whole
+                    // frames before the damage kept, and the log resumes at the damaged offset,
+                    // so Kafka delivers the rest again (what it no longer has becomes a counted loss).
+                    metrics.add("damaged_journals")
+                    logger.error(
+                        "recovered \(tp): journal damaged at byte \(damage.position) (\(damage.reason)), set aside as \(damage.setAsideAs); offsets \(damage.offsets.lowerBound)..<\(damage.offsets.upperBound) are consumed again from Kafka",
+                        metadata: ["audit.partition": "\(tp)"])
+                }
                 if writer.recovery.truncatedBytes > 0 {
                     logger.warning("recovered \(tp): cut a torn tail of \(writer.recovery.truncatedBytes) bytes")
                 }

@@ -28,6 +28,20 @@ static inline rd_kafka_resp_err_t audit_produce(rd_kafka_t *rk, const char *topi
 
 /// rd_kafka_mock_broker_push_request_error_rtts is variadic as well: this wrapper delays the
 /// next response of broker `broker_id` to a request with `api_key` by `rtt_ms` (no error).
+/* Makes the next `count` requests with `api_key` to `broker_id` fail with `err`, each answered
+ * after `rtt_ms`. */
+static inline rd_kafka_resp_err_t audit_mock_fail_next_requests(rd_kafka_mock_cluster_t *mcluster,
+                                                                int32_t broker_id, int16_t api_key,
+                                                                rd_kafka_resp_err_t err, int count,
+                                                                int rtt_ms) {
+    for (int i = 0; i < count; i++) {
+        rd_kafka_resp_err_t result =
+            rd_kafka_mock_broker_push_request_error_rtts(mcluster, broker_id, api_key, 1, err, rtt_ms);
+        if (result != RD_KAFKA_RESP_ERR_NO_ERROR) return result;
+    }
+    return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
 static inline rd_kafka_resp_err_t audit_mock_delay_next_response(rd_kafka_mock_cluster_t *mcluster,
                                                                  int32_t broker_id, int16_t api_key,
                                                                  int rtt_ms) {

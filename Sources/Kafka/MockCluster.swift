@@ -82,6 +82,16 @@ public final class MockCluster: @unchecked Sendable {
             function: "rd_kafka_mock_broker_push_request_error_rtts")
     }
 
+    /// Makes the next `count` requests with Kafka API key `apiKey` to `broker` fail with
+    /// `error`, each answered after `milliseconds` (see ``pushRequestErrors(apiKey:_:)``).
+    public func failRequests(
+        broker: Int32, apiKey: Int16, with error: rd_kafka_resp_err_t, count: Int, milliseconds: Int32
+    ) throws(KafkaError) {
+        try KafkaError.check(
+            audit_mock_fail_next_requests(cluster, broker, apiKey, error, Int32(count), milliseconds),
+            function: "rd_kafka_mock_broker_push_request_error_rtts")
+    }
+
     /// Makes `broker` the leader of a topic's partition.
     public func setPartitionLeader(topic: String, partition: Int32, broker: Int32) throws(KafkaError) {
         try KafkaError.check(
