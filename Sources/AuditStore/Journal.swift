@@ -126,11 +126,17 @@ final class Journal {
     /// the same SHA-256 of its bytes that its frame's link takes (FORMAT.md §2): the bytes are
     /// hashed once.
     ///
+    /// A failed write (a full disk: `pwrite` writes what fits, then fails) leaves the journal as
+    /// it was: ``chainHead`` and ``length`` move only once every byte is written, and the bytes
+    /// of the failed frames that did reach the file are cut again where possible (if not, they
+    /// are a torn tail recovery cuts: a prefix of the frames that were being written).
+    ///
     /// - Parameter hashes: empty, or the ``ContentHash`` of each record's bytes where the caller
     ///   has it, in the order of `records`.
     func append(_ records: ArraySlice<StoreRecord>, hashes: ArraySlice<ContentHash?> = []) throws(StoreError) {
         // A new buffer per append: one kept per log would keep the largest append of every log.
         var pending = ByteWriter(capacity: records.reduce(0) { $0 + ($1.bytes?.count ?? 0) + 512 })
+        var head = chainHead
         for (i, record) in zip(records.indices, records) {
             let start = pending.bytes.count
             let given = hashes.isEmpty ? nil : hashes[i]
@@ -143,13 +149,21 @@ final class Journal {
                 record, includeFields: true, digest: bytes.map { HashChain.contentDigest(fromDigest: $0.hash) },
                 into: &pending)
             pending.patchU32(UInt32(pending.bytes.count - start - 4), at: start)
-            chainHead = pending.bytes.withUnsafeBytes { frame in
-                Self.link(chainHead, frame: UnsafeRawBufferPointer(rebasing: frame[start...]), bytes: bytes)
+            head = pending.bytes.withUnsafeBytes { frame in
+                Self.link(head, frame: UnsafeRawBufferPointer(rebasing: frame[start...]), bytes: bytes)
             }
-            pending.raw(chainHead)
+            pending.raw(head)
         }
-        try file.write(pending.bytes, at: length)
+        do {
+            try file.write(pending.bytes, at: length)
+        } catch {
+            // A short write left part of these frames after the last whole one; cutting them
+            // keeps the file a journal of whole frames (best effort: the writer stops anyway).
+            try? file.truncate(to: length)
+            throw error
+        }
         length += Int64(pending.bytes.count)
+        chainHead = head
     }
 
     /// The link of a frame (`u32 length | record`, FORMAT.md §2). The record's `bytes`, which

@@ -1,6 +1,8 @@
 // AuditTrail — segment store
 // SPDX-License-Identifier: Apache-2.0
 
+import Synchronization
+
 /// The one writer of a log (`<data>/<topic>/<partition>/`): appends records, makes them durable,
 /// rolls and seals segments.
 ///
@@ -8,6 +10,12 @@
 /// journal (cutting a torn tail at the last whole record, or setting a damaged journal aside and
 /// keeping the whole records before the damage) and seals what it recovered, so every writer
 /// starts on a fresh journal and an older writer can never append to a file this one uses.
+///
+/// **Fail closed.** After a write, fsync or seal fails (a full disk, an I/O error), the writer
+/// takes nothing more: every later call throws ``StoreError/Code/io`` naming the first failure.
+/// What the failed call left is not known to be durable (on Linux an fsync after a failed one may
+/// report success without the data), so no later barrier may return a resume offset past it;
+/// the owner stops, and the next writer's recovery finds what is whole on disk.
 ///
 /// - Important: not thread-safe; one owner calls it. Its calls block on disk I/O.
 public final class LogWriter {
@@ -69,6 +77,8 @@ public final class LogWriter {
     private var journalOpenedAt: Int64 = 0
     private var dictionary: [UInt8]?
     private var closed = false
+    /// The first failed write, fsync or seal; set, the writer refuses everything (fail closed).
+    private let failure = WriteFailure()
     /// Records were appended to the journal since the last barrier.
     private var unsynced = false
 
@@ -122,6 +132,11 @@ public final class LogWriter {
 
     private func checkFence() throws(StoreError) {
         guard !closed else { throw StoreError(.closed, "writer of \(directory) is closed") }
+        if let failed = failure.error {
+            throw StoreError(
+                .io, "\(directory): writer stopped after a failed write, reopen the log to recover (\(failed.message))",
+                cause: failed)
+        }
         let current = try Self.readEpoch(lockFile)
         if current != epoch {
             closed = true
@@ -152,6 +167,15 @@ public final class LogWriter {
             }
             expected = record.nextOffset
         }
+        do throws(StoreError) {
+            try append(checked: records, hashes: hashes)
+        } catch {
+            failure.record(error)
+            throw error
+        }
+    }
+
+    private func append(checked records: [StoreRecord], hashes: [ContentHash?]) throws(StoreError) {
         var start = 0
         while start < records.count {
             let journal = try activeJournal(base: records[start].offset)
@@ -210,6 +234,7 @@ public final class LogWriter {
         // `flush` only fsyncs the journals' descriptors, which these references keep open (a
         // journal sealed meanwhile is closed only once its last reference goes).
         private let writers: [LogWriter]
+        private let failures: [WriteFailure]
         private let journals: [StoreFile]
         private let wholeFileSystems: Bool
         /// Each writer's next offset when the barrier began.
@@ -220,18 +245,28 @@ public final class LogWriter {
         public init(_ writers: [LogWriter], fileSystemThreshold: Int = 8) throws(StoreError) {
             for writer in writers { try writer.checkFence() }
             self.writers = writers
+            failures = writers.map(\.failure)
             journals = writers.filter(\.unsynced).compactMap(\.journal?.file)
             wholeFileSystems = journals.count >= fileSystemThreshold
             offsets = writers.map(\.nextOffset)
             // A writer that appends before `finish` is unsynced again. A failed flush stops the
-            // writers' owner: on Linux a second fsync after a failed one may report success
-            // without the data (so it is not retried).
+            // writers (fail closed): on Linux a second fsync after a failed one may report
+            // success without the data, so no later barrier may cover these journals.
             for writer in writers { writer.unsynced = false }
         }
 
         /// Makes durable what the writers had appended when the barrier began. Blocks on disk I/O.
         /// - Throws: ``StoreError/Code/io``.
         public func flush() throws(StoreError) {
+            do throws(StoreError) {
+                try flushJournals()
+            } catch {
+                for failure in failures { failure.record(error) }
+                throw error
+            }
+        }
+
+        private func flushJournals() throws(StoreError) {
             if wholeFileSystems {
                 var flushed: Set<UInt64> = []
                 for journal in journals where flushed.insert(try journal.device()).inserted {
@@ -298,6 +333,15 @@ public final class LogWriter {
     /// Seals the active segment now (a roll).
     public func seal() throws(StoreError) {
         try checkFence()
+        do throws(StoreError) {
+            try sealActive()
+        } catch {
+            failure.record(error)
+            throw error
+        }
+    }
+
+    private func sealActive() throws(StoreError) {
         guard let journal, let segment else { return }
         // The journal is durable first: a crash during sealing recovers from it.
         try journal.sync()
@@ -382,4 +426,14 @@ public final class LogWriter {
     static func dictionary(of path: String) throws(StoreError) -> [UInt8] {
         try SegmentReader.readHeader(try StoreFile.openForReading(path), path: path).dictionary
     }
+}
+
+/// The failure that stopped a ``LogWriter``: recorded by its owner, or by a ``LogWriter/Barrier``'s
+/// flush on another thread; the first one is kept.
+final class WriteFailure: Sendable {
+    private let first = Mutex<StoreError?>(nil)
+
+    func record(_ error: StoreError) { first.withLock { if $0 == nil { $0 = error } } }
+
+    var error: StoreError? { first.withLock { $0 } }
 }
