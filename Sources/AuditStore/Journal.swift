@@ -37,13 +37,39 @@ final class Journal {
 
     /// Creates a new journal file and makes it durable (file and directory entry), so that a
     /// record acknowledged by a later ``sync()`` can be found after a crash.
+    ///
+    /// A journal whose creation failed (a full disk) is removed again where possible; one left
+    /// with less than its header (or by a crash during creation) never held a record, and
+    /// recovery removes it (``isIncompleteHeader(_:)``).
     static func create(path: String, directory: String, header: Header) throws(StoreError) -> Journal {
         let file = try StoreFile.openForWriting(path, truncate: true)
         let bytes = encode(header)
-        try file.write(bytes, at: 0)
-        try file.sync()
-        try Directory.sync(directory)
+        do {
+            try file.write(bytes, at: 0)
+            try file.sync()
+            try Directory.sync(directory)
+        } catch {
+            try? Directory.remove(path)
+            throw error
+        }
         return Journal(header: header, file: file, length: Int64(bytes.count), chainHead: HashChain.digest(bytes))
+    }
+
+    /// Whether a journal file's bytes are less than a whole header: empty, a prefix of one, or a
+    /// few zero bytes. ``create(path:directory:header:)`` writes and fsyncs the header before any
+    /// frame, so such a file never held a record: its creation failed (a full disk) or was cut
+    /// short by a crash (the size may then cover zeros).
+    static func isIncompleteHeader(_ bytes: [UInt8]) -> Bool {
+        // A header: magic, u32 length, a topic of at most 249 bytes, partition, base, epoch, chain head.
+        let longestHeader = 8 + 4 + 4 + 249 + 4 + 8 + 8 + 32
+        if bytes.count <= longestHeader && !bytes.contains(where: { $0 != 0 }) { return true }
+        let magicPrefix = bytes.prefix(8)
+        guard magicPrefix.elementsEqual(magic.prefix(magicPrefix.count))
+            || magicPrefix.elementsEqual(version1Magic.prefix(magicPrefix.count))
+        else { return false }
+        guard bytes.count >= 12 else { return true }
+        let headerLength = bytes.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt32.self))) }
+        return bytes.count < headerLength && headerLength <= longestHeader
     }
 
     /// What ``recover(path:directory:setAsideAs:)`` found and did.
@@ -70,10 +96,13 @@ final class Journal {
     /// `rename(2)` (then fsync the directory again). A crash before the rename leaves the damaged
     /// journal in place (recovered again on the next open, the `*.tmp` removed); after it, the
     /// fresh journal.
+    /// - Returns: nil for a journal with less than its header (``isIncompleteHeader(_:)``): it
+    ///   holds no record, and the caller removes it.
     /// - Throws: ``StoreError/Code/corrupt`` (the header does not parse), ``StoreError/Code/io``.
-    static func recover(path: String, directory: String, setAsideAs aside: String) throws(StoreError) -> Recovered {
+    static func recover(path: String, directory: String, setAsideAs aside: String) throws(StoreError) -> Recovered? {
         let file = try StoreFile.openForWriting(path, create: false)
         let bytes = try file.readAll()
+        if isIncompleteHeader(bytes) { return nil }
         let contents = try parse(bytes, path: path)
         if let damage = contents.damage {
             let fresh = try StoreFile.openForWriting(path + ".tmp", truncate: true)

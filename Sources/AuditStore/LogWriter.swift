@@ -394,7 +394,11 @@ public final class LogWriter {
                 continue
             }
             let aside = directory + "/" + Journal.setAsideName(name, epoch: epoch)
-            let recovered = try Journal.recover(path: path, directory: directory, setAsideAs: aside)
+            guard let recovered = try Journal.recover(path: path, directory: directory, setAsideAs: aside) else {
+                // Created with less than its header (a full disk, a crash): it never held a record.
+                try Directory.remove(path)
+                continue
+            }
             let (journal, records) = (recovered.journal, recovered.records)
             recovery.truncatedBytes += recovered.truncated
             if let damage = recovered.damage {

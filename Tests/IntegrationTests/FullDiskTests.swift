@@ -73,6 +73,48 @@ struct FullDiskTests {
         }
     }
 
+    /// The disk is full when a log needs a new journal (its first append, or the first after a
+    /// roll): the journal file may be created with less than its header. That file never held a
+    /// record, so the next writer opens the log as if it did not exist, instead of refusing it
+    /// as "not a journal".
+    @Test func journalCreatedOnAFullDiskDoesNotStopTheNextWriter() throws {
+        try SmallDisk.with(size: "64k") { disk in
+            let store = try AuditStore(directory: disk.path)
+            var writer: LogWriter? = try store.openWriter(topic: "t", partition: 0)
+            let filler = disk.path + "/filler"
+            let file = try #require(FileHandle(forWritingAtPath: { FileManager.default.createFile(atPath: filler, contents: nil); return filler }()))
+            let page = Data(repeating: 0x55, count: 4096)
+            // Fill every page the disk has left.
+            while (try? file.write(contentsOf: page)) != nil {}
+            try? file.close()
+            #expect(throws: StoreError.self) { try writer!.append([Self.notification(0)]) }
+            writer = nil
+            try FileManager.default.removeItem(atPath: filler)
+
+            let reopened = try store.openWriter(topic: "t", partition: 0)
+            #expect(reopened.resumeOffset == nil)
+            try reopened.append((0..<5).map(Self.notification))
+            #expect(try reopened.sync() == 5)
+            try reopened.close()
+
+            // The same left by a crash during the creation: an empty journal, the start of a
+            // header, zeros.
+            try disk.resize("4m")
+            for (partition, bytes) in [(1, [UInt8]()), (2, Array("ATJRNL02".utf8) + [200, 0]), (3, [UInt8](repeating: 0, count: 40))] {
+                let directory = "\(disk.path)/t/\(partition)"
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                FileManager.default.createFile(atPath: directory + "/00000000000000000000.journal", contents: Data(bytes))
+                let writer = try store.openWriter(topic: "t", partition: Int32(partition))
+                #expect(writer.resumeOffset == nil)
+                #expect(!FileManager.default.fileExists(atPath: directory + "/00000000000000000000.journal"))
+                try writer.append((0..<5).map(Self.notification))
+                try writer.close()
+            }
+            let report = StoreVerifier(directory: disk.path).verify()
+            #expect(report.findings.isEmpty, "\(report.findings.prefix(5))")
+        }
+    }
+
     /// `audit-trail worker` on a 3 MiB tmpfs with ~10 MB of notifications to store: it exits
     /// non-zero naming the cause, the group's committed offsets are nowhere past what the store
     /// holds, and after the disk grows a restarted worker stores everything exactly once.
