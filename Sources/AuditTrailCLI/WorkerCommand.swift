@@ -37,6 +37,9 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Also copy invalid input to this dead-letter topic.")
     var deadLetterTopic: String?
 
+    @Flag(help: "Accept a by-id topic whose retention can delete copies before they are stored (refused otherwise).")
+    var allowByIDRetention = false
+
     @Option(help: "Serve Prometheus metrics on this port (GET /metrics).")
     var metricsPort: Int?
 
@@ -67,6 +70,7 @@ struct WorkerCommand: AsyncParsableCommand {
         configuration.kafka = try kafka.configuration()
         if let byIdTopic { configuration.byIDTopic = byIdTopic }
         configuration.deadLetterTopic = deadLetterTopic
+        configuration.allowByIDRetention = allowByIDRetention
         configuration.syncInterval = .milliseconds(syncIntervalMs)
         configuration.duplicateRetention = .seconds(duplicateRetentionS)
         let worker = try Worker(configuration: configuration)

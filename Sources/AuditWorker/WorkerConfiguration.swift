@@ -16,6 +16,9 @@ public struct WorkerConfiguration: Sendable {
     public var dataDirectory: String
     /// The group's internal topic onto which unkeyed notifications are re-keyed by `payload.id`.
     public var byIDTopic: String
+    /// Accept a by-id topic whose retention can delete copies before they are stored (the
+    /// worker refuses one otherwise). A copy deleted unread is still counted as lost.
+    public var allowByIDRetention: Bool
     /// A topic that receives invalid input as well as the store's quarantine, if set.
     public var deadLetterTopic: String?
     /// Segment store settings.
@@ -45,6 +48,7 @@ public struct WorkerConfiguration: Sendable {
         self.dataDirectory = dataDirectory
         self.byIDTopic = "\(group).by-id"
         self.deadLetterTopic = nil
+        self.allowByIDRetention = false
         self.storeOptions = StoreOptions()
         self.batchSize = 4096
         self.idleTick = .milliseconds(500)

@@ -32,6 +32,11 @@ struct WorkerLoop {
     /// Where barriers are flushed: a thread of its own, off the cooperative pool (STYLE.md §7.5).
     let flusher = ThreadTaskExecutor(label: "audit.worker.flush")
     var lastExpiry = ContinuousClock.now
+    /// By-id offsets durable in the store and committed: their copies may be deleted from Kafka.
+    var purgeable: [TopicPartition: Int64] = [:]
+    var lastPurge = ContinuousClock.now
+    /// False once the broker refused DeleteRecords (librdkafka's mock cluster does).
+    var purgeSupported = true
 
     var configuration: WorkerConfiguration { worker.configuration }
     var metrics: WorkerMetrics { worker.metrics }
@@ -54,6 +59,9 @@ struct WorkerLoop {
         consumer = try Consumer(configuration: consumerConfiguration, logger: logger)
         var producerConfiguration = Repair.producerConfiguration(configuration.kafka)
         producerConfiguration.set("linger.ms", "5")
+        // A forwarded copy is retried for as long as the broker is away: its batch waits for it
+        // (``delivered(until:)``), and giving up would only make the batch fail.
+        producerConfiguration.set("message.timeout.ms", "0")
         producer = try Producer(configuration: producerConfiguration, logger: logger)
         decoders = (0..<max(1, min(sysconf(Int32(_SC_NPROCESSORS_ONLN)), 8))).map { _ in NotificationDecoder(validator: validator) }
     }
@@ -65,6 +73,7 @@ struct WorkerLoop {
     }
 
     mutating func run(until stop: () -> Bool) async throws {
+        guard try await ensureByIDTopic(until: stop) else { return try await shutDown() }
         try consumer.subscribe(configuration.topics + [configuration.byIDTopic])
         logger.info("worker started", metadata: ["kafka.group.id": "\(configuration.group)", "audit.topics": "\(configuration.topics)"])
         do {
@@ -87,13 +96,75 @@ struct WorkerLoop {
                     try await handle(rebalance)
                     metrics.addTime("rebalance", phase.duration(to: .now))
                 }
-                if ContinuousClock.now - lastHousekeeping >= configuration.idleTick { try housekeeping() }
+                if ContinuousClock.now - lastHousekeeping >= configuration.idleTick { try await housekeeping() }
             }
         } catch {
             logger.error("worker stopping on error: \(error)")
             throw error
         }
         try await shutDown()
+    }
+
+    /// The settings of the by-id topic that keep every copy until a worker stored it: those
+    /// Kafka Streams gives its repartition topics (no time or size retention).
+    static let byIDTopicSettings = ["retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"]
+
+    /// Makes sure the by-id topic exists and keeps its copies (DESIGN §6.8), before anything is
+    /// produced into it: a broker would otherwise create it on the fly with its defaults (a few
+    /// partitions, a week's or a few MiB's retention), and delete copies before they are read.
+    ///
+    /// A missing topic is created with the largest source topic's partition count and
+    /// ``byIDTopicSettings``; where the broker cannot create it, the worker refuses to start and
+    /// says how to create it. An existing topic whose retention can delete unread copies is
+    /// refused unless ``WorkerConfiguration/allowByIDRetention`` is set; where the broker cannot
+    /// describe it, the worker warns and relies on the accounting: a copy deleted unread is
+    /// counted as lost and fails `verify`.
+    ///
+    /// - Returns: false when asked to stop while the cluster could not be reached.
+    private func ensureByIDTopic(until stop: () -> Bool) async throws -> Bool {
+        let admin = Admin(using: producer)
+        let topic = configuration.byIDTopic
+        var listed: [String: Int32]?
+        while listed == nil {
+            do {
+                listed = try await admin.topics(timeout: .seconds(5))
+            } catch {
+                logger.warning("cannot list the cluster's topics yet, trying again: \(error)")
+                if stop() || Task.isCancelled { return false }
+            }
+        }
+        let topics = listed ?? [:]
+        guard topics[topic] != nil else {
+            let partitions = configuration.topics.compactMap { topics[$0] }.max() ?? 1
+            do {
+                try await admin.createTopic(topic, partitions: partitions, configuration: Self.byIDTopicSettings)
+            } catch {
+                let settings = Self.byIDTopicSettings.sorted { $0.key < $1.key }.map { "--config \($0.key)=\($0.value)" }
+                throw WorkerError(
+                    "the by-id topic \(topic) does not exist and the broker did not create it (\(error)); create it first: kafka-topics.sh --bootstrap-server \(configuration.kafka["bootstrap.servers"] ?? "B") --create --topic \(topic) --partitions \(partitions) \(settings.joined(separator: " "))")
+            }
+            logger.notice("created the by-id topic \(topic) with \(partitions) partitions, retention.ms=-1")
+            return true
+        }
+        let settings: [String: String]
+        do {
+            // A broker answers in milliseconds; librdkafka 2.0.2's mock cluster never does (its
+            // request waits for a controller until the timeout), and every start pays that wait.
+            settings = try await admin.configuration(ofTopic: topic, timeout: .seconds(2))
+        } catch {
+            logger.warning(
+                "cannot read the retention of the by-id topic \(topic) (\(error)): it must keep copies until they are stored (retention.ms=-1, retention.bytes=-1); a copy deleted unread is counted as lost and fails `audit-trail verify`")
+            return true
+        }
+        let deletes = ["retention.ms", "retention.bytes"].filter { key in settings[key].flatMap(Int64.init).map { $0 >= 0 } ?? false }
+        guard !deletes.isEmpty else { return true }
+        let found = deletes.map { "\($0)=\(settings[$0]!)" }.joined(separator: ", ")
+        guard configuration.allowByIDRetention else {
+            throw WorkerError(
+                "the by-id topic \(topic) can delete copies before they are stored (\(found)); set retention.ms=-1 and retention.bytes=-1 on it (kafka-configs.sh --alter --entity-type topics --entity-name \(topic) --add-config retention.ms=-1,retention.bytes=-1), or start with --allow-by-id-retention")
+        }
+        logger.warning("the by-id topic \(topic) can delete copies before they are stored (\(found)); allowed by --allow-by-id-retention")
+        return true
     }
 
     // MARK: - Batches
@@ -298,7 +369,9 @@ struct WorkerLoop {
             commits[tp] = resume
             metrics.set("durable_offset", label: tp.description, resume)
         }
-        try await commit(commits)
+        if try await commit(commits) {
+            for (tp, offset) in commits where tp.topic == configuration.byIDTopic { purgeable[tp] = offset }
+        }
         // Each thread that allocates (the decode and append lanes, the flusher, librdkafka's)
         // may get a malloc arena of its own, and glibc keeps an arena's freed memory for it: with
         // the flush in the background, peak RSS with 1M pending requests rose from 229 to
@@ -403,29 +476,37 @@ struct WorkerLoop {
             body: .quarantined(reason: reason, detail: detail, bytes: bytes)))
     }
 
-    /// Waits until the forwarded copies and dead letters queued so far are acknowledged: up to
-    /// ``deliveryTimeout`` (a broker outage is ridden out), but `false` as soon as `stop` holds.
+    /// Waits until the forwarded copies and dead letters queued so far are acknowledged, for as
+    /// long as the broker is away (its copies never time out: `message.timeout.ms=0`), but
+    /// returns `false` as soon as `stop` holds. A copy that fails for good throws.
+    ///
+    /// A batch cannot be stored before its copies are acknowledged (their markers record where
+    /// they went), so an outage of any length is ridden out here, warning every
+    /// ``deliveryWarningInterval``; the store, not Kafka, is where the partitions resume.
     private func delivered(until stop: () -> Bool) async throws -> Bool {
         let before = producer.summary.failed
-        let deadline = ContinuousClock.now + Self.deliveryTimeout
+        let start = ContinuousClock.now
+        var warned = start
         while true {
             do {
                 let summary = try await producer.flush(timeout: .seconds(1))
                 if summary.failed > before {
                     throw WorkerError("\(summary.failed - before) forwarded notification(s) were not delivered: \(summary.recentFailures.last.map { "\($0)" } ?? "")")
                 }
+                if warned != start { logger.notice("forwarded copies acknowledged after \(start.duration(to: .now))") }
                 return true
             } catch let error as KafkaError where error.code == .timedOut {
                 if stop() { return false }
-                if ContinuousClock.now >= deadline {
-                    throw WorkerError("forwarded notifications not acknowledged within \(Self.deliveryTimeout): \(error)")
+                if warned.duration(to: .now) >= Self.deliveryWarningInterval {
+                    warned = .now
+                    logger.warning("forwarded copies not acknowledged for \(start.duration(to: .now)): waiting for the broker (\(error))")
                 }
             }
         }
     }
 
-    /// How long a batch waits for its forwarded copies to be acknowledged.
-    static let deliveryTimeout = Duration.seconds(120)
+    /// How often a batch waiting for its forwarded copies says so.
+    static let deliveryWarningInterval = Duration.seconds(30)
     /// How long a commit (at a barrier, a revoke or the shutdown) may wait for the group
     /// coordinator. The store, not the commit, is the resume point: a commit that times out is
     /// only later, and the worker stays responsive (during a broker outage a barrier, a revoke
@@ -434,13 +515,43 @@ struct WorkerLoop {
 
     /// Commits durable offsets. Kafka may refuse during a rebalance; the store, not the
     /// commit, is the resume point, so a refusal only costs a redelivery that is skipped.
-    private func commit(_ offsets: [TopicPartition: Int64]) async throws {
-        guard !offsets.isEmpty else { return }
+    @discardableResult
+    private func commit(_ offsets: [TopicPartition: Int64]) async throws -> Bool {
+        guard !offsets.isEmpty else { return true }
         do {
             try await consumer.commit(offsets, timeout: Self.commitTimeout)
+            return true
         } catch {
             metrics.add("commit_deferred")
             logger.info("commit deferred: \(error)")
+            return false
+        }
+    }
+
+    /// How often copies stored and committed are deleted from the by-id topic.
+    static let purgeInterval = Duration.seconds(30)
+
+    /// Deletes from the by-id topic the copies this worker stored durably and committed
+    /// (DeleteRecords, as Kafka Streams purges its repartition topics), so a topic without
+    /// retention does not grow forever. Where the broker refuses, the worker says so once and
+    /// stops trying: the topic then keeps every copy.
+    private mutating func purgeStoredCopies() async {
+        lastPurge = .now
+        guard purgeSupported, !purgeable.isEmpty else { return }
+        let offsets = purgeable.filter { logs[$0.key] != nil }
+        purgeable = [:]
+        do {
+            try await Admin(using: producer).deleteRecords(before: offsets, timeout: .seconds(5))
+            metrics.add("purges")
+        } catch {
+            let unsupported = ["_UNSUPPORTED_FEATURE", "UNSUPPORTED_VERSION", "INVALID_REQUEST"].contains(error.name ?? "")
+            if unsupported {
+                purgeSupported = false
+                logger.notice("the broker does not delete records (\(error)): \(configuration.byIDTopic) keeps every copy, so give it room or purge it by other means")
+            } else {
+                logger.warning("purging stored copies from \(configuration.byIDTopic) failed, tried again later: \(error)")
+                for (tp, offset) in offsets where purgeable[tp] == nil { purgeable[tp] = offset }
+            }
         }
     }
 
@@ -537,8 +648,9 @@ struct WorkerLoop {
 
     // MARK: - Periodic work and shutdown
 
-    private mutating func housekeeping() throws {
+    private mutating func housekeeping() async throws {
         lastHousekeeping = .now
+        if ContinuousClock.now - lastPurge >= Self.purgeInterval { await purgeStoredCopies() }
         for log in logs.values { try log.writer.rollIfDue() }
         if ContinuousClock.now - lastExpiry >= .seconds(60) {
             lastExpiry = .now
