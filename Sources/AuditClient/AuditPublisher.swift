@@ -15,8 +15,9 @@ import Synchronization
 /// ``Configuration/queueCapacity`` messages. While Kafka is unreachable the queue fills; a
 /// ``publish(_:eventType:)`` that finds it full waits at most ``Configuration/enqueueBudget`` for
 /// space, then drops the notification, counts it (``Statistics/dropped``) and logs it. A request
-/// is therefore never blocked for longer than the budget. Queued messages that cannot be
-/// delivered within ``Configuration/deliveryTimeout`` fail and are counted too
+/// is therefore never blocked for longer than the budget. Queued messages are retried until
+/// Kafka takes them, however long it is away (``Configuration/deliveryTimeout`` zero, the
+/// default); with a deadline set, those not delivered by it fail and are counted
 /// (``Statistics/failed``). ``flush(timeout:)`` and ``close(timeout:)`` wait for what is queued.
 public final class AuditPublisher: Sendable {
     /// Settings of a publisher.
@@ -31,13 +32,15 @@ public final class AuditPublisher: Sendable {
         public var enqueueBudget: Duration
         /// Messages librdkafka may hold before publishes start waiting.
         public var queueCapacity: Int
-        /// How long librdkafka keeps trying to deliver a queued message.
+        /// How long librdkafka keeps trying to deliver a queued message; zero (the default):
+        /// until it is delivered. An audit notification already queued is worth waiting for:
+        /// with librdkafka's own default (5 minutes) a longer outage would fail it.
         public var deliveryTimeout: Duration
 
         public init(
             bootstrapServers: String, topic: String = "notifications.info", publisherID: String,
             enqueueBudget: Duration = .milliseconds(50), queueCapacity: Int = 100_000,
-            deliveryTimeout: Duration = .seconds(300)
+            deliveryTimeout: Duration = .zero
         ) {
             self.kafka = KafkaConfiguration(bootstrapServers: bootstrapServers)
             self.topic = topic

@@ -3,7 +3,9 @@
 
 import ArgumentParser
 import AuditClient
+import AuditStore
 import AuditTesting
+import AuditWorker
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -160,6 +162,7 @@ struct WorkerBench: AsyncParsableCommand {
                     let line = String(decoding: unread[..<newline], as: UTF8.self)
                     unread.removeSubrange(...newline)
                     if line.contains("partitions assigned") { state.assigned() }
+                    if line.contains(" error ") && line.contains("] lost ") { state.lost(line) }
                     if let range = line.range(of: "audit.stored_total=") {
                         let stored = Int(line[range.upperBound...].prefix { $0.isNumber }) ?? 0
                         progress.update(stored)
@@ -178,8 +181,18 @@ struct WorkerBench: AsyncParsableCommand {
         let phases = await Self.phaseSeconds(port: metricsPort)
         process.terminate()
         process.waitUntilExit()
+        if let loss = result.loss {
+            throw ValidationError("the run lost notifications, so no rate is printed: \(loss)")
+        }
         guard let assigned = result.assigned, let done = result.done, result.stored >= count else {
             throw ValidationError("the worker stopped before storing \(count) notifications")
+        }
+        // The run proves its result from the store before a rate is printed for it.
+        let account = try HopAccount(directory: data)
+        let statistics = try Trail(directory: data, window: 0, now: 0, indexOnly: true).statistics
+        guard account.lost == 0, account.inFlight.isEmpty, statistics.notifications + statistics.duplicates == count else {
+            throw ValidationError(
+                "the store does not hold the run's \(count) notifications (stored \(statistics.notifications) + \(statistics.duplicates) repeats, lost \(account.lost), in flight \(account.inFlight.count)): no rate is printed")
         }
         return (assigned.duration(to: done), result.peak, phases)
     }
@@ -215,6 +228,8 @@ private final class WorkerProgress: Sendable {
         var done: ContinuousClock.Instant?
         var stored = 0
         var peak = 0
+        /// The worker's first log line reporting a loss (DESIGN §6.8), if any.
+        var loss: String?
     }
 
     private let state = Mutex(State())
@@ -225,6 +240,14 @@ private final class WorkerProgress: Sendable {
     var result: State { state.withLock { $0 } }
 
     func assigned() { state.withLock { if $0.assigned == nil { $0.assigned = .now } } }
+
+    /// A loss ends the run: no rate is printed for it.
+    func lost(_ line: String) {
+        state.withLock {
+            if $0.loss == nil { $0.loss = line }
+            if $0.done == nil { $0.done = .now }
+        }
+    }
 
     func stored(_ stored: Int, peak: Int, done: Bool) {
         state.withLock {
