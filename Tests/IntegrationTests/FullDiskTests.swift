@@ -22,10 +22,16 @@ struct FullDiskTests {
     /// text, the writer refuses everything after it (even once space is back: its journal may
     /// end in half a frame, and Linux may report a later fsync clean after a failed one), and a
     /// writer opened afterwards cuts the half frame as a torn tail, finds no damage and resumes
-    /// at or after the last offset a barrier returned.
-    @Test func writerStopsAtTheFirstFailedWriteAndRecoveryCutsTheHalfFrame() throws {
+    /// at or after the last offset a barrier returned. With small segments the disk also fills
+    /// while a segment is sealed (`<base>.seg.tmp`, its index, the manifest), and with small
+    /// blocks while a block is written to `<base>.seg.tmp` during an append.
+    @Test(arguments: [(segment: 256 << 20, block: 768 << 10), (40 << 10, 768 << 10), (40 << 10, 8 << 10)])
+    func writerStopsAtTheFirstFailedWriteAndRecoveryCutsTheHalfFrame(sizes: (segment: Int64, block: Int)) throws {
         try SmallDisk.with(size: "256k") { disk in
-            let store = try AuditStore(directory: disk.path)
+            var options = StoreOptions()
+            options.segmentMaxBytes = sizes.segment
+            options.blockSize = sizes.block
+            let store = try AuditStore(directory: disk.path, options: options)
             var writer: LogWriter? = try store.openWriter(topic: "t", partition: 0)
             var offset: Int64 = 0
             var durable: Int64?
