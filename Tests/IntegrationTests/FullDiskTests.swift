@@ -38,7 +38,8 @@ struct FullDiskTests {
             var failure: StoreError?
             // A few 1.5 KB notifications per barrier, as the worker appends a batch and syncs.
             while failure == nil && offset < 10_000 {
-                let batch = (0..<5).map { _ in defer { offset += 1 }; return Self.notification(offset) }
+                let batch = (offset..<offset + 5).map(Self.notification)
+                offset += 5
                 do throws(StoreError) {
                     try writer!.append(batch)
                     durable = try writer!.sync()
@@ -88,7 +89,8 @@ struct FullDiskTests {
             let store = try AuditStore(directory: disk.path)
             var writer: LogWriter? = try store.openWriter(topic: "t", partition: 0)
             let filler = disk.path + "/filler"
-            let file = try #require(FileHandle(forWritingAtPath: { FileManager.default.createFile(atPath: filler, contents: nil); return filler }()))
+            #expect(FileManager.default.createFile(atPath: filler, contents: nil))
+            let file = try #require(FileHandle(forWritingAtPath: filler))
             let page = Data(repeating: 0x55, count: 4096)
             // Fill every page the disk has left.
             while (try? file.write(contentsOf: page)) != nil {}
