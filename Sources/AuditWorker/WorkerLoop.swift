@@ -493,13 +493,13 @@ struct WorkerLoop {
                 if summary.failed > before {
                     throw WorkerError("\(summary.failed - before) forwarded notification(s) were not delivered: \(summary.recentFailures.last.map { "\($0)" } ?? "")")
                 }
-                if warned != start { logger.notice("forwarded copies acknowledged after \(start.duration(to: .now))") }
+                if warned != start { logger.notice("forwarded copies acknowledged after \(start.duration(to: .now).components.seconds) s") }
                 return true
             } catch let error as KafkaError where error.code == .timedOut {
                 if stop() { return false }
                 if warned.duration(to: .now) >= Self.deliveryWarningInterval {
                     warned = .now
-                    logger.warning("forwarded copies not acknowledged for \(start.duration(to: .now)): waiting for the broker (\(error))")
+                    logger.warning("forwarded copies not acknowledged for \(start.duration(to: .now).components.seconds) s: waiting for the broker (\(error))")
                 }
             }
         }
