@@ -99,6 +99,9 @@ struct WorkerLoop {
                 if ContinuousClock.now - lastHousekeeping >= configuration.idleTick { try await housekeeping() }
             }
         } catch {
+            // A store error (a full disk, EIO) ends the worker without a commit: only recovery,
+            // reading the files, can say what is durable (FORMAT.md §8).
+            if let error = error as? StoreError { metrics.add("store_errors", label: error.code.description) }
             logger.error("worker stopping on error: \(error)")
             throw error
         }
