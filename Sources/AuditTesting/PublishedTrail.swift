@@ -2,6 +2,8 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import AuditClient
+import AuditStore
+import AuditWorker
 
 /// Notifications a test publishes, and what the store must show for them afterwards.
 public struct PublishedTrail: Sendable {
@@ -41,5 +43,32 @@ public struct PublishedTrail: Sendable {
             }
         }
         values.shuffle(using: &random)
+    }
+}
+
+extension PublishedTrail {
+    /// How the store at `directory` differs from what this trail (plus `clientCalls` keyed
+    /// calls with both halves) must leave there, checked from the store alone (DESIGN §6): every
+    /// notification stored once, every pair and orphan, no conflict, nothing quarantined, every
+    /// redelivery recognised, no notification lost or still in flight, verify clean. Empty when
+    /// the store is as it must be.
+    public func mismatches(inStoreAt directory: String, clientCalls: Int = 0) throws -> [String] {
+        var out: [String] = []
+        func expect(_ what: String, _ actual: Int, _ expected: Int) {
+            if actual != expected { out.append("\(what): \(actual), expected \(expected)") }
+        }
+        let statistics = try Trail(directory: directory, window: 0, now: Int64.max / 2).statistics
+        expect("notifications (lost or stored twice)", statistics.notifications, notifications + 2 * clientCalls)
+        expect("pairs", statistics.pairs, pairs + clientCalls)
+        expect("orphan requests", statistics.orphanRequests, missingResponses)
+        expect("orphan responses", statistics.orphanResponses, 0)
+        expect("conflicts", statistics.conflicts, 0)
+        expect("quarantined", statistics.quarantined, 0)
+        if statistics.duplicates < duplicates { out.append("repeats recognised: \(statistics.duplicates), expected at least \(duplicates)") }
+        let account = try HopAccount(directory: directory)
+        expect("lost", Int(account.lost), 0)
+        expect("forwarded copies in flight", account.inFlight.count, 0)
+        out += StoreVerifier(directory: directory).verify().findings.prefix(5).map { "verify: \($0)" }
+        return out
     }
 }

@@ -55,12 +55,7 @@ public struct Repair: Sendable {
             byPartition[TopicPartition(unstored.topic, unstored.partition), default: [:]][unstored.offset] = unstored
         }
 
-        var configuration = kafka
-        configuration.set("group.id", "audit-trail-repair-\(UInt64.random(in: 0...UInt64.max))")
-        configuration.set("enable.auto.commit", "false")
-        configuration.set("enable.auto.offset.store", "false")
-        configuration.set("auto.offset.reset", "earliest")
-        let consumer = try Consumer(configuration: configuration, logger: logger)
+        let consumer = try Consumer(configuration: kafka.forPrivateReader(prefix: "audit-trail-repair"), logger: logger)
         var pending: [TopicPartition: (next: Int64, last: Int64)] = [:]
         var starts: [TopicPartition: Offset] = [:]
         for (tp, offsets) in byPartition {

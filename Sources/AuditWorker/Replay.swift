@@ -67,12 +67,7 @@ public struct Replay: Sendable {
     public func run(logger: Logger = Logger(label: "audit.replay"), progress: (Int, Int?) -> Void = { _, _ in })
         async throws -> Summary
     {
-        var configuration = kafka
-        configuration.set("group.id", "audit-trail-replay-\(UInt64.random(in: 0...UInt64.max))")
-        configuration.set("enable.auto.commit", "false")
-        configuration.set("enable.auto.offset.store", "false")
-        configuration.set("auto.offset.reset", "earliest")
-        let consumer = try Consumer(configuration: configuration, logger: logger)
+        let consumer = try Consumer(configuration: kafka.forPrivateReader(prefix: "audit-trail-replay"), logger: logger)
         let bounds = try await partitionBounds(consumer)
         var summary = Summary()
         var pending: [TopicPartition: PartitionState] = [:]

@@ -39,6 +39,18 @@ public struct KafkaConfiguration: Sendable {
         if self[key] == nil { set(key, value) }
     }
 
+    /// This configuration for a reader that must not disturb any consumer group (replay,
+    /// repair): a group id of its own (`<prefix>-<random>`), nothing committed or stored, from
+    /// the earliest offset. Such a reader assigns its partitions instead of subscribing.
+    public func forPrivateReader(prefix: String) -> KafkaConfiguration {
+        var copy = self
+        copy.set("group.id", "\(prefix)-\(UInt64.random(in: 0...UInt64.max))")
+        copy.set("enable.auto.commit", "false")
+        copy.set("enable.auto.offset.store", "false")
+        copy.set("auto.offset.reset", "earliest")
+        return copy
+    }
+
     /// Applies `key=value` pairs as given on a command line with `-X`.
     ///
     /// - Throws: ``KafkaError/Code/configuration`` when a pair has no `=` or an empty key.

@@ -72,14 +72,7 @@ public final class Producer: Sendable {
     ///   ``KafkaError/Code/librdkafka`` when the message could not be queued.
     @discardableResult
     public func send(_ record: ProducerRecord) async throws -> DeliveryReport {
-        let id = context.registerWaiter()
-        do {
-            try await enqueue(record, opaque: UnsafeMutableRawPointer(bitPattern: id))
-        } catch {
-            context.abandonWaiter(id)
-            throw error
-        }
-        return try await context.awaitDelivery(id)
+        try await context.awaitDelivery(try await enqueueTracked(record).id)
     }
 
     /// Queues one message whose delivery report is kept for ``takeDelivery(_:)``: a bulk
