@@ -162,7 +162,7 @@ public struct Admin: Sendable {
         _ = rd_kafka_AdminOptions_set_request_timeout(options, Int32(timeout.milliseconds), &errorText, errorText.count)
         send(options, queue)
         // librdkafka answers every admin request, with an error at the latest at its timeout.
-        guard let event = rd_kafka_queue_poll(queue, Int32(timeout.milliseconds) + 5000) else {
+        guard let event = rd_kafka_queue_poll(queue, Int32(timeout.milliseconds) + 1000) else {
             throw KafkaError(.timedOut, "admin request not answered within \(timeout)")
         }
         let err = rd_kafka_event_error(event)
