@@ -38,6 +38,8 @@ struct Demo: AsyncParsableCommand {
     static let partitions: Int32 = 12
     /// Notifications published between two waits for the workers.
     static let chunk = 500
+    /// How long the workers may store nothing while notifications wait for them.
+    static let stallLimit = Duration.seconds(10)
 
     func run() async throws {
         LoggingSystem.bootstrap { label in
@@ -63,6 +65,17 @@ struct Demo: AsyncParsableCommand {
         let workers = try (0..<2).map { _ in try Worker(configuration: configuration) }
         print("2. two workers of group \(group) storing into \(dataDirectory)")
         func handled() -> Int { workers.map { $0.metrics.value("stored") + $0.metrics.value("duplicates") }.reduce(0, +) }
+        /// Waits until `done(handled)` holds, or until the workers made no progress for
+        /// ``stallLimit``: the check at the end then says what is missing.
+        func waitForWorkers(until done: (Int) -> Bool) async throws {
+            var last = handled()
+            var progressed = ContinuousClock.now
+            while !done(last), progressed.duration(to: .now) < Self.stallLimit {
+                try await Task.sleep(for: .milliseconds(20))
+                let now = handled()
+                if now != last { (last, progressed) = (now, .now) }
+            }
+        }
 
         var traffic = SampleTraffic(seed: UInt64(getpid()))
         var producerConfiguration = KafkaConfiguration(bootstrapServers: bootstrap)
@@ -97,19 +110,12 @@ struct Demo: AsyncParsableCommand {
                     sinceWait = 0
                     try await producer.flush()
                     // Stay at most a few chunks ahead of the workers.
-                    let deadline = ContinuousClock.now + .seconds(60)
-                    while published - handled() > 4 * Self.chunk, ContinuousClock.now < deadline {
-                        try await Task.sleep(for: .milliseconds(20))
-                    }
+                    try await waitForWorkers { published - $0 <= 4 * Self.chunk }
                     progress.update(handled())
                 }
             }
             try await producer.flush()
-            let deadline = ContinuousClock.now + .seconds(120)
-            while handled() < published, ContinuousClock.now < deadline {
-                progress.update(handled())
-                try await Task.sleep(for: .milliseconds(100))
-            }
+            try await waitForWorkers { progress.update($0); return $0 >= published }
             progress.finish(handled())
             for worker in workers { worker.stop() }
             try await tasks.waitForAll()
