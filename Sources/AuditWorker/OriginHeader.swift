@@ -1,10 +1,11 @@
 // AuditTrail — worker
 // SPDX-License-Identifier: Apache-2.0
 
-public import AuditStore
+import AuditStore
 import Kafka
 
-/// Headers that carry a forwarded notification's origin on the by-id topic.
+/// Headers that carry a forwarded notification's origin on the by-id topic (FORMAT.md §3:
+/// the by-id log records it as the record's origin).
 enum OriginHeader {
     static let topic = "audit.origin.topic"
     static let partition = "audit.origin.partition"
@@ -28,16 +29,5 @@ enum OriginHeader {
         guard let topic = header(topic), let partition = header(partition).flatMap(Int32.init),
               let offset = header(offset).flatMap(Int64.init) else { return nil }
         return Origin(topic: topic, partition: partition, offset: offset, timestamp: header(timestamp).flatMap(Int64.init) ?? -1)
-    }
-}
-
-/// How a redelivered duplicate is recorded: a `skipped` record whose event type says so.
-public enum DuplicateMarker {
-    /// The prefix of a duplicate's `skipped` event type: `duplicate request <id>`.
-    public static let prefix = "duplicate "
-
-    /// The `skipped` event type recording a duplicate of half `eventType` of call `id`.
-    public static func eventType(_ eventType: NotificationFields.EventType, id: String) -> String {
-        "\(prefix)\(eventType == .request ? "request" : "response") \(id)"
     }
 }

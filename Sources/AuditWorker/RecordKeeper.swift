@@ -30,40 +30,29 @@ struct RecordKeeper {
 
     /// The record for `bytes` (`nil`: a record without a value) at `offset`, what it became, and
     /// for a kept notification the ``ContentHash`` its digest came from, for
-    /// ``LogWriter/append(_:hashes:)`` (so its bytes are hashed once).
+    /// ``LogWriter/append(_:hashes:)`` (so its bytes are hashed once). The decision is the
+    /// worker's (``Planner``), with duplicates told over everything this keeper kept.
     /// - Parameter timestamp: the Kafka timestamp (ms); `nil` where there is none (a file), so a
     ///   notification takes its `eventTime` and anything else -1.
     mutating func record(_ bytes: [UInt8]?, offset: Int64, timestamp: Int64?, origin: Origin? = nil)
         -> (StoreRecord, Kept, ContentHash?)
     {
-        guard let bytes else {
-            return (StoreRecord(
-                offset: offset, timestamp: timestamp ?? -1,
-                body: .quarantined(reason: "nullValue", detail: "record without a value (tombstone)", bytes: [])), .quarantined, nil)
-        }
-        switch decoder.decode(bytes) {
-        case .audit(let notification):
-            let hash = ContentHash(of: bytes)
-            let fields = NotificationFields(notification, digest: hash.digest)
-            let key = DuplicateMarker.eventType(fields.eventType, id: fields.id)
-            if let first = seen[key] {
-                if first == fields.digest {
-                    return (StoreRecord(offset: offset, timestamp: timestamp ?? -1, body: .skipped(eventType: key)), .duplicate, nil)
-                }
-            } else {
-                seen[key] = fields.digest
+        let decoded = bytes.map { decoder.decode($0) }
+        let decision = Planner.decide(
+            decoded, value: bytes, offset: offset, timestamp: timestamp, origin: origin, routing: .store
+        ) { id, eventType, digest in
+            let key = DuplicateMarker.eventType(eventType, id: id)
+            guard let first = seen[key] else {
+                seen[key] = digest
+                return .new
             }
-            let time = timestamp ?? notification.eventTime.microsecondsSinceEpoch / 1000
-            return (
-                StoreRecord(offset: offset, timestamp: time, origin: origin, body: .notification(fields, bytes: bytes)),
-                .notification, hash)
-        case .nonAudit(let other):
-            return (StoreRecord(offset: offset, timestamp: timestamp ?? -1, body: .skipped(eventType: other.eventType)), .skipped, nil)
-        case .quarantined(let bad):
-            return (StoreRecord(
-                offset: offset, timestamp: timestamp ?? -1,
-                body: .quarantined(reason: bad.reason.code.description, detail: bad.reason.description, bytes: bad.original)),
-                .quarantined, nil)
+            return first == digest ? .duplicate : .conflict
+        }
+        switch decision {
+        case .notification(let record, let hash, _): return (record, .notification, hash)
+        case .duplicate(let record): return (record, .duplicate, nil)
+        case .skipped(let record), .forward(let record, _): return (record, .skipped, nil)
+        case .quarantined(let record, _, _): return (record, .quarantined, nil)
         }
     }
 }

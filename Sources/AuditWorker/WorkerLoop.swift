@@ -267,72 +267,46 @@ struct WorkerLoop {
         if let failure = failures.lazy.compactMap({ $0 }).first { throw failure }
     }
 
-    /// Decides what a message becomes.
+    /// Decides what a message becomes (``Planner``), and counts and reports it.
     private mutating func plan(
         _ message: KafkaMessage, _ prepared: Prepared?, log: PartitionLog, deadLetters: inout [ProducerRecord]
     ) -> Planned {
-        let timestamp = message.timestamp ?? -1
-        guard let value = message.value, let prepared else {
-            return quarantine(message, reason: "nullValue", detail: "record without a value (tombstone)", bytes: [], deadLetters: &deadLetters)
+        let isByID = message.topic == configuration.byIDTopic
+        let decision = Planner.decide(
+            prepared?.decoded, value: message.value, hash: prepared?.hash, offset: message.offset, timestamp: message.timestamp,
+            origin: isByID ? OriginHeader.origin(of: message) : nil,
+            routing: isByID ? .store : .forwardUnlessKeyed(key: message.key, byIDTopic: configuration.byIDTopic)
+        ) { id, eventType, digest in
+            log.admit(id: id, eventType: eventType, digest: digest, now: currentMicroseconds())
         }
-        switch prepared.decoded {
-        case .audit(let notification):
-            let isByID = message.topic == configuration.byIDTopic
-            let id = notification.id
-            guard isByID || message.key.map({ $0.elementsEqual(id.utf8) }) == true else {
-                metrics.add("forwarded")
-                let headers = OriginHeader.headers(of: message)
-                return .forward(
-                    StoreRecord(offset: message.offset, timestamp: timestamp, body: .forwarded(topic: configuration.byIDTopic, key: id)),
-                    ProducerRecord(topic: configuration.byIDTopic, key: Array(id.utf8), value: value, headers: headers))
-            }
-            let eventType: NotificationFields.EventType = notification.eventType == .request ? .request : .response
-            // The same SHA-256 gives the digest and the journal frame's link (FORMAT.md §2).
-            let hash = prepared.hash ?? ContentHash(of: value)
-            let digest = hash.digest
-            switch log.admit(id: id, eventType: eventType, digest: digest, now: currentMicroseconds()) {
-            case .duplicate:
-                metrics.add("duplicates")
-                return .record(StoreRecord(
-                    offset: message.offset, timestamp: timestamp, origin: isByID ? OriginHeader.origin(of: message) : nil,
-                    body: .skipped(eventType: DuplicateMarker.eventType(eventType, id: id))))
-            case .conflict:
-                metrics.add("conflicts")
-            case .new:
-                break
-            }
+        switch decision {
+        case .notification(let record, let hash, let conflict):
+            if conflict { metrics.add("conflicts") }
             metrics.add("stored")
-            metrics.add(eventType == .request ? "requests" : "responses")
-            let fields = NotificationFields(notification, digest: digest)
-            return .record(
-                StoreRecord(
-                    offset: message.offset, timestamp: timestamp, origin: isByID ? OriginHeader.origin(of: message) : nil,
-                    body: .notification(fields, bytes: value)),
-                hash)
-        case .nonAudit(let other):
+            metrics.add(record.fields?.eventType == .request ? "requests" : "responses")
+            return .record(record, hash)
+        case .duplicate(let record):
+            metrics.add("duplicates")
+            return .record(record)
+        case .forward(let marker, let id):
+            metrics.add("forwarded")
+            let copy = ProducerRecord(
+                topic: configuration.byIDTopic, key: Array(id.utf8), value: message.value ?? [], headers: OriginHeader.headers(of: message))
+            return .forward(marker, copy)
+        case .skipped(let record):
             metrics.add("skipped")
-            return .record(StoreRecord(offset: message.offset, timestamp: timestamp, body: .skipped(eventType: other.eventType)))
-        case .quarantined(let bad):
-            return quarantine(message, reason: bad.reason.code.description, detail: bad.reason.description, bytes: bad.original, deadLetters: &deadLetters)
+            return .record(record)
+        case .quarantined(let record, let reason, let detail):
+            metrics.add("quarantined", label: reason)
+            logger.warning("quarantined \(message.topicPartition)@\(message.offset): \(detail)", metadata: ["audit.reason": "\(reason)"])
+            if let topic = configuration.deadLetterTopic {
+                deadLetters.append(ProducerRecord(
+                    topic: topic, key: message.key, value: record.bytes ?? [],
+                    headers: [KafkaHeader(key: "audit.reason", value: Array(detail.utf8))]
+                        + OriginHeader.headers(of: message).filter { $0.key != OriginHeader.timestamp }))
+            }
+            return .record(record)
         }
-    }
-
-    private func quarantine(_ message: KafkaMessage, reason: String, detail: String, bytes: [UInt8],
-                            deadLetters: inout [ProducerRecord]) -> Planned {
-        metrics.add("quarantined", label: reason)
-        logger.warning("quarantined \(message.topicPartition)@\(message.offset): \(detail)", metadata: ["audit.reason": "\(reason)"])
-        if let topic = configuration.deadLetterTopic {
-            deadLetters.append(ProducerRecord(
-                topic: topic, key: message.key, value: bytes,
-                headers: [KafkaHeader(key: "audit.reason", value: Array(detail.utf8))]
-                    + [KafkaHeader(key: OriginHeader.topic, value: Array(message.topic.utf8)),
-                       KafkaHeader(key: OriginHeader.partition, value: Array(String(message.partition).utf8)),
-                       KafkaHeader(key: OriginHeader.offset, value: Array(String(message.offset).utf8))]))
-        }
-        return .record(StoreRecord(
-            offset: message.offset, timestamp: message.timestamp ?? -1,
-            origin: message.topic == configuration.byIDTopic ? OriginHeader.origin(of: message) : nil,
-            body: .quarantined(reason: reason, detail: detail, bytes: bytes)))
     }
 
     func handle(_ error: ConsumerError) throws {
