@@ -59,13 +59,18 @@ let package = Package(
             dependencies: ["Kafka", "AuditModel", "AuditStore", "CLinux", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
         .target(
+            name: "AuditTraffic",
+            dependencies: ["AuditClient"],
+            swiftSettings: swiftSettings),
+        .target(
             name: "AuditTesting",
-            dependencies: ["Kafka", "AuditClient", "AuditModel", "AuditStore", "AuditWorker"],
+            dependencies: ["Kafka", "AuditClient", "AuditModel", "AuditStore", "AuditWorker", "AuditTraffic"],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "AuditTrailCLI",
             dependencies: [
-                "Kafka", "AuditModel", "AuditStore", "AuditWorker", "AuditClient", "AuditMiddleware", "AuditTesting",
+                "Kafka", "AuditModel", "AuditStore", "AuditWorker", "AuditClient", "AuditMiddleware", "AuditTraffic",
+                "AuditTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

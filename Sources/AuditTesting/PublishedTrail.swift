@@ -3,6 +3,7 @@
 
 import AuditClient
 import AuditStore
+import AuditTraffic
 import AuditWorker
 
 /// Notifications a test publishes, and what the store must show for them afterwards.

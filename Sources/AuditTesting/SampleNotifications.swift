@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import AuditClient
+import AuditTraffic
 
 /// A seeded generator of keystonemiddleware-style audit notification pairs, shaped like
 /// `shared/samples/notifications.jsonl`: the oslo 2.0 envelope around the inner message, written

@@ -4,6 +4,7 @@
 import AuditClient
 import AuditModel
 import AuditStore
+import AuditTraffic
 import AuditWorker
 
 /// A store written as the workers write it, from ``SampleTraffic``, without Kafka: for the

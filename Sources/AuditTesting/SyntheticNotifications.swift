@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import AuditClient
+import AuditTraffic
 
 /// One generated notification: the exact bytes a publisher sends, and the fields a decoder
 /// would extract from them.

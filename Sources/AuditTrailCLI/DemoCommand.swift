@@ -4,7 +4,7 @@
 import ArgumentParser
 import AuditClient
 import AuditStore
-import AuditTesting
+import AuditTraffic
 import AuditWorker
 import Foundation
 import Kafka

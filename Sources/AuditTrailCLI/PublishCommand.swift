@@ -3,7 +3,7 @@
 
 import ArgumentParser
 import AuditClient
-import AuditTesting
+import AuditTraffic
 import Foundation
 import Logging
 

@@ -3,7 +3,7 @@
 
 import ArgumentParser
 import AuditModel
-import AuditTesting
+import AuditTraffic
 import Foundation
 
 /// `audit-trail validate FILE...`: decodes and validates every line, prints a verdict per line and a summary.

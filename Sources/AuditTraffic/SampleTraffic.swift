@@ -1,4 +1,4 @@
-// AuditTrail — test kit
+// AuditTrail — sample traffic
 // SPDX-License-Identifier: Apache-2.0
 
 import AuditClient
