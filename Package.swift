@@ -24,6 +24,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(
@@ -56,7 +59,12 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "AuditWorker",
-            dependencies: ["Kafka", "AuditModel", "AuditStore", "CLinux", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Kafka", "AuditModel", "AuditStore", "CLinux", .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings),
         .target(
             name: "AuditTraffic",
@@ -74,6 +82,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(
@@ -104,7 +116,10 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "AuditWorkerTests",
-            dependencies: ["AuditWorker", "AuditStore", "AuditClient", "Kafka", "AuditTesting"],
+            dependencies: [
+                "AuditWorker", "AuditStore", "AuditClient", "Kafka", "AuditTesting",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",

@@ -5,14 +5,17 @@ import ArgumentParser
 import Foundation
 import Kafka
 import Logging
+import ServiceLifecycle
+import UnixSignals
 
 /// `audit-trail broker`: the embedded Kafka cluster as a process of its own.
 struct Broker: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run an embedded Kafka cluster (librdkafka's mock brokers) until SIGINT/SIGTERM.",
         discussion: """
-            Prints the bootstrap address as the first line on stdout, then runs until it is stopped.
-            Messages live in memory only; each partition keeps a bounded log, like retention would.
+            Prints the bootstrap address as the first line on stdout, then runs until SIGINT or SIGTERM \
+            (exit 0). Messages live in memory only; each partition keeps a bounded log, like retention would.
+
             Example: audit-trail broker --brokers 1 --topic notifications.info:6
             """
     )
@@ -32,8 +35,23 @@ struct Broker: AsyncParsableCommand {
         }
         print(cluster.bootstrapServers)
         fflush(nil)
-        let signal = await Signals.waitForTermination()
-        FileHandle.standardError.write(Data("audit-trail broker: \(signal) received, stopping\n".utf8))
+        let logger = Logger(label: "audit.broker")
+        let group = ServiceGroup(
+            services: [EmbeddedBroker(cluster: cluster, logger: logger)], gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        try await group.run()
+    }
+}
+
+/// Keeps an embedded cluster alive until its group shuts down.
+struct EmbeddedBroker: Service {
+    let cluster: MockCluster
+    let logger: Logger
+
+    func run() async throws {
+        // Suspends until the graceful shutdown (or throws on cancellation, which ends it too).
+        try? await gracefulShutdown()
+        logger.info("audit-trail broker: stopping")
         withExtendedLifetime(cluster) {}
     }
 }

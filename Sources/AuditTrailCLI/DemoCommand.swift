@@ -64,7 +64,7 @@ struct Demo: AsyncParsableCommand {
         configuration.idleTick = .milliseconds(200)
         let workers = try (0..<2).map { _ in try Worker(configuration: configuration) }
         print("2. two workers of group \(group) storing into \(dataDirectory)")
-        func handled() -> Int { workers.map { $0.metrics.value("stored") + $0.metrics.value("duplicates") }.reduce(0, +) }
+        func handled() -> Int { workers.map { $0.progress.stored + $0.progress.duplicates }.reduce(0, +) }
         /// Waits until `done(handled)` holds, or until the workers made no progress for
         /// ``stallLimit``: the check at the end then says what is missing.
         func waitForWorkers(until done: (Int) -> Bool) async throws {
@@ -122,7 +122,7 @@ struct Demo: AsyncParsableCommand {
         }
         print("   published \(published) notifications from 5 services: \(calls) calls, \(missing) without a response, \(redelivered) responses sent twice")
         for (n, worker) in workers.enumerated() {
-            print("   worker \(n + 1): stored \(worker.metrics.value("stored")), forwarded \(worker.metrics.value("forwarded")), repeats recognised \(worker.metrics.value("duplicates"))")
+            print("   worker \(n + 1): stored \(worker.progress.stored), forwarded \(worker.progress.forwarded), repeats recognised \(worker.progress.duplicates)")
         }
 
         // The proof, from the store alone.

@@ -6,6 +6,10 @@ import AuditWorker
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+import UnixSignals
 
 /// `audit-trail worker`: one member of the workers' consumer group.
 struct WorkerCommand: AsyncParsableCommand {
@@ -13,11 +17,13 @@ struct WorkerCommand: AsyncParsableCommand {
         commandName: "worker",
         abstract: "Consume audit notifications as a group member: validate, correlate, store exactly once.",
         discussion: """
-            Many workers share one group; workers on one machine share one --data directory (each
-            partition's log is written by the worker that owns the partition). Unkeyed notifications
-            are re-keyed by payload.id onto the group's internal topic <group>.by-id, which must exist
+            Many workers share one group; workers on one machine share one --data directory (each \
+            partition's log is written by the worker that owns the partition). Unkeyed notifications \
+            are re-keyed by payload.id onto the group's internal topic <group>.by-id, which must exist \
             with enough partitions for the group (the demo and docker-compose create it).
-            SIGTERM or SIGINT: finish the batch, make it durable, commit, leave the group, exit 0.
+
+            SIGTERM or SIGINT: finish the batch, make it durable, commit, leave the group, exit 0 \
+            (the metrics endpoint keeps answering until the worker is done).
             """)
 
     @OptionGroup var kafka: KafkaOptions
@@ -40,7 +46,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(help: "Accept a by-id topic whose retention can delete copies before they are stored (refused otherwise).")
     var allowByIDRetention = false
 
-    @Option(help: "Serve Prometheus metrics on this port (GET /metrics).")
+    @Option(help: "Serve Prometheus metrics on this port (GET /metrics, text format with HELP and TYPE lines).")
     var metricsPort: Int?
 
     @Option(help: "Milliseconds appended records may wait for their durability barrier and offset commit (0: every batch).")
@@ -73,32 +79,34 @@ struct WorkerCommand: AsyncParsableCommand {
         configuration.allowByIDRetention = allowByIDRetention
         configuration.syncInterval = .milliseconds(syncIntervalMs)
         configuration.duplicateRetention = .seconds(duplicateRetentionS)
+        // The process's one bootstrap: whatever records through swift-metrics lands in `registry`.
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(DescribedPrometheusFactory(registry: registry))
         let worker = try Worker(configuration: configuration)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await worker.run() }
-            group.addTask {
-                let signal = await Signals.waitForTermination()
-                Logger(label: "audit.worker").info("\(signal) received: draining")
-                worker.stop()
-            }
-            if let metricsPort {
-                group.addTask { try await serveMetrics(worker.metrics, port: metricsPort) }
-            }
-            // The worker ends first (stop or error); the others are then cancelled.
-            try await group.next()
-            group.cancelAll()
-        }
+        // A graceful shutdown stops the services in reverse order: the worker drains first, and
+        // the metrics endpoint answers until it is done.
+        var services: [any Service] = []
+        if let metricsPort { services.append(metricsServer(registry, port: metricsPort)) }
+        services.append(worker)
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: Logger(label: "audit.worker")))
+        try await group.run()
     }
 }
 
-/// Serves `GET /metrics` in Prometheus' text format until cancelled.
-func serveMetrics(_ metrics: WorkerMetrics, port: Int) async throws {
+/// An HTTP server answering `GET /metrics` with `registry` in Prometheus' text format.
+func metricsServer(_ registry: PrometheusCollectorRegistry, port: Int) -> some Service {
     let router = Router()
     router.get("/metrics") { _, _ -> Response in
-        Response(
-            status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-            body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.render())))
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: buffer)))
     }
-    let app = Application(router: router, configuration: .init(address: .hostname("0.0.0.0", port: port)))
-    try await app.run()
+    return Application(
+        router: router, configuration: .init(address: .hostname("0.0.0.0", port: port)),
+        logger: Logger(label: "audit.metrics"))
 }

@@ -5,6 +5,7 @@ import AuditModel
 import AuditStore
 import Dispatch
 public import Logging
+public import ServiceLifecycle
 import Synchronization
 
 /// One member of the workers' consumer group: poll → decode → route → store, exactly once.
@@ -24,17 +25,27 @@ import Synchronization
 /// their markers become durable; a crash in between re-forwards, and the by-id log recognises the
 /// redelivered copy by its digest and stores it once.
 ///
+/// **Lifecycle.** A worker is a swift-service-lifecycle `Service`: in a `ServiceGroup`, a graceful
+/// shutdown (SIGTERM, SIGINT) makes it finish its batch, make everything durable, commit and
+/// leave the group before ``run()`` returns. ``progressUpdates()`` tells what it made durable.
+///
 /// - Important: one task runs ``run()``. Disk I/O (fsync) happens on that task's own thread,
 ///   never on the cooperative pool.
-public final class Worker: Sendable {
+public final class Worker: Service {
     public let configuration: WorkerConfiguration
+    /// Where the worker records its metrics (swift-metrics, through the factory it was given).
     public let metrics: WorkerMetrics
     private let logger: Logger
     private let stopRequested = Atomic<Bool>(false)
     private let validator: SchemaValidator
+    let progressState = Mutex(ProgressState())
 
     /// Creates a worker.
     ///
+    /// - Parameters:
+    ///   - metrics: where counters, gauges and the fsync histogram go; by default the process-wide
+    ///     `MetricsSystem`. Give each worker of one process its own (``WorkerMetrics/init(registry:)``)
+    ///     to tell their counts apart.
     /// - Throws: when the schemas cannot be loaded or the data directory cannot be created.
     public init(configuration: WorkerConfiguration, metrics: WorkerMetrics = WorkerMetrics(),
                 logger: Logger = Logger(label: "audit.worker")) throws {
@@ -44,17 +55,27 @@ public final class Worker: Sendable {
         self.validator = try SchemaValidator.bundled()
     }
 
-    /// Asks ``run()`` to finish its batch, make everything durable, commit and leave the group.
+    /// Asks ``run()`` to finish its batch, make everything durable, commit and leave the group
+    /// (what a graceful shutdown of its `ServiceGroup` does).
     public func stop() {
         stopRequested.store(true, ordering: .releasing)
     }
 
-    /// Runs until ``stop()`` or cancellation, then shuts down cleanly.
+    /// Runs until ``stop()``, a graceful shutdown or cancellation, then shuts down cleanly.
+    ///
+    /// - Throws: `WorkerError`, `StoreError` (the worker stops without a commit) or `KafkaError`
+    ///   (fatal client errors).
     public func run() async throws {
+        defer { publish { $0.finished = true } }
         let executor = ThreadTaskExecutor(label: "audit.worker.\(configuration.group)")
-        try await withTaskExecutorPreference(executor) {
-            var loop = try WorkerLoop(worker: self, validator: validator, logger: logger)
-            try await loop.run { self.stopRequested.load(ordering: .acquiring) }
+        try await withGracefulShutdownHandler {
+            try await withTaskExecutorPreference(executor) {
+                var loop = try WorkerLoop(worker: self, validator: validator, logger: logger)
+                try await loop.run { self.stopRequested.load(ordering: .acquiring) }
+            }
+        } onGracefulShutdown: {
+            self.logger.info("graceful shutdown: draining")
+            self.stop()
         }
     }
 }

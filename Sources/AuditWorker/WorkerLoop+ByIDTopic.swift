@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import AuditStore
+import CoreMetrics
 import Kafka
 import Logging
 
@@ -77,16 +78,19 @@ extension WorkerLoop {
     /// the broker deleted before they were stored (`audit-trail verify` names each source offset
     /// whose copy is missing, and `audit-trail repair` fetches it again from its source). A loss
     /// is an error, never a warning line alone: it is counted in `audit_lost_total{reason}`.
-    func recordLoss(_ tp: TopicPartition, _ offsets: Range<Int64>) {
+    func recordLoss(_ tp: TopicPartition, _ offsets: Range<Int64>, counts: inout Worker.Counts) {
         let count = Int(offsets.upperBound - offsets.lowerBound)
-        metrics.add("gap_offsets", count)
+        metrics.gapOffsets.increment(by: Int64(count))
+        counts.gapOffsets += count
         if tp.topic == configuration.byIDTopic {
-            metrics.add("lost", label: "by_id_gap", count)
+            metrics.lost("by_id_gap").increment(by: Int64(count))
+            counts.lostCopies += count
             logger.error(
                 "lost \(count) forwarded cop\(count == 1 ? "y" : "ies"): offsets \(offsets.lowerBound)..<\(offsets.upperBound) of \(tp) were deleted by the broker before they were stored; `audit-trail verify` names their source offsets and `audit-trail repair` fetches them again (check the retention of \(tp.topic))",
                 metadata: ["audit.partition": "\(tp)"])
         } else {
-            metrics.add("lost", label: "source_gap", count)
+            metrics.lost("source_gap").increment(by: Int64(count))
+            counts.lostSource += count
             logger.error(
                 "lost \(count) notification(s): offsets \(offsets.lowerBound)..<\(offsets.upperBound) of \(tp) no longer exist in Kafka (deleted before the workers read them)",
                 metadata: ["audit.partition": "\(tp)"])
@@ -138,7 +142,7 @@ extension WorkerLoop {
         purgeable = [:]
         do {
             try await Admin(using: producer).deleteRecords(before: offsets, timeout: .seconds(2))
-            metrics.add("purges")
+            metrics.purges.increment()
         } catch {
             let unsupported = ["_UNSUPPORTED_FEATURE", "UNSUPPORTED_VERSION", "INVALID_REQUEST"].contains(error.name ?? "")
             if unsupported {

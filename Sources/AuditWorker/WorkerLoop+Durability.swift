@@ -3,6 +3,7 @@
 
 import AuditModel
 import AuditStore
+import CoreMetrics
 import CLinux
 import Kafka
 import Logging
@@ -19,6 +20,8 @@ extension WorkerLoop {
         var barrier: LogWriter.Barrier
         var flush: Task<Void, any Error>
         var started: ContinuousClock.Instant
+        /// What had been appended when it began: durable once it finishes.
+        var counts: Worker.Counts
     }
 
     /// Begins the durability barrier of every log appended to since the last one; its flush
@@ -38,7 +41,7 @@ extension WorkerLoop {
         unsynced = []
         let barrier = try LogWriter.Barrier(partitions.map { logs[$0]!.writer })
         let flush = Task(executorPreference: flusher) { try barrier.flush() }
-        flushing = Flushing(partitions: partitions, barrier: barrier, flush: flush, started: .now)
+        flushing = Flushing(partitions: partitions, barrier: barrier, flush: flush, started: .now, counts: appended)
     }
 
     /// Waits for the barrier in flight, if any, then commits the resume offsets it made durable.
@@ -46,15 +49,23 @@ extension WorkerLoop {
         guard let flushing else { return }
         self.flushing = nil
         try await flushing.flush.value
-        metrics.observeFsync(seconds: flushing.started.duration(to: .now).inSeconds)
+        metrics.fsync.recordSeconds(flushing.started.duration(to: .now).inSeconds)
         var commits: [TopicPartition: Int64] = [:]
         for (tp, resume) in zip(flushing.partitions, flushing.barrier.finish()) {
             guard let resume else { continue }
             commits[tp] = resume
-            metrics.set("durable_offset", label: tp.description, resume)
+            metrics.durableOffset(tp).record(resume)
         }
-        if try await commit(commits) {
+        let committed = try await commit(commits)
+        if committed {
             for (tp, offset) in commits where tp.topic == configuration.byIDTopic { purgeable[tp] = offset }
+        }
+        worker.publish { progress in
+            progress.set(flushing.counts)
+            for (tp, offset) in commits {
+                progress.durable[tp] = offset
+                if committed { progress.committed[tp] = offset }
+            }
         }
         // Each thread that allocates (the decode and append lanes, the flusher, librdkafka's)
         // may get a malloc arena of its own, and glibc keeps an arena's freed memory for it: with
@@ -64,9 +75,8 @@ extension WorkerLoop {
         malloc_trim(0)
         logger.debug(
             "batch durable",
-            metadata: ["audit.logs": "\(flushing.partitions.count)", "audit.stored_total": "\(metrics.value("stored"))",
-                       "audit.duplicates_total": "\(metrics.value("duplicates"))"])
-        metrics.changed()
+            metadata: ["audit.logs": "\(flushing.partitions.count)", "audit.stored_total": "\(flushing.counts.stored)",
+                       "audit.duplicates_total": "\(flushing.counts.duplicates)"])
     }
 
     /// How long a commit (at a barrier, a revoke or the shutdown) may wait for the group
@@ -84,7 +94,7 @@ extension WorkerLoop {
             try await consumer.commit(offsets, timeout: Self.commitTimeout)
             return true
         } catch {
-            metrics.add("commit_deferred")
+            metrics.commitDeferred.increment()
             logger.info("commit deferred: \(error)")
             return false
         }

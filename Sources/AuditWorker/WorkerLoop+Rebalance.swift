@@ -3,6 +3,7 @@
 
 import AuditModel
 import AuditStore
+import CoreMetrics
 import Kafka
 import Logging
 
@@ -30,11 +31,17 @@ extension WorkerLoop {
         case .revoke:
             let revoked = rebalance.partitions.compactMap { tp in logs.removeValue(forKey: tp).map { (tp, $0) } }
             let offsets = try closeDurably(revoked)
-            if !rebalance.isLost { try await commit(offsets) }
+            let committed = rebalance.isLost ? false : try await commit(offsets)
             logger.info("partitions revoked: \(rebalance.partitions.map(\.description).joined(separator: ", "))")
             try consumer.completeRebalance(rebalance)
-            metrics.set("assigned_partitions", label: "all", Int64(logs.count))
-            metrics.changed()
+            metrics.assignedPartitions.record(logs.count)
+            worker.publish { progress in
+                progress.assigned = Set(logs.keys)
+                for (tp, offset) in offsets {
+                    progress.durable[tp] = offset
+                    if committed { progress.committed[tp] = offset }
+                }
+            }
         case .assign:
             var starts: [TopicPartition: Offset] = [:]
             for tp in rebalance.partitions {
@@ -42,12 +49,12 @@ extension WorkerLoop {
                 let log = PartitionLog(topicPartition: tp, writer: writer, now: currentMicroseconds())
                 logs[tp] = log
                 starts[tp] = writer.resumeOffset.map { .exact($0) } ?? .beginning
-                if let resume = writer.resumeOffset { metrics.set("durable_offset", label: tp.description, resume) }
+                if let resume = writer.resumeOffset { metrics.durableOffset(tp).record(resume) }
                 for damage in writer.recovery.damaged {
                     // Evidence is never deleted: the damaged journal was set aside, its whole
                     // frames before the damage kept, and the log resumes at the damaged offset,
                     // so Kafka delivers the rest again (what it no longer has becomes a counted loss).
-                    metrics.add("damaged_journals")
+                    metrics.damagedJournals.increment()
                     logger.error(
                         "recovered \(tp): journal damaged at byte \(damage.position) (\(damage.reason)), set aside as \(damage.setAsideAs); offsets \(damage.offsets.lowerBound)..<\(damage.offsets.upperBound) are consumed again from Kafka",
                         metadata: ["audit.partition": "\(tp)"])
@@ -59,8 +66,13 @@ extension WorkerLoop {
             }
             logger.info("partitions assigned: \(starts.map { "\($0.key)@\($0.value)" }.sorted().joined(separator: ", "))")
             try consumer.completeRebalance(rebalance, startOffsets: starts)
-            metrics.set("assigned_partitions", label: "all", Int64(logs.count))
-            metrics.changed()
+            metrics.assignedPartitions.record(logs.count)
+            worker.publish { progress in
+                progress.assigned = Set(logs.keys)
+                for (tp, log) in logs {
+                    if let resume = log.writer.resumeOffset { progress.durable[tp] = resume }
+                }
+            }
         }
     }
 

@@ -3,6 +3,7 @@
 
 import AuditModel
 import AuditStore
+import CoreMetrics
 import Kafka
 import Logging
 
@@ -34,6 +35,10 @@ struct WorkerLoop {
     var lastPurge = ContinuousClock.now
     /// False once the broker refused DeleteRecords (librdkafka's mock cluster does).
     var purgeSupported = true
+    /// Records appended since the worker started, by what they became (``Worker/Progress``).
+    var appended = Worker.Counts()
+    /// Seconds spent in each phase of the loop, for the log line at shutdown.
+    var phaseSeconds: [String: Double] = [:]
 
     var configuration: WorkerConfiguration { worker.configuration }
     var metrics: WorkerMetrics { worker.metrics }
@@ -80,25 +85,25 @@ struct WorkerLoop {
                     ? configuration.idleTick : min(configuration.idleTick, configuration.syncInterval)
                 var phase = ContinuousClock.now
                 let batch = try await consumer.poll(maxMessages: configuration.batchSize, timeout: wait)
-                metrics.addTime("poll", phase.duration(to: .now))
+                addTime("poll", since: phase)
                 for error in batch.errors { try handle(error) }
                 if !batch.messages.isEmpty { try await process(batch.messages, until: stop) }
                 if batch.messages.isEmpty || ContinuousClock.now - lastBarrier >= configuration.syncInterval {
                     phase = .now
                     try await makeDurable()
-                    metrics.addTime("barrier", phase.duration(to: .now))
+                    addTime("barrier", since: phase)
                 }
                 if let rebalance = batch.rebalance {
                     phase = .now
                     try await handle(rebalance)
-                    metrics.addTime("rebalance", phase.duration(to: .now))
+                    addTime("rebalance", since: phase)
                 }
                 if !stop() && ContinuousClock.now - lastHousekeeping >= configuration.idleTick { try await housekeeping() }
             }
         } catch {
             // A store error (a full disk, EIO) ends the worker without a commit: only recovery,
             // reading the files, can say what is durable (FORMAT.md §8).
-            if let error = error as? StoreError { metrics.add("store_errors", label: error.code.description) }
+            if let error = error as? StoreError { metrics.storeErrors(error.code.description).increment() }
             logger.error("worker stopping on error: \(error)")
             throw error
         }
@@ -142,16 +147,17 @@ struct WorkerLoop {
     mutating func process(_ messages: [KafkaMessage], until stop: () -> Bool) async throws {
         var phase = ContinuousClock.now
         let prepared = prepare(messages)
-        metrics.addTime("decode", phase.duration(to: .now))
+        addTime("decode", since: phase)
         phase = .now
         var planned: [TopicPartition: [Planned]] = [:]
         var order: [TopicPartition] = []
         var next: [TopicPartition: Int64?] = [:]
         var deadLetters: [ProducerRecord] = []
+        var counts = Worker.Counts()
         for (message, prepared) in zip(messages, prepared) {
             let tp = message.topicPartition
             guard let log = logs[tp] else {
-                metrics.add("unassigned_messages")
+                metrics.unassignedMessages.increment()
                 continue
             }
             if planned[tp] == nil {
@@ -162,19 +168,19 @@ struct WorkerLoop {
             let expected = next[tp] ?? nil
             if let expected, message.offset < expected {
                 // Already durable in the log (redelivered after a rebalance or restart).
-                metrics.add("redelivered")
+                metrics.redelivered.increment()
                 continue
             }
             let gapStart = expected ?? 0
             if message.offset > gapStart {
-                recordLoss(tp, gapStart..<message.offset)
+                recordLoss(tp, gapStart..<message.offset, counts: &counts)
                 planned[tp]!.append(.record(StoreRecord(offset: gapStart, timestamp: -1, body: .gap(to: message.offset))))
             }
-            let item = plan(message, prepared, log: log, deadLetters: &deadLetters)
+            let item = plan(message, prepared, log: log, deadLetters: &deadLetters, counts: &counts)
             planned[tp]!.append(item)
             next[tp] = message.offset + 1
         }
-        metrics.addTime("plan", phase.duration(to: .now))
+        addTime("plan", since: phase)
         phase = .now
         // Forwarded copies and dead letters are acknowledged before any marker becomes durable,
         // and each marker records where its copy was written (DESIGN §6.8: the copy is
@@ -200,7 +206,7 @@ struct WorkerLoop {
             logger.notice("stopping before the batch's forwarded copies were acknowledged; it will be consumed again")
             return
         }
-        metrics.addTime("forward", phase.duration(to: .now))
+        addTime("forward", since: phase)
         phase = .now
         var appends: [LogAppend] = []
         for tp in order {
@@ -227,10 +233,16 @@ struct WorkerLoop {
             }
             appends.append(append)
             unsynced.insert(tp)
-            metrics.add(tp.topic == configuration.byIDTopic ? "by_id_consumed" : "source_consumed", items.count)
+            if tp.topic == configuration.byIDTopic {
+                metrics.byIDConsumed.increment(by: Int64(items.count))
+            } else {
+                metrics.sourceConsumed.increment(by: Int64(items.count))
+                counts.sourceConsumed += items.count
+            }
         }
         try Self.append(appends, lanes: decoders.count)
-        metrics.addTime("append", phase.duration(to: .now))
+        appended += counts
+        addTime("append", since: phase)
     }
 
     /// One log's share of a batch.
@@ -269,7 +281,8 @@ struct WorkerLoop {
 
     /// Decides what a message becomes (``Planner``), and counts and reports it.
     private mutating func plan(
-        _ message: KafkaMessage, _ prepared: Prepared?, log: PartitionLog, deadLetters: inout [ProducerRecord]
+        _ message: KafkaMessage, _ prepared: Prepared?, log: PartitionLog, deadLetters: inout [ProducerRecord],
+        counts: inout Worker.Counts
     ) -> Planned {
         let isByID = message.topic == configuration.byIDTopic
         let decision = Planner.decide(
@@ -281,23 +294,28 @@ struct WorkerLoop {
         }
         switch decision {
         case .notification(let record, let hash, let conflict):
-            if conflict { metrics.add("conflicts") }
-            metrics.add("stored")
-            metrics.add(record.fields?.eventType == .request ? "requests" : "responses")
+            if conflict { metrics.conflicts.increment() }
+            metrics.stored.increment()
+            (record.fields?.eventType == .request ? metrics.requests : metrics.responses).increment()
+            counts.stored += 1
             return .record(record, hash)
         case .duplicate(let record):
-            metrics.add("duplicates")
+            metrics.duplicates.increment()
+            counts.duplicates += 1
             return .record(record)
         case .forward(let marker, let id):
-            metrics.add("forwarded")
+            metrics.forwarded.increment()
+            counts.forwarded += 1
             let copy = ProducerRecord(
                 topic: configuration.byIDTopic, key: Array(id.utf8), value: message.value ?? [], headers: OriginHeader.headers(of: message))
             return .forward(marker, copy)
         case .skipped(let record):
-            metrics.add("skipped")
+            metrics.skipped.increment()
+            counts.skipped += 1
             return .record(record)
         case .quarantined(let record, let reason, let detail):
-            metrics.add("quarantined", label: reason)
+            metrics.quarantined(reason).increment()
+            counts.quarantined += 1
             logger.warning("quarantined \(message.topicPartition)@\(message.offset): \(detail)", metadata: ["audit.reason": "\(reason)"])
             if let topic = configuration.deadLetterTopic {
                 deadLetters.append(ProducerRecord(
@@ -310,12 +328,19 @@ struct WorkerLoop {
     }
 
     func handle(_ error: ConsumerError) throws {
-        metrics.add("kafka_errors", label: error.error.name ?? "\(error.error.code)")
+        metrics.kafkaErrors(error.error.name ?? "\(error.error.code)").increment()
         if error.error.isFatal { throw error.error }
         logger.warning("kafka: \(error)")
     }
 
     // MARK: - Periodic work and shutdown
+
+    /// Adds the time since `start` to a phase of the loop (``WorkerMetrics/phaseNames``).
+    mutating func addTime(_ phase: String, since start: ContinuousClock.Instant) {
+        let duration = start.duration(to: .now)
+        metrics.addTime(phase, duration)
+        phaseSeconds[phase, default: 0] += duration.inSeconds
+    }
 
     mutating func housekeeping() async throws {
         lastHousekeeping = .now
@@ -327,7 +352,7 @@ struct WorkerLoop {
             for log in logs.values { log.expire(before: cutoff) }
         }
         if let lag = try? consumer.lag() {
-            for (tp, value) in lag { metrics.set("consumer_lag", label: tp.description, value) }
+            for (tp, value) in lag { metrics.consumerLag(tp).record(value) }
         }
     }
 
@@ -338,7 +363,7 @@ struct WorkerLoop {
         // The resume offsets are durable in the store, which is what an assignment resumes from;
         // the commit only tells the group. With the coordinator unreachable it would wait for the
         // session timeout (45 s), longer than a supervisor's stop grace: it gets a few seconds.
-        try await commit(offsets)
+        let committed = try await commit(offsets)
         // Every stored batch had its forwarded copies acknowledged before it was stored; what
         // is still in flight belongs to a batch given up on a stop, consumed again after restart.
         _ = try? await producer.flush(timeout: .seconds(2))
@@ -349,7 +374,15 @@ struct WorkerLoop {
         } catch {
             logger.warning("left the consumer group without its coordinator: \(error)")
         }
-        let phases = metrics.phaseSeconds().sorted { $0.key < $1.key }
+        worker.publish { progress in
+            progress.assigned = []
+            progress.set(appended)
+            for (tp, offset) in offsets {
+                progress.durable[tp] = offset
+                if committed { progress.committed[tp] = offset }
+            }
+        }
+        let phases = phaseSeconds.sorted { $0.key < $1.key }
         logger.info(
             "worker stopped cleanly",
             metadata: ["audit.loop_seconds": "\(phases.map { "\($0.key)=\((($0.value * 100).rounded() / 100))" }.joined(separator: " "))"])

@@ -2,115 +2,148 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import AuditModel
+public import CoreMetrics
+import Kafka
 import Synchronization
 
-/// The worker's counters, rendered in Prometheus' text format for `/metrics`.
+/// The worker's counters, gauges and histogram, recorded through swift-metrics.
+///
+/// A worker records into the `MetricsFactory` it is given, not into the process-wide
+/// `MetricsSystem` alone: `MetricsSystem.bootstrap` can run once per process, and a process may
+/// run several workers (the tests, the demo) whose counts must stay apart. The `audit-trail
+/// worker` command bootstraps the global system once and passes its factory.
+///
+/// Names and labels are those of the Prometheus exposition (``descriptions`` holds each one's
+/// HELP text): `partition` (as `topic[partition]`), `reason` and `phase`.
 public final class WorkerMetrics: Sendable {
-    private struct State {
-        var counters: [String: Int] = [:]
-        var labelled: [String: [String: Int]] = [:]
-        var gauges: [String: [String: Int64]] = [:]
-        var fsyncBuckets = [Int](repeating: 0, count: WorkerMetrics.fsyncBuckets.count)
-        var fsyncCount = 0
-        var fsyncSum = 0.0
-        var phaseSeconds: [String: Double] = [:]
+    private let factory: any MetricsFactory
+
+    let sourceConsumed: Counter
+    let byIDConsumed: Counter
+    let stored: Counter
+    let requests: Counter
+    let responses: Counter
+    let forwarded: Counter
+    let duplicates: Counter
+    let conflicts: Counter
+    let skipped: Counter
+    let gapOffsets: Counter
+    let commitDeferred: Counter
+    let redelivered: Counter
+    let unassignedMessages: Counter
+    let damagedJournals: Counter
+    let purges: Counter
+    let assignedPartitions: Gauge
+    let fsync: Timer
+    private let phases: [String: FloatingPointCounter]
+    private let labelled = Mutex<[String: AnyObject]>([:])
+
+    /// The loop's phases, in the order ``WorkerLoop`` runs them (`audit_worker_seconds_total{phase}`).
+    static let phaseNames = ["poll", "decode", "plan", "forward", "append", "barrier", "rebalance"]
+
+    /// Metrics recorded through `factory` (by default the process-wide `MetricsSystem`'s).
+    public init(factory: any MetricsFactory = MetricsSystem.factory) {
+        self.factory = factory
+        func counter(_ name: String) -> Counter { Counter(label: "audit_\(name)_total", factory: factory) }
+        sourceConsumed = counter("source_consumed")
+        byIDConsumed = counter("by_id_consumed")
+        stored = counter("stored")
+        requests = counter("requests")
+        responses = counter("responses")
+        forwarded = counter("forwarded")
+        duplicates = counter("duplicates")
+        conflicts = counter("conflicts")
+        skipped = counter("skipped")
+        gapOffsets = counter("gap_offsets")
+        commitDeferred = counter("commit_deferred")
+        redelivered = counter("redelivered")
+        unassignedMessages = counter("unassigned_messages")
+        damagedJournals = counter("damaged_journals")
+        purges = counter("purges")
+        assignedPartitions = Gauge(label: "audit_assigned_partitions", factory: factory)
+        fsync = Timer(label: "audit_fsync_seconds", factory: factory)
+        phases = Dictionary(uniqueKeysWithValues: Self.phaseNames.map { phase in
+            (phase, FloatingPointCounter(label: "audit_worker_seconds_total", dimensions: [("phase", phase)], factory: factory))
+        })
+        // Known label values are exported from the start, so a rate over them is defined before
+        // the first loss.
+        for reason in ["by_id_gap", "source_gap"] { _ = lost(reason) }
     }
-    private let state = Mutex(State())
-    private let observers = Mutex<[@Sendable () -> Void]>([])
-    private static let fsyncBuckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]
 
-    public init() {}
-
-    /// Adds to a counter (`audit_<name>_total`).
-    public func add(_ name: String, _ value: Int = 1) {
-        state.withLock { $0.counters[name, default: 0] += value }
+    /// Adds to the time the loop spent in one of ``phaseNames``.
+    func addTime(_ phase: String, _ duration: Duration) {
+        phases[phase]?.increment(by: duration.inSeconds)
     }
 
-    /// Adds to a counter with one label value (e.g. quarantine reasons).
-    public func add(_ name: String, label: String, _ value: Int = 1) {
-        state.withLock { $0.labelled[name, default: [:]][label, default: 0] += value }
-    }
+    /// `audit_lost_total{reason}`: `by_id_gap` (forwarded copies deleted unread), `source_gap`.
+    func lost(_ reason: String) -> Counter { labelledCounter("audit_lost_total", ("reason", reason)) }
 
-    /// Sets a gauge for a label value (e.g. lag per partition).
-    public func set(_ name: String, label: String, _ value: Int64) {
-        state.withLock { $0.gauges[name, default: [:]][label] = value }
-    }
+    /// `audit_quarantined_total{reason}`, by quarantine reason code.
+    func quarantined(_ reason: String) -> Counter { labelledCounter("audit_quarantined_total", ("reason", reason)) }
 
-    /// Records one fsync barrier's duration.
-    public func observeFsync(seconds: Double) {
-        state.withLock { state in
-            state.fsyncCount += 1
-            state.fsyncSum += seconds
-            for (i, bound) in Self.fsyncBuckets.enumerated() where seconds <= bound { state.fsyncBuckets[i] += 1 }
+    /// `audit_kafka_errors_total{reason}`, by librdkafka error name.
+    func kafkaErrors(_ reason: String) -> Counter { labelledCounter("audit_kafka_errors_total", ("reason", reason)) }
+
+    /// `audit_store_errors_total{reason}`, by store error code.
+    func storeErrors(_ reason: String) -> Counter { labelledCounter("audit_store_errors_total", ("reason", reason)) }
+
+    /// `audit_durable_offset{partition}`: the next offset the partition's log holds durably.
+    func durableOffset(_ tp: TopicPartition) -> Gauge { labelledGauge("audit_durable_offset", ("partition", tp.description)) }
+
+    /// `audit_consumer_lag{partition}`.
+    func consumerLag(_ tp: TopicPartition) -> Gauge { labelledGauge("audit_consumer_lag", ("partition", tp.description)) }
+
+    // Labelled handles are made once per label value: making one takes the factory's lock.
+    private func labelledCounter(_ name: String, _ label: (String, String)) -> Counter {
+        labelled.withLock { handles in
+            let key = "\(name)\u{0}\(label.1)"
+            if let counter = handles[key] as? Counter { return counter }
+            let counter = Counter(label: name, dimensions: [label], factory: factory)
+            handles[key] = counter
+            return counter
         }
     }
 
-    /// Adds to the time the worker's loop spent in one of its phases
-    /// (`audit_worker_seconds_total{phase}`: poll, decode, plan, forward, append, barrier,
-    /// rebalance): whether a worker waits for Kafka, decodes, stores or waits for the disk.
-    public func addTime(_ phase: String, _ duration: Duration) {
-        state.withLock { $0.phaseSeconds[phase, default: 0] += duration.inSeconds }
-    }
-
-    /// Seconds the loop spent in each phase so far (``addTime(_:_:)``).
-    public func phaseSeconds() -> [String: Double] { state.withLock { $0.phaseSeconds } }
-
-    /// Calls `body` after every batch the worker made durable and every rebalance it completed
-    /// (tests await progress with it).
-    public func observe(_ body: @escaping @Sendable () -> Void) {
-        observers.withLock { $0.append(body) }
-    }
-
-    /// Called by the worker when a batch is durable and committed, or a rebalance completed.
-    func changed() {
-        for observer in observers.withLock({ $0 }) { observer() }
-    }
-
-    /// A counter's value.
-    public func value(_ name: String) -> Int { state.withLock { $0.counters[name] ?? 0 } }
-
-    /// A gauge's value for a label (0 when unset).
-    public func gauge(_ name: String, label: String) -> Int64 { state.withLock { $0.gauges[name]?[label] ?? 0 } }
-
-    /// A labelled counter's values.
-    public func values(_ name: String) -> [String: Int] { state.withLock { $0.labelled[name] ?? [:] } }
-
-    /// The Prometheus text exposition of every metric.
-    public func render() -> String {
-        state.withLock { state in
-            var out = ""
-            for (name, value) in state.counters.sorted(by: { $0.key < $1.key }) {
-                out += "# TYPE audit_\(name)_total counter\naudit_\(name)_total \(value)\n"
-            }
-            for (name, values) in state.labelled.sorted(by: { $0.key < $1.key }) {
-                out += "# TYPE audit_\(name)_total counter\n"
-                for (label, value) in values.sorted(by: { $0.key < $1.key }) {
-                    out += "audit_\(name)_total{reason=\"\(escape(label))\"} \(value)\n"
-                }
-            }
-            for (name, values) in state.gauges.sorted(by: { $0.key < $1.key }) {
-                out += "# TYPE audit_\(name) gauge\n"
-                for (label, value) in values.sorted(by: { $0.key < $1.key }) {
-                    out += "audit_\(name){partition=\"\(escape(label))\"} \(value)\n"
-                }
-            }
-            if !state.phaseSeconds.isEmpty {
-                out += "# TYPE audit_worker_seconds_total counter\n"
-                for (phase, seconds) in state.phaseSeconds.sorted(by: { $0.key < $1.key }) {
-                    out += "audit_worker_seconds_total{phase=\"\(escape(phase))\"} \(seconds)\n"
-                }
-            }
-            out += "# TYPE audit_fsync_seconds histogram\n"
-            for (i, bound) in Self.fsyncBuckets.enumerated() {
-                out += "audit_fsync_seconds_bucket{le=\"\(bound)\"} \(state.fsyncBuckets[i])\n"
-            }
-            out += "audit_fsync_seconds_bucket{le=\"+Inf\"} \(state.fsyncCount)\n"
-            out += "audit_fsync_seconds_sum \(state.fsyncSum)\naudit_fsync_seconds_count \(state.fsyncCount)\n"
-            return out
+    private func labelledGauge(_ name: String, _ label: (String, String)) -> Gauge {
+        labelled.withLock { handles in
+            let key = "\(name)\u{0}\(label.1)"
+            if let gauge = handles[key] as? Gauge { return gauge }
+            let gauge = Gauge(label: name, dimensions: [label], factory: factory)
+            handles[key] = gauge
+            return gauge
         }
     }
 
-    private func escape(_ text: String) -> String {
-        text.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"").replacing("\n", with: "\\n")
+    /// The HELP text of each metric the worker exports, by name.
+    public static let descriptions: [String: String] = [
+        "audit_source_consumed_total": "Offsets of the source topics turned into records (notifications, markers, gaps).",
+        "audit_by_id_consumed_total": "Offsets of the by-id topic turned into records.",
+        "audit_stored_total": "Audit notifications stored (requests and responses).",
+        "audit_requests_total": "Request notifications stored.",
+        "audit_responses_total": "Response notifications stored.",
+        "audit_forwarded_total": "Unkeyed notifications re-keyed onto the by-id topic (a forwarded marker stays in the source log).",
+        "audit_duplicates_total": "Redelivered copies recognised and stored as duplicate markers.",
+        "audit_conflicts_total": "Halves stored again with other bytes under an id already seen.",
+        "audit_skipped_total": "Non-audit notifications recorded as skipped.",
+        "audit_gap_offsets_total": "Offsets Kafka no longer had when the worker reached them, recorded as gaps.",
+        "audit_commit_deferred_total": "Offset commits refused or timed out (the store, not the commit, is the resume point).",
+        "audit_redelivered_total": "Messages skipped because their offset is already durable in the store.",
+        "audit_unassigned_messages_total": "Messages dropped because their partition was no longer assigned.",
+        "audit_damaged_journals_total": "Journals found damaged on open, set aside and consumed again from Kafka.",
+        "audit_purges_total": "Deletions of stored and committed copies from the by-id topic.",
+        "audit_lost_total": "Notifications lost: forwarded copies deleted unread (by_id_gap), source offsets deleted unread (source_gap).",
+        "audit_quarantined_total": "Invalid notifications stored as quarantined records, by reason.",
+        "audit_kafka_errors_total": "Errors reported by librdkafka, by error name.",
+        "audit_store_errors_total": "Store errors that stopped the worker, by error code.",
+        "audit_assigned_partitions": "Partitions (source and by-id) this worker owns.",
+        "audit_durable_offset": "The next offset the partition's log holds durably (its resume point).",
+        "audit_consumer_lag": "Messages in the partition after the consumer's position.",
+        "audit_fsync_seconds": "Duration of the durability barriers (fsync or syncfs of the logs appended to).",
+        "audit_worker_seconds_total": "Seconds the worker's loop spent in each phase: poll, decode, plan, forward, append, barrier, rebalance.",
+    ]
+
+    /// The buckets of ``fsync`` (`audit_fsync_seconds`): 0.5 ms to 1 s.
+    public static let fsyncBuckets: [Duration] = ([0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1] as [Double]).map {
+        .nanoseconds(Int64($0 * 1e9))
     }
 }

@@ -46,11 +46,11 @@ struct MiddlewareToWorkerTests {
                 configuration.kafka.set(key, value)
             }
             let worker = try Worker(configuration: configuration)
-            let stored = Observed(0)
-            worker.metrics.observe { stored.update { $0 = worker.metrics.value("stored") } }
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await worker.run() }
-                try await stored.wait(timeout: .seconds(90), "the worker stored every notification") { $0 >= 2 * requests }
+                try await worker.waitForProgress(timeout: .seconds(90), "the worker stored every notification") {
+                    $0.stored >= 2 * requests
+                }
                 worker.stop()
                 try await tasks.waitForAll()
             }

@@ -20,7 +20,7 @@ struct BrokerOutageTests {
         defer { try? FileManager.default.removeItem(atPath: data) }
         let trail = PublishedTrail(calls: 4_000, keyed: false, seed: 3)
         try await withMockCluster(topics: [topic: 6, "\(group).by-id": 6]) { cluster in
-            let metrics = try await runWorkers(
+            let run = try await runWorkers(
                 count: 2, bootstrap: cluster.bootstrapServers, topic: topic, group: group, data: data, trail: trail,
                 midStream: {
                     try cluster.setBrokerDown(1)
@@ -28,8 +28,8 @@ struct BrokerOutageTests {
                     try await Task.sleep(for: .seconds(30))
                     try cluster.setBrokerUp(1)
                 })
-            #expect(metrics.map { $0.value("gap_offsets") }.reduce(0, +) == 0)
-            let errors = metrics.map { $0.render() }.joined()
+            #expect(run.total(\.gapOffsets) == 0)
+            let errors = run.metrics.joined()
             #expect(errors.contains("audit_kafka_errors_total{reason=\"_TRANSPORT\"}"), "the workers never saw the outage")
         }
         let stored = try Trail(directory: data, window: 0, now: Int64.max / 2)

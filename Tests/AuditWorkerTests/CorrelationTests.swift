@@ -7,54 +7,73 @@ import AuditTesting
 import AuditWorker
 import Foundation
 import Kafka
+import Prometheus
 import Testing
 
 /// `count` workers of one group sharing one data directory, with the tests' short session timeouts.
-func makeWorkers(count: Int, bootstrap: String, topic: String, group: String, data: String) throws -> [Worker] {
-    try (0..<count).map { _ in
+/// Worker `i` exports its metrics into `registries[i]` where given (one registry per worker: the
+/// process-wide metrics system would add up every worker of the test process).
+func makeWorkers(
+    count: Int, bootstrap: String, topic: String, group: String, data: String,
+    registries: [PrometheusCollectorRegistry] = []
+) throws -> [Worker] {
+    try (0..<count).map { i in
         var configuration = WorkerConfiguration(bootstrapServers: bootstrap, topics: [topic], group: group, dataDirectory: data)
         for (key, value) in TestEnvironment.consumerConfiguration(bootstrap: bootstrap, group: group).properties {
             configuration.kafka.set(key, value)
         }
         configuration.idleTick = .milliseconds(200)
-        return try Worker(configuration: configuration)
+        let registry = i < registries.count ? registries[i] : PrometheusCollectorRegistry()
+        return try Worker(configuration: configuration, metrics: WorkerMetrics(registry: registry))
     }
 }
 
+/// What a run of workers left: each worker's last progress, and its metrics in Prometheus' text format.
+struct WorkersRun {
+    var progress: [Worker.Progress]
+    var metrics: [String]
+
+    /// A count summed over the workers.
+    func total(_ count: KeyPath<Worker.Progress, Int>) -> Int { progress.map { $0[keyPath: count] }.reduce(0, +) }
+}
+
 /// Runs `count` workers sharing one data directory once their group owns every partition of
-/// both topics (6 + 6), calls `publish` (given the count of source messages the workers have
-/// consumed so far), and stops them when they have kept (stored or recognised as duplicates) as
-/// many records as `publish` returned.
+/// both topics (6 + 6), calls `publish` (given the count of source offsets the workers have
+/// made durable so far), and stops them when they have made durable (stored or recognised as
+/// duplicates) as many notifications as `publish` returned. Waits on the workers' progress.
 func runWorkers(
     count: Int, bootstrap: String, topic: String, group: String, data: String,
     publish: (_ sourceConsumed: Observed<Int>) async throws -> Int
-) async throws -> [WorkerMetrics] {
-    let workers = try makeWorkers(count: count, bootstrap: bootstrap, topic: topic, group: group, data: data)
-    // Everything a worker consumed from the source or by-id topic and kept (stored or recognised).
-    let progress = Observed(0)
+) async throws -> WorkersRun {
+    let registries = (0..<count).map { _ in PrometheusCollectorRegistry() }
+    let workers = try makeWorkers(count: count, bootstrap: bootstrap, topic: topic, group: group, data: data, registries: registries)
+    let latest = Observed(workers.map(\.progress))
     let source = Observed(0)
-    let assigned = Observed(Int64(0))
-    for worker in workers {
-        worker.metrics.observe {
-            progress.update { $0 = workers.map { $0.metrics.value("stored") + $0.metrics.value("duplicates") }.reduce(0, +) }
-            source.update { $0 = workers.map { $0.metrics.value("source_consumed") }.reduce(0, +) }
-            assigned.update { $0 = workers.map { $0.metrics.gauge("assigned_partitions", label: "all") }.reduce(0, +) }
-        }
-    }
     try await withThrowingTaskGroup(of: Void.self) { group in
-        for worker in workers { group.addTask { try await worker.run() } }
-        try await assigned.wait(timeout: .seconds(60), "the group took every partition") { $0 == 12 }
+        for (i, worker) in workers.enumerated() {
+            group.addTask { try await worker.run() }
+            // Ends when the worker's run does.
+            group.addTask {
+                for await progress in worker.progressUpdates() {
+                    let all = latest.update { $0[i] = progress; return $0 }
+                    source.update { $0 = all.map(\.sourceConsumed).reduce(0, +) }
+                }
+            }
+        }
+        try await latest.wait(timeout: .seconds(60), "the group took every partition") { $0.map(\.assigned.count).reduce(0, +) == 12 }
         let total = try await publish(source)
         do {
-            try await progress.wait(timeout: .seconds(180), "the workers stored all \(total)") { $0 >= total }
+            try await latest.wait(timeout: .seconds(180), "the workers stored all \(total)") {
+                $0.map { $0.stored + $0.duplicates }.reduce(0, +) >= total
+            }
         } catch {
-            for (n, worker) in workers.enumerated() { print("worker \(n):\n\(worker.metrics.render())") }
+            for (n, registry) in registries.enumerated() { print("worker \(n):\n\(registry.emitToString())") }
             throw error
         }
         for worker in workers { worker.stop() }
         try await group.waitForAll()
     }
-    return workers.map(\.metrics)
+    return WorkersRun(progress: latest.value, metrics: registries.map { $0.emitToString() })
 }
 
 /// Runs `count` workers while `trail` is published, until they stored all of it. Publishing
@@ -65,7 +84,7 @@ func runWorkers(
 func runWorkers(
     count: Int, bootstrap: String, topic: String, group: String, data: String, trail: PublishedTrail, chunk: Int = 6000,
     midStream: (() async throws -> Void)? = nil
-) async throws -> [WorkerMetrics] {
+) async throws -> WorkersRun {
     try await runWorkers(count: count, bootstrap: bootstrap, topic: topic, group: group, data: data) { source in
         // Unkeyed messages spread randomly over the partitions, one by one (librdkafka's sticky
         // partitioner would otherwise put thousands in a row on one partition).
@@ -101,10 +120,11 @@ struct CorrelationTests {
         defer { try? FileManager.default.removeItem(atPath: data) }
         let trail = PublishedTrail(calls: 20_000, keyed: keyed, seed: keyed ? 1 : 2)
         try await withMockCluster(topics: [topic: 6, "\(group).by-id": 6]) { cluster in
-            let metrics = try await runWorkers(
+            let run = try await runWorkers(
                 count: 3, bootstrap: cluster.bootstrapServers, topic: topic, group: group, data: data, trail: trail)
-            #expect(metrics.map { $0.value("stored") }.reduce(0, +) == trail.pairs * 2 + trail.missingResponses)
-            #expect(metrics.map { $0.value("gap_offsets") }.reduce(0, +) == 0)
+            #expect(run.total(\.stored) == trail.pairs * 2 + trail.missingResponses)
+            #expect(run.total(\.gapOffsets) == 0)
+            #expect(run.metrics.joined().contains("audit_gap_offsets_total 0"))
         }
         // Every invariant is checked from the store alone.
         let stored = try Trail(directory: data, window: 0, now: Int64.max / 2)

@@ -14,26 +14,22 @@ import Testing
 /// source offset, are counted as lost, and `repair` brings every one back.
 @Suite(.timeLimit(.minutes(6)))
 struct ForwardedLossTests {
-    /// Runs one worker until `done` holds for its metrics, then stops it; `publish` runs once
-    /// the worker started.
+    /// Runs one worker until `done` holds for its progress, then stops it; `publish` runs once
+    /// the worker started. Returns the worker's last progress.
     func runWorker(
-        bootstrap: String, topic: String, group: String, data: String, properties: [String: String] = [:],
-        until done: @escaping @Sendable (WorkerMetrics) -> Bool,
-        publish: ((WorkerMetrics) async throws -> Void)? = nil
-    ) async throws -> WorkerMetrics {
-        var configuration = try makeWorkers(count: 1, bootstrap: bootstrap, topic: topic, group: group, data: data)[0].configuration
-        for (key, value) in properties { configuration.kafka.set(key, value) }
-        let worker = try Worker(configuration: configuration)
-        let progress = Observed(false)
-        worker.metrics.observe { progress.update { $0 = done(worker.metrics) } }
+        bootstrap: String, topic: String, group: String, data: String,
+        until done: @escaping @Sendable (Worker.Progress) -> Bool,
+        publish: (() async throws -> Void)? = nil
+    ) async throws -> Worker.Progress {
+        let worker = try makeWorkers(count: 1, bootstrap: bootstrap, topic: topic, group: group, data: data)[0]
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await worker.run() }
-            try await publish?(worker.metrics)
-            try await progress.wait(timeout: .seconds(120), "the worker got there") { $0 }
+            try await publish?()
+            try await worker.waitForProgress(timeout: .seconds(120), "the worker got there", until: done)
             worker.stop()
             try await tasks.waitForAll()
         }
-        return worker.metrics
+        return worker.progress
     }
 
     @Test func deletedCopiesFailVerifyAreCountedAndRepairBringsThemBack() async throws {
@@ -58,17 +54,15 @@ struct ForwardedLossTests {
                 broker: 2, apiKey: 1, with: RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, count: 20, milliseconds: 250)
             let second = try await runWorker(
                 bootstrap: bootstrap, topic: topic, group: group, data: data,
-                until: { metrics in
-                    metrics.value("stored") + metrics.value("duplicates") + (metrics.values("lost")["by_id_gap"] ?? 0) >= total
-                }
-            ) { _ in
+                until: { $0.stored + $0.duplicates + $0.lostCopies >= total }
+            ) {
                 var configuration = KafkaConfiguration(bootstrapServers: bootstrap)
                 configuration.set("sticky.partitioning.linger.ms", "0")
                 let producer = try Producer(configuration: configuration)
                 for (key, value) in trail.values { try await producer.enqueue(ProducerRecord(topic: topic, key: key, value: value)) }
                 #expect(try await producer.flush(timeout: .seconds(60)).failed == 0)
             }
-            let deleted = second.values("lost")["by_id_gap"] ?? 0
+            let deleted = second.lostCopies
             // The copies the broker still had are stored; the rest is a gap, counted and logged as lost.
             #expect(deleted > 0, "the embedded broker deleted no copy: the test lost its subject")
 
@@ -92,8 +86,8 @@ struct ForwardedLossTests {
             let summary = try await repair.run()
             #expect(summary.resent.count == deleted)
             #expect(summary.unrecoverable.isEmpty)
-            _ = try await runWorker(bootstrap: bootstrap, topic: topic, group: group, data: data) { metrics in
-                metrics.value("stored") + metrics.value("duplicates") >= deleted
+            _ = try await runWorker(bootstrap: bootstrap, topic: topic, group: group, data: data) {
+                $0.stored + $0.duplicates >= deleted
             }
             // Idempotent: nothing left to repair.
             #expect(try await repair.run().resent.isEmpty)

@@ -29,32 +29,25 @@ struct LongOutageTests {
             let bootstrap = cluster.bootstrapServers
             let partitions = (Int32(0)..<6).flatMap { p in [TopicPartition(topic, p), TopicPartition(byID, p)] }
             let workers = try makeWorkers(count: 2, bootstrap: bootstrap, topic: topic, group: group, data: data)
-            let durable = Observed([String: Int64]())
-            for worker in workers {
-                worker.metrics.observe {
-                    durable.update { values in
-                        for tp in partitions {
-                            let value = workers.map { $0.metrics.gauge("durable_offset", label: tp.description) }.max() ?? 0
-                            values[tp.description] = value
-                        }
-                    }
-                }
+            /// The next offset durable in the store, per partition, whichever worker wrote it.
+            @Sendable func durable(_ progress: [Worker.Progress], _ tp: TopicPartition) -> Int64 {
+                progress.map { $0.durable[tp] ?? 0 }.max() ?? 0
             }
             var producerConfiguration = KafkaConfiguration(bootstrapServers: bootstrap)
             producerConfiguration.set("sticky.partitioning.linger.ms", "0")
             let producer = try Producer(configuration: producerConfiguration)
             let probe = try Consumer(configuration: KafkaConfiguration(bootstrapServers: bootstrap))
-            func highWatermarks() async throws -> [String: Int64] {
-                var marks: [String: Int64] = [:]
-                for tp in partitions { marks[tp.description] = try await probe.watermarks(tp).high }
+            func highWatermarks() async throws -> [TopicPartition: Int64] {
+                var marks: [TopicPartition: Int64] = [:]
+                for tp in partitions { marks[tp] = try await probe.watermarks(tp).high }
                 return marks
             }
             func waitUntilDurable(_ what: String) async throws {
                 var marks = try await highWatermarks()
                 while true {
                     let target = marks
-                    try await durable.wait(timeout: .seconds(300), what) { values in
-                        target.allSatisfy { (values[$0.key] ?? 0) >= $0.value }
+                    try await Worker.waitForProgress(of: workers, timeout: .seconds(300), what) { progress in
+                        target.allSatisfy { durable(progress, $0.key) >= $0.value }
                     }
                     let now = try await highWatermarks()
                     if now == marks { return }
@@ -68,7 +61,9 @@ struct LongOutageTests {
                 for (key, value) in trail.values[..<half] { try await producer.enqueue(ProducerRecord(topic: topic, key: key, value: value)) }
                 #expect(try await producer.flush(timeout: .seconds(60)).failed == 0)
                 // Mid-stream: the first half is being consumed, forwarded and stored.
-                try await durable.wait(timeout: .seconds(120), "the workers storing") { !$0.values.allSatisfy { $0 == 0 } }
+                try await Worker.waitForProgress(of: workers, timeout: .seconds(120), "the workers storing") { progress in
+                    partitions.contains { durable(progress, $0) > 0 }
+                }
 
                 try cluster.setBrokerDown(1)
                 var configuration = AuditPublisher.Configuration(bootstrapServers: bootstrap, publisherID: "nova-api")
@@ -94,7 +89,7 @@ struct LongOutageTests {
                 for worker in workers { worker.stop() }
                 try await tasks.waitForAll()
             }
-            #expect(workers.map { $0.metrics.value("gap_offsets") }.reduce(0, +) == 0)
+            #expect(workers.map(\.progress.gapOffsets).reduce(0, +) == 0)
             try await probe.close()
         }
         #expect(try trail.mismatches(inStoreAt: data, clientCalls: clientCalls) == [])
