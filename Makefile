@@ -1,7 +1,7 @@
 # AuditTrail — the two commands of the README, and a few more.
 #   make demo   install what is missing, build, run the main job on the embedded Kafka
 #   make test   install what is missing, build, run the whole test suite + a 20 s decoder fuzz run (what CI runs)
-#   make bench  release build, print the performance figures
+#   make bench  release builds (audit-trail, and the benchmarks package Benchmarks/), print every figure
 
 SHELL := /bin/bash
 APT_PACKAGES := librdkafka-dev libzstd-dev pkg-config kcat python3 python3-venv wrk docker-compose
@@ -40,13 +40,19 @@ test: interop-deps
 	swift test --skip-build $(SWIFT_TEST_FLAGS)
 	@if [ "$(FUZZ_SECONDS)" != 0 ]; then scripts/fuzz-decode.sh $(FUZZ_SECONDS); fi
 
+# Benchmarks/ is a package of its own (it links this one by path), so `build` and `test` never
+# compile ordo-one/benchmark. `bench worker` measures the worker of the release audit-trail.
+BENCH := Benchmarks/.build/release/bench
+
 bench: deps
 	swift build -c release --product audit-trail
-	.build/release/audit-trail bench kafka
-	.build/release/audit-trail bench decode
-	.build/release/audit-trail bench store
-	.build/release/audit-trail bench client
-	.build/release/audit-trail bench worker
+	swift build -c release --package-path Benchmarks --product bench
+	$(BENCH) kafka
+	$(BENCH) decode
+	$(BENCH) store
+	$(BENCH) client
+	$(BENCH) worker --audit-trail .build/release/audit-trail
+	cd Benchmarks && swift package benchmark --no-progress
 
 clean:
-	rm -rf .build .venv-interop
+	rm -rf .build Benchmarks/.build .venv-interop

@@ -1,4 +1,4 @@
-// AuditTrail — command-line tool
+// AuditTrail — benchmarks
 // SPDX-License-Identifier: Apache-2.0
 
 import ArgumentParser
@@ -7,7 +7,7 @@ import AuditStore
 import AuditWorker
 import Foundation
 
-/// `audit-trail bench read`: the auditor tools' throughput over a large store.
+/// `bench read`: the auditor tools' throughput over a large store.
 struct ReadBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "read",
@@ -42,7 +42,7 @@ struct ReadBench: ParsableCommand {
                      stored, trail.calls.count, scan, Double(stored) / scan))
 
         // Export: every call, both halves read back, one JSON line each, to nowhere.
-        let latency = TrailOptions.latency()
+        let latency = try Self.latency()
         var bytes = 0
         var halves = 0
         start = clock.now
@@ -80,6 +80,18 @@ struct ReadBench: ParsableCommand {
             let seconds = start.duration(to: clock.now).inSeconds
             print(String(format: "query %@: %d calls in %.3f s (%.0f calls scanned/s); end to end with the pair view %.2f s",
                          label, page.calls.count, seconds, Double(trail.calls.count) / seconds, seconds + scan))
+        }
+    }
+
+    /// Latency of a pair from its stored response (reporter time minus event time), as
+    /// `audit-trail export` computes it.
+    static func latency() throws -> (StoredRecord, StoredRecord) -> Double? {
+        var decoder = NotificationDecoder(validator: try SchemaValidator.bundled())
+        return { _, response in
+            guard let bytes = response.record.bytes, case .audit(let decoded) = decoder.decode(bytes),
+                let nanoseconds = decoded.latencyNanoseconds
+            else { return nil }
+            return Double(nanoseconds) / 1e6
         }
     }
 }

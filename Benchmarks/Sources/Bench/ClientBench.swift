@@ -1,4 +1,4 @@
-// AuditTrail — command-line tool
+// AuditTrail — benchmarks
 // SPDX-License-Identifier: Apache-2.0
 
 import ArgumentParser

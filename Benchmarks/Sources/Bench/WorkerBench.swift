@@ -1,4 +1,4 @@
-// AuditTrail — command-line tool
+// AuditTrail — benchmarks
 // SPDX-License-Identifier: Apache-2.0
 
 import ArgumentParser
@@ -37,12 +37,20 @@ struct WorkerBench: AsyncParsableCommand {
     @Option(help: "Path of kcat, or empty to skip the comparison.")
     var kcat: String = "/usr/bin/kcat"
 
+    @Option(help: """
+        The `audit-trail` executable whose worker is measured (default: $AUDIT_TRAIL_BIN, else \
+        .build/release/audit-trail of the package above this one; `make bench` builds it).
+        """)
+    var auditTrail: String?
+
     func run() async throws {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = .warning
             return handler
         }
+        let executable = try workerExecutable()
+        print("worker: \(executable.path)")
         let cluster = try MockCluster(brokers: 1)
         let bootstrap = cluster.bootstrapServers
         try cluster.createTopic("pairs", partitions: partitions)
@@ -56,7 +64,7 @@ struct WorkerBench: AsyncParsableCommand {
         if !kcat.isEmpty && FileManager.default.isExecutableFile(atPath: kcat) {
             kcatRate = try kcatToFile(topic: "pairs", count: notifications, bytes: bytes, bootstrap: bootstrap)
         }
-        let run = try await runWorker(topic: "pairs", count: notifications, bootstrap: bootstrap)
+        let run = try await runWorker(executable, topic: "pairs", count: notifications, bootstrap: bootstrap)
         let rate = reportRate(
             "worker end to end (decode, validate, correlate, store, fsync, commit)", count: notifications, unit: "notifications",
             bytes: bytes, run.elapsed)
@@ -73,7 +81,7 @@ struct WorkerBench: AsyncParsableCommand {
             // The worker runs while the requests are published, at most `lag` behind, so each
             // partition's log in the mock stays within what it keeps.
             let lag = 1_000 * Int(pendingPartitions)
-            let run = try await runWorker(topic: "pending", count: pending, bootstrap: bootstrap) { stored in
+            let run = try await runWorker(executable, topic: "pending", count: pending, bootstrap: bootstrap) { stored in
                 _ = try await publish(topic: "pending", count: pending, requestsOnly: true, bootstrap: bootstrap) { published in
                     while published - stored() > lag { try await Task.sleep(for: .milliseconds(20)) }
                 }
@@ -129,17 +137,17 @@ struct WorkerBench: AsyncParsableCommand {
         return reportRate("kcat -C -e > file (same topic)", count: count, unit: "notifications", bytes: bytes, start.duration(to: .now))
     }
 
-    /// Runs `audit-trail worker` on `topic` until its log says everything is stored; the time
+    /// Runs `executable worker` on `topic` until its log says everything is stored; the time
     /// from its partitions being assigned to the last notification durable, and its peak RSS.
     /// `feed`, if given, runs once the partitions are assigned, with the stored count at hand.
     private func runWorker(
-        topic: String, count: Int, bootstrap: String,
+        _ executable: URL, topic: String, count: Int, bootstrap: String,
         feed: (@escaping @Sendable () -> Int) async throws -> Void = { _ in }
     ) async throws -> (elapsed: Duration, peakRSS: Int, phases: [String: Double]) {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("bench-worker-\(getpid())-\(topic)").path
         defer { try? FileManager.default.removeItem(atPath: data) }
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+        process.executableURL = executable
         let metricsPort = TestEnvironment.freePort()
         process.arguments = [
             "worker", "--brokers", bootstrap, "--topic", topic, "--group", "bench-\(topic)", "--data", data, "--log-level", "debug",
@@ -195,6 +203,24 @@ struct WorkerBench: AsyncParsableCommand {
                 "the store does not hold the run's \(count) notifications (stored \(statistics.notifications) + \(statistics.duplicates) repeats, lost \(account.lost), in flight \(account.inFlight.count)): no rate is printed")
         }
         return (assigned.duration(to: done), result.peak, phases)
+    }
+
+    /// The release build of `audit-trail` to run: `--audit-trail`, `$AUDIT_TRAIL_BIN`, or the main
+    /// package's `.build/release/audit-trail`, found from this executable's directory upwards
+    /// (this package builds under `Benchmarks/.build`). A debug build is never picked silently.
+    private func workerExecutable() throws -> URL {
+        if let path = auditTrail ?? ProcessInfo.processInfo.environment["AUDIT_TRAIL_BIN"] {
+            guard FileManager.default.isExecutableFile(atPath: path) else { throw ValidationError("not an executable: \(path)") }
+            return URL(fileURLWithPath: path)
+        }
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        while directory.path != "/" {
+            let candidate = directory.appendingPathComponent(".build/release/audit-trail")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        throw ValidationError(
+            "no release build of audit-trail found: run `swift build -c release --product audit-trail` in the main package, or pass --audit-trail PATH")
     }
 
     /// The worker's `audit_worker_seconds_total{phase}` from its metrics endpoint (empty when

@@ -1,4 +1,4 @@
-// AuditTrail — command-line tool
+// AuditTrail — benchmarks
 // SPDX-License-Identifier: Apache-2.0
 
 import ArgumentParser
@@ -6,13 +6,6 @@ import AuditModel
 import Foundation
 import Kafka
 import Logging
-
-/// `audit-trail bench`: prints throughput figures (never gated: numbers live here, not in tests).
-struct Bench: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Print performance figures.",
-        subcommands: [KafkaBench.self, ClientBench.self, DecodeBench.self, StoreBench.self, WorkerBench.self, ReadBench.self])
-}
 
 /// Produce and consume throughput against the embedded cluster, next to kcat on the same topic.
 struct KafkaBench: AsyncParsableCommand {
@@ -130,13 +123,4 @@ struct KafkaBench: AsyncParsableCommand {
     private func report(_ what: String, count: Int, bytes: Int, _ duration: Duration) -> Double {
         reportRate(what, count: count, unit: "msgs", bytes: bytes, duration)
     }
-}
-
-/// Prints `what: N unit in S s = R unit/s, M MB/s` and returns the rate per second.
-@discardableResult
-func reportRate(_ what: String, count: Int, unit: String, bytes: Int, _ duration: Duration) -> Double {
-    let seconds = duration.inSeconds
-    let rate = Double(count) / seconds
-    print(String(format: "%@: %d %@ in %.2f s = %.0f %@/s, %.1f MB/s", what, count, unit, seconds, rate, unit, Double(bytes) / seconds / 1e6))
-    return rate
 }
