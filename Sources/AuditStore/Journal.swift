@@ -3,14 +3,19 @@
 
 import Glibc
 
-/// The active segment of a log: an append-only journal of framed, hash-chained records
-/// (FORMAT.md §4), durable at each ``sync()``.
+/// The active segment of a log: an append-only journal of hash-chained frames (FORMAT.md §4),
+/// durable at each ``sync()``.
 ///
-/// Records are written uncompressed, one frame each, so that a torn write loses only the
-/// records after the last whole frame. The journal is compressed into a sealed segment when
-/// the segment rolls.
+/// Version 3, which writers write: each durability barrier appends one frame per log, the
+/// records appended since the last one compressed together with the log's dictionary
+/// (``appendFrame(_:)``). A torn write loses only the frame being written, whose offsets were
+/// never committed. Sealing decodes the frames one at a time into the segment's blocks.
+/// Versions 1 and 2 (one uncompressed frame per record), left by earlier writers, are still read,
+/// verified and recovered; tests write version 2 through ``append(_:hashes:)``.
 final class Journal {
-    static let magic = Array("ATJRNL02".utf8)
+    static let magic = Array("ATJRNL03".utf8)
+    /// Version 2: one uncompressed frame per record, its bytes linked by their SHA-256.
+    static let version2Magic = Array("ATJRNL02".utf8)
     /// Version 1 linked each frame's bytes as they are (no digest of them in between); such a
     /// journal, left by an earlier writer, is still recovered.
     static let version1Magic = Array("ATJRNL01".utf8)
@@ -21,19 +26,28 @@ final class Journal {
         var baseOffset: Int64
         var epoch: Int64
         var previousChainHead: [UInt8]
+        /// 1, 2 or 3 (the magic's).
+        var version = 3
+        /// Version 3: the zstd dictionary every frame uses (empty: none).
+        var dictionary: [UInt8] = []
     }
 
     let header: Header
     let file: StoreFile
     private(set) var length: Int64
     private(set) var chainHead: [UInt8]
+    /// Version 3: compresses and decompresses frames with the header's dictionary.
+    let frameCodec: ZstdCodec?
 
-    private init(header: Header, file: StoreFile, length: Int64, chainHead: [UInt8]) {
+    private init(header: Header, file: StoreFile, length: Int64, chainHead: [UInt8], codec: ZstdCodec? = nil) {
         self.header = header
         self.file = file
         self.length = length
         self.chainHead = chainHead
+        frameCodec = codec
     }
+
+    var version: Int { header.version }
 
     /// Creates a new journal file and makes it durable (file and directory entry), so that a
     /// record acknowledged by a later ``sync()`` can be found after a crash.
@@ -41,7 +55,11 @@ final class Journal {
     /// A journal whose creation failed (a full disk) is removed again where possible; one left
     /// with less than its header (or by a crash during creation) never held a record, and
     /// recovery removes it (``isIncompleteHeader(_:)``).
-    static func create(path: String, directory: String, header: Header) throws(StoreError) -> Journal {
+    /// - Parameter codec: version 3: the codec frames are compressed with (the header's
+    ///   dictionary, the log's level).
+    static func create(path: String, directory: String, header: Header, codec: ZstdCodec? = nil) throws(StoreError)
+        -> Journal
+    {
         let file = try StoreFile.openForWriting(path, truncate: true)
         let bytes = encode(header)
         do {
@@ -52,7 +70,8 @@ final class Journal {
             try? Directory.remove(path)
             throw error
         }
-        return Journal(header: header, file: file, length: Int64(bytes.count), chainHead: HashChain.digest(bytes))
+        return Journal(
+            header: header, file: file, length: Int64(bytes.count), chainHead: HashChain.digest(bytes), codec: codec)
     }
 
     /// Whether a journal file's bytes are less than a whole header: empty, a prefix of one, or a
@@ -61,15 +80,16 @@ final class Journal {
     /// short by a crash (the size may then cover zeros).
     static func isIncompleteHeader(_ bytes: [UInt8]) -> Bool {
         // A header: magic, u32 length, a topic of at most 249 bytes, partition, base, epoch, chain head.
+        // Version 3 adds the dictionary (at most ``maximumDictionary`` bytes and its length).
         let longestHeader = 8 + 4 + 4 + 249 + 4 + 8 + 8 + 32
         if bytes.count <= longestHeader && !bytes.contains(where: { $0 != 0 }) { return true }
         let magicPrefix = bytes.prefix(8)
-        guard magicPrefix.elementsEqual(magic.prefix(magicPrefix.count))
-            || magicPrefix.elementsEqual(version1Magic.prefix(magicPrefix.count))
+        guard [magic, version2Magic, version1Magic].contains(where: { magicPrefix.elementsEqual($0.prefix(magicPrefix.count)) })
         else { return false }
         guard bytes.count >= 12 else { return true }
         let headerLength = bytes.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt32.self))) }
-        return bytes.count < headerLength && headerLength <= longestHeader
+        let longest = magicPrefix.elementsEqual(magic) ? longestHeader + 4 + maximumDictionary : longestHeader
+        return bytes.count < headerLength && headerLength <= longest
     }
 
     /// What ``recover(path:directory:setAsideAs:)`` found and did.
@@ -99,11 +119,17 @@ final class Journal {
     /// - Returns: nil for a journal with less than its header (``isIncompleteHeader(_:)``): it
     ///   holds no record, and the caller removes it.
     /// - Throws: ``StoreError/Code/corrupt`` (the header does not parse), ``StoreError/Code/io``.
-    static func recover(path: String, directory: String, setAsideAs aside: String) throws(StoreError) -> Recovered? {
+    /// - Parameter level: version 3: the zstd level frames appended after recovery use.
+    static func recover(
+        path: String, directory: String, setAsideAs aside: String, level: Int32 = 1, context: CompressionContext? = nil
+    ) throws(StoreError) -> Recovered? {
         let file = try StoreFile.openForWriting(path, create: false)
         let bytes = try file.readAll()
         if isIncompleteHeader(bytes) { return nil }
         let contents = try parse(bytes, path: path)
+        let codec =
+            contents.header.version >= 3
+            ? ZstdCodec(level: level, dictionary: contents.header.dictionary, context: context) : nil
         if let damage = contents.damage {
             let fresh = try StoreFile.openForWriting(path + ".tmp", truncate: true)
             try fresh.write(Array(bytes[..<Int(contents.validLength)]), at: 0)
@@ -116,7 +142,7 @@ final class Journal {
             try Directory.sync(directory)
             let journal = Journal(
                 header: contents.header, file: try StoreFile.openForWriting(path, create: false),
-                length: contents.validLength, chainHead: contents.chainHead)
+                length: contents.validLength, chainHead: contents.chainHead, codec: codec)
             return Recovered(journal: journal, records: contents.records, truncated: 0, damage: damage)
         }
         if contents.validLength < contents.fileLength {
@@ -126,7 +152,7 @@ final class Journal {
             try file.sync()
         }
         let journal = Journal(
-            header: contents.header, file: file, length: contents.validLength, chainHead: contents.chainHead)
+            header: contents.header, file: file, length: contents.validLength, chainHead: contents.chainHead, codec: codec)
         return Recovered(
             journal: journal, records: contents.records, truncated: contents.fileLength - contents.validLength,
             damage: nil)
@@ -163,6 +189,7 @@ final class Journal {
     /// - Parameter hashes: empty, or the ``ContentHash`` of each record's bytes where the caller
     ///   has it, in the order of `records`.
     func append(_ records: ArraySlice<StoreRecord>, hashes: ArraySlice<ContentHash?> = []) throws(StoreError) {
+        precondition(version == 2, "records are appended one frame each to version 2 journals only")
         // A new buffer per append: one kept per log would keep the largest append of every log.
         var pending = ByteWriter(capacity: records.reduce(0) { $0 + ($1.bytes?.count ?? 0) + 512 })
         var head = chainHead
@@ -183,16 +210,21 @@ final class Journal {
             }
             pending.raw(head)
         }
+        try write(pending.bytes, link: head)
+    }
+
+    /// Writes whole frames at the end; `link` is the last one's.
+    func write(_ frames: [UInt8], link: [UInt8]) throws(StoreError) {
         do {
-            try file.write(pending.bytes, at: length)
+            try file.write(frames, at: length)
         } catch {
             // A short write left part of these frames after the last whole one; cutting them
             // keeps the file a journal of whole frames (best effort: the writer stops anyway).
             try? file.truncate(to: length)
             throw error
         }
-        length += Int64(pending.bytes.count)
-        chainHead = head
+        length += Int64(frames.count)
+        chainHead = link
     }
 
     /// The link of a frame (`u32 length | record`, FORMAT.md §2). The record's `bytes`, which
@@ -255,13 +287,14 @@ final class Journal {
 
     static func encode(_ header: Header) -> [UInt8] {
         var writer = ByteWriter()
-        writer.raw(magic)
+        writer.raw(header.version >= 3 ? magic : header.version == 2 ? version2Magic : version1Magic)
         writer.u32(0)
         writer.string(header.topic)
         writer.i32(header.partition)
         writer.i64(header.baseOffset)
         writer.i64(header.epoch)
         writer.raw(header.previousChainHead)
+        if header.version >= 3 { writer.blob(header.dictionary) }
         writer.patchU32(UInt32(writer.bytes.count), at: 8)
         return writer.bytes
     }
@@ -331,17 +364,20 @@ final class Journal {
         try bytes.withBytes { (buffer) throws(StoreError) -> Contents in
             var reader = ByteReader(buffer)
             let fileMagic = buffer.count >= 12 ? Array(try reader.raw(8)) : []
-            guard fileMagic == magic || fileMagic == version1Magic else {
+            let version = fileMagic == magic ? 3 : fileMagic == version2Magic ? 2 : fileMagic == version1Magic ? 1 : 0
+            guard version > 0 else {
                 throw StoreError(.corrupt, "\(path): not a journal (bad magic or header)")
             }
             let headerLength = Int(try reader.u32())
-            let header = Header(
+            var header = Header(
                 topic: try reader.string(), partition: try reader.i32(), baseOffset: try reader.i64(),
-                epoch: try reader.i64(), previousChainHead: try reader.bytes(32))
+                epoch: try reader.i64(), previousChainHead: try reader.bytes(32), version: version)
+            if version >= 3 { header.dictionary = try reader.blob() }
             guard reader.position == headerLength else {
                 throw StoreError(.corrupt, "\(path): header length \(headerLength) != \(reader.position)")
             }
-            let version1 = fileMagic == version1Magic
+            if version >= 3 { return try parseFrames(buffer, header: header, headerLength: headerLength) }
+            let version1 = version == 1
             var chain = HashChain.digest(UnsafeRawBufferPointer(rebasing: buffer[0..<headerLength]))
             var records: [StoreRecord] = []
             var offsets: [Int64] = []

@@ -73,7 +73,13 @@ public final class LogWriter {
     private let lockFile: StoreFile
     private var manifest: Manifest
     private var journal: Journal?
+    /// A version 2 journal's segment, built as records are appended (version 3 builds it at the seal).
     private var segment: SegmentWriter?
+    /// Version 3: the records appended since the last frame, compressed into the journal at the
+    /// next barrier (or once they reach ``frameLimit``).
+    private var pending = PendingFrame()
+    /// Raw bytes of records appended to the active segment (what ``StoreOptions/segmentMaxBytes`` bounds).
+    private var activeBytes: Int64 = 0
     private var journalOpenedAt: Int64 = 0
     private var dictionary: [UInt8]?
     private var closed = false
@@ -181,19 +187,47 @@ public final class LogWriter {
             let journal = try activeJournal(base: records[start].offset)
             // Fill the active segment up to its size limit, then roll.
             var end = start
-            var size = journal.length
-            while end < records.count && (end == start || size < options.segmentMaxBytes) {
-                size += Int64(records[end].bytes?.count ?? 0) + 96
-                end += 1
+            if journal.version >= 3 {
+                while end < records.count && (end == start || activeBytes < options.segmentMaxBytes) {
+                    activeBytes += Int64(pending.add(records[end], hash: hashes.isEmpty ? nil : hashes[end]))
+                    end += 1
+                    if pending.raw.bytes.count >= frameLimit { try writePending() }
+                }
+            } else {
+                var size = journal.length
+                while end < records.count && (end == start || size < options.segmentMaxBytes) {
+                    size += Int64(records[end].bytes?.count ?? 0) + 96
+                    end += 1
+                }
+                try journal.append(records[start..<end], hashes: hashes.isEmpty ? [] : hashes[start..<end])
+                for record in records[start..<end] { try segment?.add(record) }
+                activeBytes = journal.length
             }
-            let slice = records[start..<end]
-            try journal.append(slice, hashes: hashes.isEmpty ? [] : hashes[start..<end])
             unsynced = true
-            for record in slice { try segment?.add(record) }
-            nextOffset = slice.last!.nextOffset
-            if journal.length >= options.segmentMaxBytes { try seal() }
+            nextOffset = records[end - 1].nextOffset
+            if activeBytes >= options.segmentMaxBytes || trainsDictionaryNow { try seal() }
             start = end
         }
+    }
+
+    /// The most raw bytes a version 3 frame holds: appends between two barriers beyond it go to
+    /// the journal in several frames, so a writer holds at most this much uncompressed.
+    private var frameLimit: Int { min(8 << 20, max(64 << 10, memory.share / 4)) }
+
+    /// Whether the log's first segment has enough records to train the dictionary on: it is then
+    /// sealed early (sealing trains it), so that the frames of every later journal are
+    /// compressed with the dictionary, not only its sealed blocks.
+    private var trainsDictionaryNow: Bool {
+        dictionary == nil && options.dictionaryCapacity > 0 && journal?.version ?? 0 >= 3
+            && activeBytes >= Int64(min(options.dictionaryTrainingBytes, memory.share / 4))
+    }
+
+    /// Version 3: compresses the records appended since the last frame into a frame of the
+    /// journal (written, not yet durable).
+    private func writePending() throws(StoreError) {
+        guard !pending.isEmpty, let journal else { return }
+        try journal.appendFrame(pending)
+        pending = PendingFrame()
     }
 
     /// The durability barrier: makes every appended record durable and returns the resume offset.
@@ -244,6 +278,14 @@ public final class LogWriter {
         /// - Throws: ``StoreError/Code/fenced``, ``StoreError/Code/closed``, ``StoreError/Code/io``.
         public init(_ writers: [LogWriter], fileSystemThreshold: Int = 8) throws(StoreError) {
             for writer in writers { try writer.checkFence() }
+            for writer in writers {
+                do throws(StoreError) {
+                    try writer.writePending()
+                } catch {
+                    writer.failure.record(error)
+                    throw error
+                }
+            }
             self.writers = writers
             failures = writers.map(\.failure)
             journals = writers.filter(\.unsynced).compactMap(\.journal?.file)
@@ -313,14 +355,23 @@ public final class LogWriter {
             if options.clock() - journalOpenedAt < options.segmentMaxAge { return journal }
             try seal()
         }
+        let version = options.journalVersion
         let header = Journal.Header(
-            topic: topic, partition: partition, baseOffset: base, epoch: epoch, previousChainHead: chainHead)
+            topic: topic, partition: partition, baseOffset: base, epoch: epoch, previousChainHead: chainHead,
+            version: version, dictionary: version >= 3 ? dictionary ?? [] : [])
+        let codec =
+            version >= 3
+            ? ZstdCodec(level: options.compressionLevel, dictionary: header.dictionary, context: memory.compression) : nil
         let journal = try Journal.create(
-            path: directory + "/" + LogFiles.name(base, LogFiles.journal), directory: directory, header: header)
+            path: directory + "/" + LogFiles.name(base, LogFiles.journal), directory: directory, header: header,
+            codec: codec)
         self.journal = journal
-        segment = try SegmentWriter(
-            path: directory + "/" + LogFiles.name(base, LogFiles.segment) + ".tmp", header: header,
-            dictionary: dictionary, options: options, memory: memory)
+        if version < 3 {
+            segment = try SegmentWriter(
+                path: directory + "/" + LogFiles.name(base, LogFiles.segment) + ".tmp", header: header,
+                dictionary: dictionary, options: options, memory: memory)
+        }
+        activeBytes = 0
         journalOpenedAt = options.clock()
         return journal
     }
@@ -342,10 +393,21 @@ public final class LogWriter {
     }
 
     private func sealActive() throws(StoreError) {
-        guard let journal, let segment else { return }
+        guard let journal else { return }
+        try writePending()
         // The journal is durable first: a crash during sealing recovers from it.
         try journal.sync()
         let base = journal.header.baseOffset
+        let segment: SegmentWriter
+        if let building = self.segment {
+            segment = building
+        } else {
+            // Version 3: lay the frames' records into blocks, one frame in memory at a time.
+            segment = try SegmentWriter(
+                path: directory + "/" + LogFiles.name(base, LogFiles.segment) + ".tmp", header: journal.header,
+                dictionary: dictionary, options: options, memory: memory, indexRows: true)
+            try journal.forEachFrameRecord { (record) throws(StoreError) in try segment.add(record) }
+        }
         let path = directory + "/" + LogFiles.name(base, "")
         let sealed = try segment.finish(indexPath: path + LogFiles.index + ".tmp", journal: journal, signer: options.signer)
         try Directory.rename(path + LogFiles.index + ".tmp", to: path + LogFiles.index)
@@ -394,7 +456,11 @@ public final class LogWriter {
                 continue
             }
             let aside = directory + "/" + Journal.setAsideName(name, epoch: epoch)
-            guard let recovered = try Journal.recover(path: path, directory: directory, setAsideAs: aside) else {
+            guard
+                let recovered = try Journal.recover(
+                    path: path, directory: directory, setAsideAs: aside, level: options.compressionLevel,
+                    context: memory.compression)
+            else {
                 // Created with less than its header (a full disk, a crash): it never held a record.
                 try Directory.remove(path)
                 continue
@@ -415,10 +481,12 @@ public final class LogWriter {
                 throw StoreError(.corrupt, "\(path) does not follow the last sealed segment")
             }
             self.journal = journal
-            segment = try SegmentWriter(
-                path: directory + "/" + LogFiles.name(base, LogFiles.segment) + ".tmp", header: journal.header,
-                dictionary: dictionary, options: options, memory: memory)
-            for record in records { try segment!.add(record) }
+            if journal.version < 3 {
+                segment = try SegmentWriter(
+                    path: directory + "/" + LogFiles.name(base, LogFiles.segment) + ".tmp", header: journal.header,
+                    dictionary: dictionary, options: options, memory: memory)
+                for record in records { try segment!.add(record) }
+            }
             recovery.recoveredRecords += records.count
             try seal()
         }

@@ -161,6 +161,16 @@ struct SegmentIndexBuilder {
 
     mutating func addBlock(_ block: SegmentIndex.Block) { index.blocks.append(block) }
 
+    /// Rows added so far.
+    var count: Int { index.offsets.count }
+
+    /// Sets where the record of `row` (in the order rows were added) is stored.
+    mutating func locate(row: Int, block: UInt32, position: UInt32, length: UInt32) {
+        index.blockNumbers[row] = block
+        index.positions[row] = position
+        index.lengths[row] = length
+    }
+
     /// The finished index: rows in source-offset order, and the id table.
     func finish() -> SegmentIndex {
         var out = index

@@ -46,9 +46,13 @@ final class SegmentWriter {
     private var hasher = SHA256()
     private var length: Int64 = 0
     private var chain: [UInt8]
-    /// Where each record went, in placement order: all the writer keeps per record until the
-    /// seal, which builds the index's other columns from the journal (DESIGN §6.6).
+    /// Where each record went, in placement order: all a writer fed at append time keeps per
+    /// record until the seal, which builds the index's other columns from the journal
+    /// (DESIGN §6.6).
     private var locations: [Location] = []
+    /// The index rows, in offset order, when the records are added at the seal (a version 3
+    /// journal's frames): their fields go straight into the index, nothing is read twice.
+    private var rows: SegmentIndexBuilder?
     private var blocks: [SegmentIndex.Block] = []
     private var block: BlockBuilder
     private var blockMeta = SegmentWriter.emptyBlock
@@ -68,10 +72,14 @@ final class SegmentWriter {
     private var waiting: [([UInt8], SegmentIndex.Block)] = []
     private var waitingBytes = 0
 
-    /// - Parameter dictionary: the log's dictionary; `nil` to train one on this segment's first data.
-    init(path: String, header: Journal.Header, dictionary: [UInt8]?, options: StoreOptions, memory: WriterMemory)
-        throws(StoreError)
-    {
+    /// - Parameters:
+    ///   - dictionary: the log's dictionary; `nil` to train one on this segment's first data.
+    ///   - indexRows: index each record's fields as it is added (at the seal), rather than
+    ///     reading them back from the journal in ``finish(indexPath:journal:signer:)``.
+    init(
+        path: String, header: Journal.Header, dictionary: [UInt8]?, options: StoreOptions, memory: WriterMemory,
+        indexRows: Bool = false
+    ) throws(StoreError) {
         file = try StoreFile.openForWriting(path, truncate: true)
         self.options = options
         self.memory = memory
@@ -79,6 +87,7 @@ final class SegmentWriter {
         self.dictionary = options.dictionaryCapacity > 0 ? dictionary : []
         chain = header.previousChainHead
         block = BlockBuilder(version: options.segmentVersion)
+        if indexRows { rows = SegmentIndexBuilder(baseOffset: header.baseOffset) }
     }
 
     /// A record waiting in the window, as its block will store it: without its index fields
@@ -111,6 +120,7 @@ final class SegmentWriter {
     /// Partners and initiators are found by a 64-bit hash of their string: a collision only
     /// places two unrelated records side by side.
     func add(_ record: StoreRecord) throws(StoreError) {
+        rows?.add(record, block: 0, position: 0, length: 0)
         let entry = WindowEntry(record)
         if let id = entry.id { partners[id, default: []].append(windowBase + window.count) }
         if let initiator = entry.initiator { sameInitiator[initiator, default: []].append(windowBase + window.count) }
@@ -254,7 +264,8 @@ final class SegmentWriter {
 
     /// Writes the last block, the index file and the trailer, and makes both files durable.
     ///
-    /// - Parameter journal: the journal holding exactly the records added, in offset order.
+    /// - Parameter journal: the journal holding exactly the records added, in offset order; not
+    ///   read when the records were indexed as they were added.
     func finish(indexPath: String, journal: Journal, signer: SegmentSigner?) throws(StoreError) -> Sealed {
         while windowHead < window.count { try placeOldest() }
         try cutBlock()
@@ -302,6 +313,16 @@ final class SegmentWriter {
 
     private func buildIndex(_ journal: Journal) throws(StoreError) -> SegmentIndex {
         locations.sort { $0.offset < $1.offset }
+        if var rows {
+            guard rows.count == locations.count else {
+                throw StoreError(.corrupt, "\(journal.file.path): \(rows.count) records indexed, \(locations.count) placed")
+            }
+            for (row, location) in locations.enumerated() {
+                rows.locate(row: row, block: location.block, position: location.position, length: location.length)
+            }
+            for block in blocks { rows.addBlock(block) }
+            return rows.finish()
+        }
         var builder = SegmentIndexBuilder(baseOffset: header.baseOffset)
         var row = 0
         try journal.forEachRecord { (record) throws(StoreError) in

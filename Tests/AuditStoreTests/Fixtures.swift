@@ -1,7 +1,7 @@
 // AuditTrail — AuditStore tests
 // SPDX-License-Identifier: Apache-2.0
 
-import AuditStore
+@testable import AuditStore
 import AuditTesting
 import Foundation
 
@@ -92,8 +92,10 @@ func sealedLog(in directory: TemporaryDirectory, options: StoreOptions, seed: UI
 }
 
 /// Small segments and blocks so tests cross many boundaries with little data.
-func smallOptions(clock: @escaping @Sendable () -> Int64 = { 0 }) -> StoreOptions {
+/// - Parameter journalVersion: 3 (what writers write), or 2 for the tests of version 2 journals.
+func smallOptions(clock: @escaping @Sendable () -> Int64 = { 0 }, journalVersion: Int = 3) -> StoreOptions {
     var options = StoreOptions()
+    options.journalVersion = journalVersion
     options.segmentMaxBytes = 64 << 10
     options.blockSize = 4 << 10
     options.dictionaryTrainingBytes = 16 << 10

@@ -51,7 +51,7 @@ import Testing
         let directory = TemporaryDirectory()
         var factory = RecordFactory(seed: 11)
         let records = factory.batch(150)
-        var options = smallOptions()
+        var options = smallOptions(journalVersion: 2)
         options.segmentMaxBytes = 1 << 30
         do {
             let writer = try AuditStore(directory: directory.path, options: options).openWriter(topic: "by-id", partition: 0)

@@ -7,13 +7,14 @@ import Testing
 
 @testable import AuditStore
 
-/// DESIGN §6.4: a crash at any instant leaves a torn tail that reopening cuts at the last
-/// whole record; everything before survives and the log verifies.
+/// DESIGN §6.4 for version 2 journals (one frame per record), which earlier writers left: a
+/// crash's torn tail is cut at the last whole record; everything before survives and the log
+/// verifies. (Version 3 frames: ``FrameJournalTests``.)
 @Suite struct TornTailTests {
     /// A log with sealed segments and a journal holding `records.suffix(journalCount)`.
     private func makeLog() throws -> (TemporaryDirectory, [StoreRecord], journal: String) {
         let directory = TemporaryDirectory()
-        let store = try AuditStore(directory: directory.path, options: smallOptions())
+        let store = try AuditStore(directory: directory.path, options: smallOptions(journalVersion: 2))
         let writer = try store.openWriter(topic: "t", partition: 0)
         var factory = RecordFactory(seed: 11)
         var records = factory.batch(250)
@@ -39,7 +40,7 @@ import Testing
         try FileManager.default.copyItem(atPath: source.path, toPath: copy.path)
         let path = copy.path + journal.dropFirst(source.path.count)
         try damage(StoreFileHandle(path: path))
-        let store = try AuditStore(directory: copy.path, options: smallOptions())
+        let store = try AuditStore(directory: copy.path, options: smallOptions(journalVersion: 2))
         let writer = try store.openWriter(topic: "t", partition: 0)
         #expect(writer.resumeOffset == expected.last.map(\.nextOffset))
         var query = StoreQuery()

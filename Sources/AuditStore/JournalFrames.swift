@@ -1,0 +1,251 @@
+// AuditTrail — segment store
+// SPDX-License-Identifier: Apache-2.0
+
+/// The records one durability barrier makes durable together, before they are compressed into
+/// a version 3 journal frame (FORMAT.md §4): `recordCount × (u32 length | record with fields)`.
+///
+/// Encoding a notification fixes its content digest (first 8 bytes of the SHA-256 of its bytes)
+/// unless the caller gave one: this is the only pass of SHA-256 over its bytes. The chain links
+/// the compressed frame, which holds them.
+struct PendingFrame {
+    private(set) var raw = ByteWriter()
+    private(set) var count = 0
+    private(set) var firstOffset: Int64 = 0
+    private(set) var nextOffset: Int64 = 0
+
+    var isEmpty: Bool { count == 0 }
+
+    /// Adds the next record (offsets contiguous, checked by the caller); `hash`: the SHA-256 of its
+    /// bytes if the caller has it. Returns the bytes it added.
+    @discardableResult
+    mutating func add(_ record: StoreRecord, hash: ContentHash?) -> Int {
+        if count == 0 { firstOffset = record.offset }
+        let start = raw.bytes.count
+        var digest: UInt64?
+        if case .notification(let fields, let bytes) = record.body, fields.digest == nil {
+            digest = hash?.digest ?? HashChain.contentDigest(bytes)
+        }
+        raw.u32(0)
+        RecordCodec.encode(record, includeFields: true, digest: digest, into: &raw)
+        raw.patchU32(UInt32(raw.bytes.count - start - 4), at: start)
+        count += 1
+        nextOffset = record.nextOffset
+        return raw.bytes.count - start
+    }
+}
+
+extension Journal {
+    /// A version 3 frame starts with this magic, so that a reader scanning damaged bytes finds
+    /// frames again and bytes a crash cannot have written are told from a frame.
+    static let frameMagic = Array("JFR3".utf8)
+    /// `"JFR3" | u32 compressedLength | u32 rawLength | u32 recordCount | i64 firstOffset | i64 nextOffset`.
+    static let frameHeaderLength = 32
+    /// The largest dictionary a version 3 header may carry.
+    static let maximumDictionary = 1 << 20
+
+    /// Compresses `frame` and appends it, linked to the chain (written, not yet durable).
+    ///
+    /// A failed write leaves the journal as it was (``chainHead`` and ``length`` move only once
+    /// every byte is written) and cuts what did reach the file where possible.
+    func appendFrame(_ frame: PendingFrame) throws(StoreError) {
+        guard !frame.isEmpty else { return }
+        guard version >= 3, let codec = frameCodec else {
+            throw StoreError(.invalidArgument, "\(file.path): frames are appended to version 3 journals only")
+        }
+        let compressed = try frame.raw.bytes.withBytes { (raw) throws(StoreError) in try codec.compress(raw) }
+        var bytes = ByteWriter(capacity: Self.frameHeaderLength + 32 + compressed.count)
+        bytes.raw(Self.frameMagic)
+        bytes.u32(UInt32(compressed.count))
+        bytes.u32(UInt32(frame.raw.bytes.count))
+        bytes.u32(UInt32(frame.count))
+        bytes.i64(frame.firstOffset)
+        bytes.i64(frame.nextOffset)
+        let link = bytes.bytes.withUnsafeBytes { header in
+            compressed.withUnsafeBytes { HashChain.link(chainHead, header, $0) }
+        }
+        bytes.raw(link)
+        bytes.raw(compressed)
+        try write(bytes.bytes, link: link)
+    }
+
+    /// Every record of a version 3 journal, with its bytes, in offset order, one frame in memory
+    /// at a time: what sealing lays into blocks. The frames were written (or verified by
+    /// recovery) by this process; their links are not checked again here.
+    func forEachFrameRecord(_ body: (StoreRecord) throws(StoreError) -> Void) throws(StoreError) {
+        guard let codec = frameCodec else { throw StoreError(.invalidArgument, "\(file.path) is not a version 3 journal") }
+        var position = Int64(Self.encode(header).count)
+        while position < length {
+            let head = try file.read(count: Self.frameHeaderLength + 32, at: position)
+            guard head.count == Self.frameHeaderLength + 32, head.starts(with: Self.frameMagic) else {
+                throw StoreError(.corrupt, "\(file.path): no whole frame at \(position)")
+            }
+            let (compressedLength, rawLength) = head.withUnsafeBytes { header in
+                (Int(UInt32(littleEndian: header.loadUnaligned(fromByteOffset: 4, as: UInt32.self))),
+                 Int(UInt32(littleEndian: header.loadUnaligned(fromByteOffset: 8, as: UInt32.self))))
+            }
+            let start = position + Int64(Self.frameHeaderLength + 32)
+            let compressed = try file.read(count: compressedLength, at: start)
+            guard compressed.count == compressedLength else { throw StoreError(.corrupt, "\(file.path): frame at \(position) cut short") }
+            let raw = try compressed.withBytes { (input) throws(StoreError) in try codec.decompress(input, rawLength: rawLength) }
+            try raw.withBytes { (buffer) throws(StoreError) in
+                var reader = ByteReader(buffer)
+                while reader.remaining > 0 {
+                    var record = ByteReader(try reader.raw(Int(try reader.u32())))
+                    try body(try RecordCodec.decode(&record))
+                }
+            }
+            position = start + Int64(compressedLength)
+        }
+    }
+
+    /// The frames of a version 3 journal after its header (see ``parse(_:path:)``).
+    static func parseFrames(_ buffer: UnsafeRawBufferPointer, header: Header, headerLength: Int) throws(StoreError)
+        -> Contents
+    {
+        let codec = ZstdCodec(level: 1, dictionary: header.dictionary)
+        var chain = HashChain.digest(UnsafeRawBufferPointer(rebasing: buffer[0..<headerLength]))
+        var records: [StoreRecord] = []
+        var offsets: [Int64] = []
+        var next = header.baseOffset
+        var position = headerLength
+        var failure: (reason: String, torn: Bool)?
+        while position < buffer.count {
+            switch compressedFrame(buffer, at: position, chain: chain, expected: next, codec: codec) {
+            case .partial(let why):
+                failure = ("\(why) at \(position)", true)
+            case .foreign:
+                failure = ("no frame at \(position)", true)
+            case .invalid(let reason):
+                failure = ("\(reason) at \(position)", false)
+            case .valid(let frame, let link, let end):
+                next = frame.last!.nextOffset
+                chain = link
+                records += frame
+                offsets += repeatElement(Int64(position), count: frame.count)
+                position = end
+                continue
+            }
+            break
+        }
+        var contents = Contents(
+            header: header, records: records, frameOffsets: offsets, validLength: Int64(position),
+            fileLength: Int64(buffer.count), chainHead: chain)
+        guard let failure else { return contents }
+        let later = laterCompressedFrames(buffer, from: position + 1, expected: next, codec: codec)
+        let zeros = !buffer[position...].contains { $0 != 0 }
+        if later.count == 0 && (failure.torn || zeros) {
+            contents.tornReason = zeros ? "zero bytes from \(position)" : failure.reason
+        } else {
+            contents.damage = Damage(
+                position: Int64(position), expectedOffset: next, reason: failure.reason, laterFrames: later.count,
+                laterNextOffset: later.nextOffset)
+        }
+        return contents
+    }
+
+    /// One version 3 frame read at `start`.
+    private enum CompressedFrame {
+        /// A proper prefix of a frame: the bytes end before it does (a crash's last write).
+        case partial(String)
+        /// Bytes that do not start with the frame magic: no writer wrote a frame here.
+        case foreign
+        /// A whole frame that fails.
+        case invalid(String)
+        case valid([StoreRecord], link: [UInt8], end: Int)
+    }
+
+    /// Reads the frame at `start`: its link is checked against `chain` when given (taken as it is
+    /// otherwise: a frame found by scanning), and its records must run contiguously from
+    /// `expected` (from at least `expected`, with `chain` nil).
+    private static func compressedFrame(
+        _ buffer: UnsafeRawBufferPointer, at start: Int, chain: [UInt8]?, expected: Int64, codec: ZstdCodec
+    ) -> CompressedFrame {
+        let headerAndLink = frameHeaderLength + 32
+        let available = buffer.count - start
+        let magicLength = min(available, frameMagic.count)
+        guard UnsafeRawBufferPointer(rebasing: buffer[start..<start + magicLength]).elementsEqual(frameMagic.prefix(magicLength))
+        else { return .foreign }
+        guard available >= headerAndLink else { return .partial("partial frame header") }
+        func u32(_ at: Int) -> Int { Int(UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: start + at, as: UInt32.self))) }
+        func i64(_ at: Int) -> Int64 { Int64(littleEndian: buffer.loadUnaligned(fromByteOffset: start + at, as: Int64.self)) }
+        let (compressedLength, rawLength, count, first, next) = (u32(4), u32(8), u32(12), i64(16), i64(24))
+        guard compressedLength <= available - headerAndLink else { return .partial("partial frame") }
+        let end = start + headerAndLink + compressedLength
+        let compressed = UnsafeRawBufferPointer(rebasing: buffer[(start + headerAndLink)..<end])
+        let stored = Array(UnsafeRawBufferPointer(rebasing: buffer[(start + frameHeaderLength)..<(start + headerAndLink)]))
+        if let chain {
+            let header = UnsafeRawBufferPointer(rebasing: buffer[start..<start + frameHeaderLength])
+            guard HashChain.link(chain, header, compressed) == stored else { return .invalid("frame hash mismatch") }
+            guard first == expected else { return .invalid("frame offset \(first), expected \(expected)") }
+        } else {
+            guard first >= expected else { return .invalid("frame offset \(first) before \(expected)") }
+        }
+        guard count > 0, next > first, rawLength <= 1 << 30,
+            let raw = try? codec.decompress(compressed, rawLength: rawLength)
+        else { return .invalid("undecodable frame") }
+        var records: [StoreRecord] = []
+        records.reserveCapacity(count)
+        let decoded: Bool = raw.withUnsafeBytes { raw in
+            var reader = ByteReader(raw)
+            var offset = first
+            while reader.remaining > 0 {
+                guard let length = try? reader.u32(), let bytes = try? reader.raw(Int(length)) else { return false }
+                var recordReader = ByteReader(bytes)
+                guard let record = try? RecordCodec.decode(&recordReader), recordReader.remaining == 0,
+                    record.offset == offset
+                else { return false }
+                offset = record.nextOffset
+                records.append(record)
+            }
+            return records.count == count && offset == next
+        }
+        guard decoded else { return .invalid("frame records do not decode to its header") }
+        return .valid(records, link: stored, end: end)
+    }
+
+    /// The whole frames after a failing one, found by scanning for the frame magic (FORMAT.md §4):
+    /// a candidate decodes and starts at or after `expected`; from it, frames are followed while
+    /// each links to the one before. A run counts if a second frame links to it, or if it ends at
+    /// the end of the file or before a frame's proper prefix there.
+    private static func laterCompressedFrames(
+        _ buffer: UnsafeRawBufferPointer, from: Int, expected: Int64, codec: ZstdCodec
+    ) -> (count: Int, nextOffset: Int64?) {
+        var count = 0
+        var next = expected
+        var position = from
+        while buffer.count - position >= frameHeaderLength + 32 {
+            guard buffer[position] == frameMagic[0], buffer[position + 1] == frameMagic[1],
+                buffer[position + 2] == frameMagic[2], buffer[position + 3] == frameMagic[3],
+                case .valid(let first, var link, var end) = compressedFrame(
+                    buffer, at: position, chain: nil, expected: next, codec: codec)
+            else {
+                position += 1
+                continue
+            }
+            var run = first.count
+            var runNext = first.last!.nextOffset
+            var frames = 1
+            while case .valid(let records, let nextLink, let nextEnd) = compressedFrame(
+                buffer, at: end, chain: link, expected: runNext, codec: codec)
+            {
+                run += records.count
+                runNext = records.last!.nextOffset
+                link = nextLink
+                end = nextEnd
+                frames += 1
+            }
+            var confirmed = frames > 1 || end == buffer.count
+            if !confirmed, case .partial = compressedFrame(buffer, at: end, chain: nil, expected: runNext, codec: codec) {
+                confirmed = true
+            }
+            guard confirmed else {
+                position += 1
+                continue
+            }
+            count += run
+            next = runNext
+            position = end
+        }
+        return (count, count > 0 ? next : nil)
+    }
+}
