@@ -19,6 +19,7 @@ let package = Package(
         // Linked by the benchmarks package (Benchmarks/), which lives apart so that this package's
         // build never compiles the benchmark dependency graph.
         .library(name: "AuditModel", targets: ["AuditModel"]),
+        .library(name: "AuditQuery", targets: ["AuditQuery"]),
         .library(name: "AuditStore", targets: ["AuditStore"]),
         .library(name: "AuditWorker", targets: ["AuditWorker"]),
         .library(name: "Kafka", targets: ["Kafka"]),
@@ -64,9 +65,13 @@ let package = Package(
             dependencies: ["CZstd", "CLinux", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
         .target(
+            name: "AuditQuery",
+            dependencies: ["AuditModel", "AuditStore"],
+            swiftSettings: swiftSettings),
+        .target(
             name: "AuditWorker",
             dependencies: [
-                "Kafka", "AuditModel", "AuditStore", "CLinux", .product(name: "Logging", package: "swift-log"),
+                "Kafka", "AuditModel", "AuditStore", "AuditQuery", "CLinux", .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -83,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "AuditTrailCLI",
             dependencies: [
-                "Kafka", "AuditModel", "AuditStore", "AuditWorker", "AuditClient", "AuditTraffic",
+                "Kafka", "AuditModel", "AuditStore", "AuditQuery", "AuditWorker", "AuditClient", "AuditTraffic",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -118,6 +123,10 @@ let package = Package(
         .testTarget(
             name: "AuditStoreTests",
             dependencies: ["AuditStore", "AuditTesting"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AuditQueryTests",
+            dependencies: ["AuditQuery", "AuditStore", "AuditModel", "AuditTesting"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "AuditWorkerTests",

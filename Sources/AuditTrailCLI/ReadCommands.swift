@@ -2,8 +2,8 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import ArgumentParser
+import AuditQuery
 import AuditStore
-import AuditWorker
 import Foundation
 
 /// `audit-trail show ID`: one call, both notifications as stored, and where each came from.

@@ -2,9 +2,8 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import ArgumentParser
-import AuditModel
+import AuditQuery
 import AuditStore
-import AuditWorker
 import Foundation
 
 /// Options of the read-side commands.
@@ -43,15 +42,7 @@ struct TrailOptions: ParsableArguments {
     }
 
     /// Latency of a pair from its stored response (reporter time minus event time).
-    static func latency() -> (StoredRecord, StoredRecord) -> Double? {
-        var decoder = NotificationDecoder(validator: try! SchemaValidator.bundled())
-        return { _, response in
-            guard let bytes = response.record.bytes, case .audit(let decoded) = decoder.decode(bytes),
-                let nanoseconds = decoded.latencyNanoseconds
-            else { return nil }
-            return Double(nanoseconds) / 1e6
-        }
-    }
+    static func latency() -> (StoredRecord, StoredRecord) -> Double? { Trail.responseLatency() }
 }
 
 /// The call filters shared by `query` and `export`.
@@ -99,52 +90,30 @@ struct CallFilterOptions: ParsableArguments {
         ]
         for case let (name, value?) in given { out.append(try Self.filter(name, value, negated: false, now: now)) }
         for exclusion in exclusions {
-            let parts = exclusion.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            out.append(try Self.filter(String(parts[0]), parts.count > 1 ? String(parts[1]) : "", negated: true, now: now))
+            do {
+                out.append(try CallFilter.exclusion(exclusion, now: now))
+            } catch {
+                throw ValidationError(error.message)
+            }
         }
         return out
     }
 
     static func filter(_ name: String, _ value: String, negated: Bool, now: Int64) throws -> CallFilter {
-        let condition: CallFilter.Condition
-        switch name {
-        case "id": condition = .id(value)
-        case "since": condition = .since(try time(value, now: now))
-        case "until": condition = .until(try time(value, now: now))
-        case "initiator": condition = .initiator(value)
-        case "project": condition = .project(value)
-        case "action": condition = .actionPrefix(value)
-        case "outcome": condition = .outcome(value)
-        case "status":
-            guard let status = Int(value) else { throw ValidationError("status must be a number: \(value)") }
-            condition = .status(status)
-        case "target-type": condition = .targetType(value)
-        case "target": condition = .target(value)
-        case "publisher": condition = .publisher(value)
-        case "path": condition = .pathPrefix(value)
-        case "orphans": condition = .orphan
-        default:
-            throw ValidationError(
-                "unknown filter \(name.debugDescription): id, since, until, initiator, project, action, outcome, status, target-type, target, publisher, path, orphans")
+        do {
+            return try CallFilter.parse(name, value, negated: negated, now: now)
+        } catch {
+            throw ValidationError(error.message)
         }
-        return CallFilter(condition, negated: negated)
     }
 
     /// µs since the epoch for an ISO 8601 time or date, or a duration before `now`.
     static func time(_ text: String, now: Int64) throws -> Int64 {
-        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800]
-        if let unit = text.last.flatMap({ units[$0] }), let count = Double(text.dropLast()) {
-            return now - Int64(count * Double(unit) * 1e6)
+        do {
+            return try CallFilter.time(text, now: now)
+        } catch {
+            throw ValidationError(error.message)
         }
-        if let timestamp = Timestamp.parse(text) { return timestamp.microsecondsSinceEpoch }
-        let formatter = ISO8601DateFormatter()
-        for options: ISO8601DateFormatter.Options in [
-            [.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime], [.withFullDate],
-        ] {
-            formatter.formatOptions = options
-            if let date = formatter.date(from: text) { return Int64(date.timeIntervalSince1970 * 1e6) }
-        }
-        throw ValidationError("not a time: \(text.debugDescription) (use 2026-11-22T10:00:00Z, 2026-11-22, or 15m/1h/2d)")
     }
 }
 

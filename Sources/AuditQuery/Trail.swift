@@ -1,4 +1,4 @@
-// AuditTrail — worker
+// AuditTrail — read side
 // SPDX-License-Identifier: Apache-2.0
 
 public import AuditStore
@@ -127,16 +127,42 @@ public struct Trail: Sendable {
 
     /// The same from an open reader, whose loaded indexes then serve later reads (the bodies of
     /// an index-only view's calls, ``Call/loadingBodies(from:latency:)``) without loading again.
+    ///
+    /// With a `visibility` of some projects, only those projects' notifications are read: each
+    /// is a store query on the index's project column, so no other project's record is decoded
+    /// or counted, and records that are not notifications (quarantined, skipped, gaps) are left
+    /// out, as they belong to no project.
     public init(
-        reader: StoreReader, window: Int64, now: Int64, indexOnly: Bool = false,
+        reader: StoreReader, window: Int64, now: Int64, indexOnly: Bool = false, visibility: Visibility = .all,
         latency: (StoredRecord, StoredRecord) -> Double? = { _, _ in nil }
     ) throws {
-        var query = StoreQuery()
-        query.kinds = Set(StoreRecord.Kind.allCases)
-        query.indexOnly = indexOnly
-        var cursor = reader.cursor(query)
+        var queries: [StoreQuery] = []
+        switch visibility {
+        case .all:
+            var query = StoreQuery()
+            query.kinds = Set(StoreRecord.Kind.allCases)
+            query.indexOnly = indexOnly
+            queries = [query]
+        case .projects(let projects):
+            for project in projects.sorted() {
+                var query = StoreQuery()
+                query.projectId = project
+                query.indexOnly = indexOnly
+                queries.append(query)
+            }
+        }
         var byID: [String: Call] = [:]
         var statistics = Statistics()
+        for query in queries {
+            var cursor = reader.cursor(query)
+            try Self.collect(&cursor, into: &byID, &statistics)
+        }
+        self.init(byID: consume byID, statistics: statistics, window: window, now: now, latency: latency)
+    }
+
+    private static func collect(
+        _ cursor: inout QueryCursor, into byID: inout [String: Call], _ statistics: inout Statistics
+    ) throws {
         while let stored = try cursor.next() {
             switch stored.record.body {
             case .notification(let fields, _):
@@ -154,10 +180,17 @@ public struct Trail: Sendable {
             case .gap: statistics.gaps += 1
             }
         }
+    }
+
+    private init(
+        byID: consuming [String: Call], statistics: Statistics, window: Int64, now: Int64,
+        latency: (StoredRecord, StoredRecord) -> Double?
+    ) {
+        var statistics = statistics
         // The calls leave the dictionary before they settle: a large store's pair view is most of
         // the memory a read command uses.
         var calls = Array(byID.values)
-        byID = [:]
+        _ = consume byID
         for index in calls.indices {
             var call = calls[index]
             if !call.conflicts.isEmpty { statistics.conflicts += 1 }

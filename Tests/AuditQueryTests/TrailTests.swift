@@ -1,8 +1,8 @@
-// AuditTrail — AuditWorker tests
+// AuditTrail — read-side tests
 // SPDX-License-Identifier: Apache-2.0
 
+import AuditQuery
 import AuditStore
-import AuditWorker
 import Foundation
 import Testing
 

@@ -1,4 +1,4 @@
-// AuditTrail — worker
+// AuditTrail — read side
 // SPDX-License-Identifier: Apache-2.0
 
 public import AuditStore

@@ -1,10 +1,10 @@
-// AuditTrail — worker tests
+// AuditTrail — read-side tests
 // SPDX-License-Identifier: Apache-2.0
 
 import AuditModel
+import AuditQuery
 import AuditStore
 import AuditTesting
-import AuditWorker
 import Foundation
 import Testing
 
