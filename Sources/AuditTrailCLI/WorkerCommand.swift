@@ -84,14 +84,16 @@ struct WorkerCommand: AsyncParsableCommand {
         MetricsSystem.bootstrap(DescribedPrometheusFactory(registry: registry))
         let worker = try Worker(configuration: configuration)
         // A graceful shutdown stops the services in reverse order: the worker drains first, and
-        // the metrics endpoint answers until it is done.
-        var services: [any Service] = []
-        if let metricsPort { services.append(metricsServer(registry, port: metricsPort)) }
-        services.append(worker)
+        // the metrics endpoint answers until it is done. When the worker ends (stopped, or on an
+        // error, which the group then throws) the endpoint is shut down gracefully too.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let metricsPort { services.append(.init(service: metricsServer(registry, port: metricsPort))) }
+        services.append(
+            .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup,
+                  failureTerminationBehavior: .gracefullyShutdownGroup))
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: Logger(label: "audit.worker")))
+                services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "audit.worker")))
         try await group.run()
     }
 }
