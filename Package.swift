@@ -21,7 +21,6 @@ let package = Package(
         .library(name: "AuditModel", targets: ["AuditModel"]),
         .library(name: "AuditQuery", targets: ["AuditQuery"]),
         .library(name: "AuditStore", targets: ["AuditStore"]),
-        .library(name: "AuditWorker", targets: ["AuditWorker"]),
         .library(name: "Kafka", targets: ["Kafka"]),
     ],
     dependencies: [

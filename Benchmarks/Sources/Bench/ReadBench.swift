@@ -3,8 +3,8 @@
 
 import ArgumentParser
 import AuditModel
+import AuditQuery
 import AuditStore
-import AuditWorker
 import Foundation
 
 /// `bench read`: the auditor tools' throughput over a large store.
@@ -42,7 +42,7 @@ struct ReadBench: ParsableCommand {
                      stored, trail.calls.count, scan, Double(stored) / scan))
 
         // Export: every call, both halves read back, one JSON line each, to nowhere.
-        let latency = try Self.latency()
+        let latency = Trail.responseLatency()
         var bytes = 0
         var halves = 0
         start = clock.now
@@ -80,18 +80,6 @@ struct ReadBench: ParsableCommand {
             let seconds = start.duration(to: clock.now).inSeconds
             print(String(format: "query %@: %d calls in %.3f s (%.0f calls scanned/s); end to end with the pair view %.2f s",
                          label, page.calls.count, seconds, Double(trail.calls.count) / seconds, seconds + scan))
-        }
-    }
-
-    /// Latency of a pair from its stored response (reporter time minus event time), as
-    /// `audit-trail export` computes it.
-    static func latency() throws -> (StoredRecord, StoredRecord) -> Double? {
-        var decoder = NotificationDecoder(validator: try SchemaValidator.bundled())
-        return { _, response in
-            guard let bytes = response.record.bytes, case .audit(let decoded) = decoder.decode(bytes),
-                let nanoseconds = decoded.latencyNanoseconds
-            else { return nil }
-            return Double(nanoseconds) / 1e6
         }
     }
 }

@@ -3,9 +3,9 @@
 
 import ArgumentParser
 import AuditClient
+import AuditQuery
 import AuditStore
 import AuditTesting
-import AuditWorker
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
