@@ -15,19 +15,25 @@
 struct BlockBuilder {
     /// 2, or 1 to write the earlier layout (the tests' version 1 segments).
     let version: Int
+    /// Whether heads carry the records' fields (a journal frame's do; a sealed block's index holds them).
+    let includeFields: Bool
     private var heads = ByteWriter()
     private var bodies = ByteWriter()
 
-    init(version: Int = 2) { self.version = version }
+    init(version: Int = 2, includeFields: Bool = false) {
+        self.version = version
+        self.includeFields = includeFields
+    }
 
     /// Raw bytes the block would have now.
     var rawLength: Int { (version == 1 ? 0 : 4) + heads.bytes.count + bodies.bytes.count }
 
     /// Adds `record`; returns where its head is (the index's position and length).
-    mutating func add(_ record: StoreRecord) -> (position: UInt32, length: UInt32) {
+    /// `digest` stands in for a notification's missing content digest when fields are included.
+    mutating func add(_ record: StoreRecord, digest: UInt64? = nil) -> (position: UInt32, length: UInt32) {
         let start = heads.bytes.count
         heads.u32(0)
-        RecordCodec.encode(record, includeFields: false, detachBytes: version >= 2, into: &heads)
+        RecordCodec.encode(record, includeFields: includeFields, detachBytes: version >= 2, digest: digest, into: &heads)
         let length = heads.bytes.count - start - 4
         heads.patchU32(UInt32(length), at: start)
         guard version >= 2 else { return (UInt32(start), UInt32(length)) }

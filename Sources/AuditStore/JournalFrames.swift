@@ -2,35 +2,43 @@
 // SPDX-License-Identifier: Apache-2.0
 
 /// The records one durability barrier makes durable together, before they are compressed into
-/// a version 3 journal frame (FORMAT.md §4): `recordCount × (u32 length | record with fields)`.
+/// a version 3 journal frame (FORMAT.md §4.1), laid out as a sealed block is (heads, then the
+/// notifications back to back), but with each head carrying the record's fields.
 ///
 /// Encoding a notification fixes its content digest (first 8 bytes of the SHA-256 of its bytes)
 /// unless the caller gave one: this is the only pass of SHA-256 over its bytes. The chain links
 /// the compressed frame, which holds them.
 struct PendingFrame {
-    private(set) var raw = ByteWriter()
+    private var block = BlockBuilder(version: 2, includeFields: true)
     private(set) var count = 0
     private(set) var firstOffset: Int64 = 0
     private(set) var nextOffset: Int64 = 0
 
     var isEmpty: Bool { count == 0 }
 
+    /// Raw bytes the frame would have now.
+    var rawLength: Int { block.rawLength }
+
     /// Adds the next record (offsets contiguous, checked by the caller); `hash`: the SHA-256 of its
-    /// bytes if the caller has it. Returns the bytes it added.
+    /// bytes if the caller has it. Returns the raw bytes it added.
     @discardableResult
     mutating func add(_ record: StoreRecord, hash: ContentHash?) -> Int {
         if count == 0 { firstOffset = record.offset }
-        let start = raw.bytes.count
+        let before = block.rawLength
         var digest: UInt64?
         if case .notification(let fields, let bytes) = record.body, fields.digest == nil {
             digest = hash?.digest ?? HashChain.contentDigest(bytes)
         }
-        raw.u32(0)
-        RecordCodec.encode(record, includeFields: true, digest: digest, into: &raw)
-        raw.patchU32(UInt32(raw.bytes.count - start - 4), at: start)
+        _ = block.add(record, digest: digest)
         count += 1
         nextOffset = record.nextOffset
-        return raw.bytes.count - start
+        return block.rawLength - before
+    }
+
+    /// The frame's raw bytes; the frame is empty afterwards.
+    mutating func take() -> [UInt8] {
+        count = 0
+        return block.take()
     }
 }
 
@@ -47,19 +55,21 @@ extension Journal {
     ///
     /// A failed write leaves the journal as it was (``chainHead`` and ``length`` move only once
     /// every byte is written) and cuts what did reach the file where possible.
-    func appendFrame(_ frame: PendingFrame) throws(StoreError) {
+    func appendFrame(_ frame: inout PendingFrame) throws(StoreError) {
         guard !frame.isEmpty else { return }
         guard version >= 3, let codec = frameCodec else {
             throw StoreError(.invalidArgument, "\(file.path): frames are appended to version 3 journals only")
         }
-        let compressed = try frame.raw.bytes.withBytes { (raw) throws(StoreError) in try codec.compress(raw) }
+        let (count, first, next) = (frame.count, frame.firstOffset, frame.nextOffset)
+        let raw = frame.take()
+        let compressed = try raw.withBytes { (raw) throws(StoreError) in try codec.compress(raw) }
         var bytes = ByteWriter(capacity: Self.frameHeaderLength + 32 + compressed.count)
         bytes.raw(Self.frameMagic)
         bytes.u32(UInt32(compressed.count))
-        bytes.u32(UInt32(frame.raw.bytes.count))
-        bytes.u32(UInt32(frame.count))
-        bytes.i64(frame.firstOffset)
-        bytes.i64(frame.nextOffset)
+        bytes.u32(UInt32(raw.count))
+        bytes.u32(UInt32(count))
+        bytes.i64(first)
+        bytes.i64(next)
         let link = bytes.bytes.withUnsafeBytes { header in
             compressed.withUnsafeBytes { HashChain.link(chainHead, header, $0) }
         }
@@ -87,13 +97,7 @@ extension Journal {
             let compressed = try file.read(count: compressedLength, at: start)
             guard compressed.count == compressedLength else { throw StoreError(.corrupt, "\(file.path): frame at \(position) cut short") }
             let raw = try compressed.withBytes { (input) throws(StoreError) in try codec.decompress(input, rawLength: rawLength) }
-            try raw.withBytes { (buffer) throws(StoreError) in
-                var reader = ByteReader(buffer)
-                while reader.remaining > 0 {
-                    var record = ByteReader(try reader.raw(Int(try reader.u32())))
-                    try body(try RecordCodec.decode(&record))
-                }
-            }
+            try DecodedBlock(raw, version: 2).forEachRecord(body)
             position = start + Int64(compressedLength)
         }
     }
@@ -185,19 +189,17 @@ extension Journal {
         else { return .invalid("undecodable frame") }
         var records: [StoreRecord] = []
         records.reserveCapacity(count)
-        let decoded: Bool = raw.withUnsafeBytes { raw in
-            var reader = ByteReader(raw)
-            var offset = first
-            while reader.remaining > 0 {
-                guard let length = try? reader.u32(), let bytes = try? reader.raw(Int(length)) else { return false }
-                var recordReader = ByteReader(bytes)
-                guard let record = try? RecordCodec.decode(&recordReader), recordReader.remaining == 0,
-                    record.offset == offset
-                else { return false }
+        var offset = first
+        let decoded: Bool
+        do throws(StoreError) {
+            try DecodedBlock(raw, version: 2).forEachRecord { (record) throws(StoreError) in
+                guard record.offset == offset else { throw StoreError(.corrupt, "offset \(record.offset), expected \(offset)") }
                 offset = record.nextOffset
                 records.append(record)
             }
-            return records.count == count && offset == next
+            decoded = records.count == count && offset == next
+        } catch {
+            decoded = false
         }
         guard decoded else { return .invalid("frame records do not decode to its header") }
         return .valid(records, link: stored, end: end)

@@ -191,7 +191,7 @@ public final class LogWriter {
                 while end < records.count && (end == start || activeBytes < options.segmentMaxBytes) {
                     activeBytes += Int64(pending.add(records[end], hash: hashes.isEmpty ? nil : hashes[end]))
                     end += 1
-                    if pending.raw.bytes.count >= frameLimit { try writePending() }
+                    if pending.rawLength >= frameLimit { try writePending() }
                 }
             } else {
                 var size = journal.length
@@ -226,8 +226,7 @@ public final class LogWriter {
     /// journal (written, not yet durable).
     private func writePending() throws(StoreError) {
         guard !pending.isEmpty, let journal else { return }
-        try journal.appendFrame(pending)
-        pending = PendingFrame()
+        try journal.appendFrame(&pending)
     }
 
     /// The durability barrier: makes every appended record durable and returns the resume offset.
@@ -361,7 +360,8 @@ public final class LogWriter {
             version: version, dictionary: version >= 3 ? dictionary ?? [] : [])
         let codec =
             version >= 3
-            ? ZstdCodec(level: options.compressionLevel, dictionary: header.dictionary, context: memory.compression) : nil
+            ? ZstdCodec(level: options.journalCompressionLevel, dictionary: header.dictionary, context: memory.compression)
+            : nil
         let journal = try Journal.create(
             path: directory + "/" + LogFiles.name(base, LogFiles.journal), directory: directory, header: header,
             codec: codec)
@@ -458,7 +458,7 @@ public final class LogWriter {
             let aside = directory + "/" + Journal.setAsideName(name, epoch: epoch)
             guard
                 let recovered = try Journal.recover(
-                    path: path, directory: directory, setAsideAs: aside, level: options.compressionLevel,
+                    path: path, directory: directory, setAsideAs: aside, level: options.journalCompressionLevel,
                     context: memory.compression)
             else {
                 // Created with less than its header (a full disk, a crash): it never held a record.
