@@ -131,6 +131,7 @@ let package = Package(
             name: "AuditWorkerTests",
             dependencies: [
                 "AuditWorker", "AuditStore", "AuditClient", "Kafka", "AuditTesting",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings),
