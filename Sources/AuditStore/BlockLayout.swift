@@ -11,7 +11,7 @@
 /// sees the notifications back to back, a response right after its request, and the small
 /// binary heads (offsets, timestamps, lengths) together, where they repeat each other; mixing
 /// the two, as version 1 did (`recordCount × (u32 length | record)`), cost 2 % of the
-/// compressed size with 256 KiB blocks and 4 % with 1 MiB blocks (`audit-trail bench store`).
+/// compressed size with 256 KiB blocks and 4 % with 1 MiB blocks (`bench store`).
 struct BlockBuilder {
     /// 2, or 1 to write the earlier layout (the tests' version 1 segments).
     let version: Int

@@ -4,7 +4,7 @@
 /// Dictionary-codes the strings of one index column: code k (from 1) is `values[k - 1]`, and a
 /// string gets the code of the first equal one.
 ///
-/// It replaces a `[String: UInt32]`, which cost 15 % of the append path (`audit-trail bench
+/// It replaces a `[String: UInt32]`, which cost 15 % of the append path (`bench
 /// store` under perf): Swift hashes every string with SipHash, and each probe of a large table
 /// compares against a string stored out of line, a cache miss for a column of unique values
 /// (message ids). Here a probe reads one 8-byte slot holding the code and 32 bits of the hash,

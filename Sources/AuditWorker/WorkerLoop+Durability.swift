@@ -32,7 +32,7 @@ extension WorkerLoop {
     /// follows it is consumed again.
     ///
     /// Flushing in the background: with 500 logs, 45 barriers of one `syncfs` each (~45 ms)
-    /// kept the worker waiting a fifth of its time (`audit-trail bench worker`).
+    /// kept the worker waiting a fifth of its time (`bench worker`).
     mutating func makeDurable() async throws {
         lastBarrier = .now
         try await finishFlushing()

@@ -54,7 +54,7 @@ struct WorkerLoop {
         // fetching *every* partition for a whole second once the consumer queue reaches
         // `queued.max.messages.kbytes` (newer releases make that `fetch.queue.backoff.ms`).
         // With 16 MiB the worker waited in poll 60 % of the time and stored half as fast
-        // (`audit-trail bench worker`); 64 MiB is librdkafka's own default.
+        // (`bench worker`); 64 MiB is librdkafka's own default.
         if consumerConfiguration["queued.max.messages.kbytes"] == nil {
             consumerConfiguration.set("queued.max.messages.kbytes", "65536")
         }

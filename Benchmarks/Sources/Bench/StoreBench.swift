@@ -29,8 +29,11 @@ struct StoreBench: ParsableCommand {
     @Option(help: "Raw bytes per compressed block.")
     var blockSize: Int = StoreOptions().blockSize
 
-    @Option(help: "zstd level.")
+    @Option(help: "zstd level of the sealed blocks.")
     var level: Int32 = StoreOptions().compressionLevel
+
+    @Option(help: "zstd level of the journal's frames.")
+    var journalLevel: Int32 = StoreOptions().journalCompressionLevel
 
     @Option(help: "Raw bytes records wait in for their partner before going into a block.")
     var pairWindow: Int = StoreOptions().pairWindowBytes
@@ -59,11 +62,12 @@ struct StoreBench: ParsableCommand {
         var options = StoreOptions()
         options.blockSize = blockSize
         options.compressionLevel = level
+        options.journalCompressionLevel = journalLevel
         options.dictionaryCapacity = dictionary
         options.pairWindowBytes = pairWindow
         let store = try AuditStore(directory: directory, options: options)
         print("store bench: \(notifications) notifications into \(directory)")
-        print("  blocks \(blockSize) B raw, zstd -\(level), dictionary \(dictionary) B, segments \(options.segmentMaxBytes >> 20) MiB")
+        print("  blocks \(blockSize) B raw, zstd -\(level) (journal frames -\(journalLevel)), dictionary \(dictionary) B, segments \(options.segmentMaxBytes >> 20) MiB")
 
         // Append.
         let writer = try store.openWriter(topic: "audit-by-id", partition: 0)
