@@ -35,6 +35,9 @@ struct StoreBench: ParsableCommand {
     @Option(help: "zstd level of the journal's frames.")
     var journalLevel: Int32 = StoreOptions().journalCompressionLevel
 
+    @Option(help: "Journal format: 3 (compressed frames), or 2 (raw records) to compare.")
+    var journalVersion: Int = StoreOptions().journalVersion
+
     @Option(help: "Raw bytes records wait in for their partner before going into a block.")
     var pairWindow: Int = StoreOptions().pairWindowBytes
 
@@ -63,11 +66,12 @@ struct StoreBench: ParsableCommand {
         options.blockSize = blockSize
         options.compressionLevel = level
         options.journalCompressionLevel = journalLevel
+        options.journalVersion = journalVersion
         options.dictionaryCapacity = dictionary
         options.pairWindowBytes = pairWindow
         let store = try AuditStore(directory: directory, options: options)
         print("store bench: \(notifications) notifications into \(directory)")
-        print("  blocks \(blockSize) B raw, zstd -\(level) (journal frames -\(journalLevel)), dictionary \(dictionary) B, segments \(options.segmentMaxBytes >> 20) MiB")
+        print("  blocks \(blockSize) B raw, zstd -\(level) (journal version \(journalVersion), frames -\(journalLevel)), dictionary \(dictionary) B, segments \(options.segmentMaxBytes >> 20) MiB")
 
         // Append.
         let writer = try store.openWriter(topic: "audit-by-id", partition: 0)
