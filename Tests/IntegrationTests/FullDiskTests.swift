@@ -123,7 +123,8 @@ struct FullDiskTests {
         }
     }
 
-    /// `audit-trail worker` on a 3 MiB tmpfs with ~10 MB of notifications to store: it exits
+    /// `audit-trail worker` on a 1 MiB tmpfs with ~10 MB of notifications to store (about 2.5 MB
+    /// compressed, store format 3): it exits
     /// non-zero naming the cause, the group's committed offsets are nowhere past what the store
     /// holds, and after the disk grows a restarted worker stores everything exactly once.
     @Test func workerOnAFullDiskExitsNonZeroCommitsNothingUndurableAndResumesOnceSpaceIsBack() async throws {
@@ -133,7 +134,7 @@ struct FullDiskTests {
         let topic = "notifications.info"
         let group = TestEnvironment.uniqueName("fulldisk")
         let byID = "\(group).by-id"
-        try await SmallDisk.with(size: "3m") { disk in
+        try await SmallDisk.with(size: "1m") { disk in
             // The worker's log goes next to the mount point (`<disk>.worker.log`), not onto the disk.
             let data = disk.path
             try await withMockCluster(topics: [topic: 6, byID: 6]) { cluster in

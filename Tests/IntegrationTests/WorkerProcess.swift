@@ -58,8 +58,12 @@ struct WorkerProcess {
         process.waitUntilExit()
     }
 
-    /// SIGTERM, then the exit status.
+    /// SIGTERM, then the exit status. The signal waits until the worker serves its metrics: its
+    /// service group, which turns SIGTERM into a graceful shutdown, runs by then. (A SIGTERM in
+    /// the first moments of a process, before any of its code ran, ends it as the default action
+    /// does: nothing was consumed yet, so there is nothing to drain.)
     func terminate() async -> Int32 {
+        try? await waitFor(.seconds(60), "the metrics endpoint") { _ in true }
         process.terminate()
         return await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
