@@ -7,8 +7,8 @@ import Synchronization
 /// rolls and seals segments.
 ///
 /// Opening takes the log's lock, raises its epoch (fencing out any older writer), recovers the
-/// journal (cutting a torn tail at the last whole record, or setting a damaged journal aside and
-/// keeping the whole records before the damage) and seals what it recovered, so every writer
+/// journal (cutting a torn tail at the last whole frame, or setting a damaged journal aside and
+/// keeping the whole frames before the damage) and seals what it recovered, so every writer
 /// starts on a fresh journal and an older writer can never append to a file this one uses.
 ///
 /// **Fail closed.** After a write, fsync or seal fails (a full disk, an I/O error), the writer

@@ -107,7 +107,7 @@ public final class StoreReader {
         public var segmentBytes: Int64 = 0
         /// Bytes of index files.
         public var indexBytes: Int64 = 0
-        /// Records in sealed segments, and in active journals (uncompressed until sealed).
+        /// Records in sealed segments, and in active journals.
         public var sealedRecords = 0
         public var journalRecords = 0
 
