@@ -68,6 +68,15 @@ let package = Package(
             dependencies: ["AuditModel", "AuditStore"],
             swiftSettings: swiftSettings),
         .target(
+            name: "AuditServer",
+            dependencies: [
+                "AuditQuery", "AuditStore", "AuditModel", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            resources: [.copy("Resources/openapi.json")],
+            swiftSettings: swiftSettings),
+        .target(
             name: "AuditWorker",
             dependencies: [
                 "Kafka", "AuditModel", "AuditStore", "AuditQuery", "CLinux", .product(name: "Logging", package: "swift-log"),
@@ -87,7 +96,7 @@ let package = Package(
         .executableTarget(
             name: "AuditTrailCLI",
             dependencies: [
-                "Kafka", "AuditModel", "AuditStore", "AuditQuery", "AuditWorker", "AuditClient", "AuditTraffic",
+                "Kafka", "AuditModel", "AuditStore", "AuditQuery", "AuditServer", "AuditWorker", "AuditClient", "AuditTraffic",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -126,6 +135,15 @@ let package = Package(
         .testTarget(
             name: "AuditQueryTests",
             dependencies: ["AuditQuery", "AuditStore", "AuditModel", "AuditTesting"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AuditServerTests",
+            dependencies: [
+                "AuditServer", "AuditQuery", "AuditStore", "AuditTesting",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "AuditWorkerTests",

@@ -11,6 +11,6 @@ struct AuditTrail: AsyncParsableCommand {
         discussion: """
             Run `audit-trail demo` for a self-contained run on an embedded Kafka (librdkafka's mock cluster).
             """,
-        subcommands: [WorkerCommand.self, Demo.self, Publish.self, Validate.self, QueryCommand.self, ShowCommand.self, ExportCommand.self, StatsCommand.self, VerifyCommand.self, RepairCommand.self, ReplayCommand.self, ImportCommand.self, Broker.self]
+        subcommands: [WorkerCommand.self, Demo.self, Publish.self, Validate.self, QueryCommand.self, ShowCommand.self, ExportCommand.self, StatsCommand.self, VerifyCommand.self, ServeCommand.self, RepairCommand.self, ReplayCommand.self, ImportCommand.self, Broker.self]
     )
 }
