@@ -79,7 +79,7 @@ public struct TokenFile: Sendable {
     private let tokens: [String: Token]
     private let domains: [String: Set<String>]
 
-    /// The tokens of `lines`.
+    /// A token file holding `tokens` (a later line with the same secret replaces an earlier one).
     public init(tokens: [Token]) {
         var byToken: [String: Token] = [:]
         var domains: [String: Set<String>] = [:]
