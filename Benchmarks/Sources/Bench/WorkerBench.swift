@@ -34,6 +34,15 @@ struct WorkerBench: AsyncParsableCommand {
     @Option(help: "Partitions of the pending run, published while the worker stores (so the mock's ~5 MiB per partition is no limit).")
     var pendingPartitions: Int32 = 12
 
+    @Option(help: """
+        Notifications of the unkeyed run, published as oslo.messaging publishes them (no key, \
+        so a request and its response land on different partitions and take the by-id hop); 0 skips it.
+        """)
+    var unkeyed: Int = 100_000
+
+    @Option(help: "Partitions of the unkeyed run (and of its by-id topic).")
+    var unkeyedPartitions: Int32 = 64
+
     @Option(help: "Path of kcat, or empty to skip the comparison.")
     var kcat: String = "/usr/bin/kcat"
 
@@ -57,25 +66,14 @@ struct WorkerBench: AsyncParsableCommand {
         try cluster.createTopic("bench-pairs.by-id", partitions: partitions)
         try cluster.createTopic("pending", partitions: pendingPartitions)
         try cluster.createTopic("bench-pending.by-id", partitions: pendingPartitions)
-        print("embedded cluster \(bootstrap), \(partitions) partitions for the throughput run")
-
-        let bytes = try await publish(topic: "pairs", count: notifications, requestsOnly: false, bootstrap: bootstrap)
-        var kcatRate: Double?
-        if !kcat.isEmpty && FileManager.default.isExecutableFile(atPath: kcat) {
-            kcatRate = try kcatToFile(topic: "pairs", count: notifications, bytes: bytes, bootstrap: bootstrap)
+        print("embedded cluster \(bootstrap), \(partitions) partitions for the keyed run")
+        try await throughput(executable, topic: "pairs", count: notifications, keyed: true, goal: 0.8, bootstrap: bootstrap)
+        if unkeyed > 0 {
+            try cluster.createTopic("unkeyed", partitions: unkeyedPartitions)
+            try cluster.createTopic("bench-unkeyed.by-id", partitions: unkeyedPartitions)
+            print("\(unkeyedPartitions) partitions for the unkeyed run (the by-id hop included)")
+            try await throughput(executable, topic: "unkeyed", count: unkeyed, keyed: false, goal: 0.4, bootstrap: bootstrap)
         }
-        let run = try await runWorker(executable, topic: "pairs", count: notifications, bootstrap: bootstrap)
-        let rate = reportRate(
-            "worker end to end (decode, validate, correlate, store, fsync, commit)", count: notifications, unit: "notifications",
-            bytes: bytes, run.elapsed)
-        print(String(format: "  worker peak RSS %.0f MiB", Double(run.peakRSS) / 1_048_576))
-        if !run.phases.isEmpty {
-            // From the worker's start, so `poll` includes joining the group.
-            let order = ["poll", "decode", "plan", "forward", "append", "barrier", "rebalance"]
-            let shown = order.filter { run.phases[$0] != nil } + run.phases.keys.filter { !order.contains($0) }.sorted()
-            print("  worker loop, seconds by phase: " + shown.map { "\($0) " + String(format: "%.2f", run.phases[$0]!) }.joined(separator: ", "))
-        }
-        if let kcatRate { print(String(format: "end-to-end ratio worker / kcat: %.2fx (goal >= 1.0x)", rate / kcatRate)) }
 
         if pending > 0 {
             // The worker runs while the requests are published, at most `lag` behind, so each
@@ -92,14 +90,45 @@ struct WorkerBench: AsyncParsableCommand {
         withExtendedLifetime(cluster) {}
     }
 
-    /// Publishes sample traffic keyed by payload.id (as AuditClient does); the bytes published.
+    /// One throughput run: `count` notifications published to `topic`, `kcat -C -e > file` on it,
+    /// then the worker on it; prints both rates, their ratio against `goal`, the worker's peak
+    /// RSS and its time by phase.
+    private func throughput(
+        _ executable: URL, topic: String, count: Int, keyed: Bool, goal: Double, bootstrap: String
+    ) async throws {
+        let bytes = try await publish(topic: topic, count: count, requestsOnly: false, keyed: keyed, bootstrap: bootstrap)
+        var kcatRate: Double?
+        if !kcat.isEmpty && FileManager.default.isExecutableFile(atPath: kcat) {
+            kcatRate = try kcatToFile(topic: topic, count: count, bytes: bytes, bootstrap: bootstrap)
+        }
+        let run = try await runWorker(executable, topic: topic, count: count, bootstrap: bootstrap)
+        let rate = reportRate(
+            "worker end to end, \(keyed ? "keyed" : "unkeyed, by-id hop included") (decode, validate, correlate, store, fsync, commit)",
+            count: count, unit: "notifications", bytes: bytes, run.elapsed)
+        print(String(format: "  worker peak RSS %.0f MiB", Double(run.peakRSS) / 1_048_576))
+        if !run.phases.isEmpty {
+            // From the worker's start, so `poll` includes joining the group.
+            let order = ["poll", "decode", "plan", "forward", "append", "barrier", "rebalance"]
+            let shown = order.filter { run.phases[$0] != nil } + run.phases.keys.filter { !order.contains($0) }.sorted()
+            print("  worker loop, seconds by phase: " + shown.map { "\($0) " + String(format: "%.2f", run.phases[$0]!) }.joined(separator: ", "))
+        }
+        if let kcatRate {
+            print(String(format: "end-to-end ratio worker / kcat, %@: %.2fx (goal >= %.1fx)", keyed ? "keyed" : "unkeyed", rate / kcatRate, goal))
+        }
+    }
+
+    /// Publishes sample traffic keyed by payload.id (as AuditClient does), or without a key and
+    /// spread over every partition (as oslo.messaging does); the bytes published.
     /// `pace` is called every 1,000 notifications with the count published so far.
     private func publish(
-        topic: String, count: Int, requestsOnly: Bool, bootstrap: String, pace: (Int) async throws -> Void = { _ in }
+        topic: String, count: Int, requestsOnly: Bool, keyed: Bool = true, bootstrap: String,
+        pace: (Int) async throws -> Void = { _ in }
     ) async throws -> Int {
         var configuration = KafkaConfiguration(bootstrapServers: bootstrap)
         configuration.set("linger.ms", "20")
         configuration.set("batch.size", "1000000")
+        // Unkeyed: no sticky batching onto one partition, so a request and its response spread.
+        if !keyed { configuration.set("sticky.partitioning.linger.ms", "0") }
         let producer = try Producer(configuration: configuration)
         var traffic = SampleTraffic(seed: requestsOnly ? 11 : 10)
         var bytes = 0
@@ -107,7 +136,7 @@ struct WorkerBench: AsyncParsableCommand {
         var progress = Progress("publishing \(topic)", total: count)
         while published < count {
             let call = traffic.next()
-            let key = Array(call.request.payload.id.utf8)
+            let key: [UInt8]? = keyed ? Array(call.request.payload.id.utf8) : nil
             for half in requestsOnly ? [call.request] : [call.request, call.response] where published < count {
                 try await producer.enqueue(ProducerRecord(topic: topic, key: key, value: half.envelope))
                 bytes += half.envelope.count
