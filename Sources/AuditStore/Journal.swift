@@ -313,6 +313,25 @@ final class Journal {
         var tornReason: String?
         /// The damage, if the bytes after ``validLength`` are not a torn tail.
         var damage: Damage?
+
+        /// Sets ``tornReason`` or ``damage`` for what follows ``validLength``, for every version
+        /// (FORMAT.md §4): a torn tail if the first failing frame is one a crash can leave (`torn`:
+        /// a proper prefix of a frame, or bytes no writer framed) or the bytes are zeros, and no
+        /// whole frame follows (`later`, found by scanning); damage otherwise.
+        mutating func classifyTail(
+            _ buffer: UnsafeRawBufferPointer, failure reason: String, torn: Bool, expectedOffset: Int64,
+            later: (count: Int, nextOffset: Int64?)
+        ) {
+            let position = Int(validLength)
+            let zeros = !buffer[position...].contains { $0 != 0 }
+            if later.count == 0 && (torn || zeros) {
+                tornReason = zeros ? "zero bytes from \(position)" : reason
+            } else {
+                damage = Damage(
+                    position: validLength, expectedOffset: expectedOffset, reason: reason, laterFrames: later.count,
+                    laterNextOffset: later.nextOffset)
+            }
+        }
     }
 
     /// Bytes after the last whole, valid frame that a crash cannot have left (see ``parse(_:path:)``).
@@ -408,15 +427,9 @@ final class Journal {
                 header: header, records: records, frameOffsets: offsets, validLength: Int64(position),
                 fileLength: Int64(buffer.count), chainHead: chain)
             guard let failure else { return contents }
-            let later = laterFrames(buffer, from: position + 1, expected: next, version1: version1)
-            let zeros = !buffer[position...].contains { $0 != 0 }
-            if later.count == 0 && (failure.partial || zeros) {
-                contents.tornReason = zeros ? "zero bytes from \(position)" : failure.reason
-            } else {
-                contents.damage = Damage(
-                    position: Int64(position), expectedOffset: next, reason: failure.reason, laterFrames: later.count,
-                    laterNextOffset: later.nextOffset)
-            }
+            contents.classifyTail(
+                buffer, failure: failure.reason, torn: failure.partial, expectedOffset: next,
+                later: laterFrames(buffer, from: position + 1, expected: next, version1: version1))
             return contents
         }
     }

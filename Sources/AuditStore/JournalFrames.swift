@@ -160,15 +160,9 @@ extension Journal {
             header: header, records: records, frameOffsets: offsets, validLength: Int64(position),
             fileLength: Int64(buffer.count), chainHead: chain)
         guard let failure else { return contents }
-        let later = laterCompressedFrames(buffer, from: position + 1, expected: next, codec: codec)
-        let zeros = !buffer[position...].contains { $0 != 0 }
-        if later.count == 0 && (failure.torn || zeros) {
-            contents.tornReason = zeros ? "zero bytes from \(position)" : failure.reason
-        } else {
-            contents.damage = Damage(
-                position: Int64(position), expectedOffset: next, reason: failure.reason, laterFrames: later.count,
-                laterNextOffset: later.nextOffset)
-        }
+        contents.classifyTail(
+            buffer, failure: failure.reason, torn: failure.torn, expectedOffset: next,
+            later: laterCompressedFrames(buffer, from: position + 1, expected: next, codec: codec))
         return contents
     }
 
