@@ -33,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .systemLibrary(
@@ -64,6 +65,14 @@ let package = Package(
             dependencies: ["CZstd", "CLinux", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
         .target(
+            name: "ObjectStore",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings),
+        .target(
             name: "AuditQuery",
             dependencies: ["AuditModel", "AuditStore"],
             swiftSettings: swiftSettings),
@@ -91,7 +100,9 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "AuditTesting",
-            dependencies: ["Kafka", "AuditClient", "AuditModel", "AuditStore", "AuditWorker", "AuditTraffic"],
+            dependencies: [
+                "Kafka", "AuditClient", "AuditModel", "AuditStore", "AuditWorker", "AuditTraffic", "ObjectStore",
+            ],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "AuditTrailCLI",
@@ -131,6 +142,10 @@ let package = Package(
         .testTarget(
             name: "AuditStoreTests",
             dependencies: ["AuditStore", "AuditTesting"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ObjectStoreTests",
+            dependencies: ["ObjectStore", "AuditTesting"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "AuditQueryTests",

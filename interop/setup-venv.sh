@@ -20,7 +20,7 @@ exec 9>"$venv.lock"
 flock 9
 
 if [[ -x "$py" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]] \
-   && "$py" -c 'import pycadf, keystonemiddleware.audit, oslo_messaging, jsonschema, referencing, confluent_kafka' >/dev/null 2>&1; then
+   && "$py" -c 'import pycadf, keystonemiddleware.audit, oslo_messaging, jsonschema, referencing, confluent_kafka, moto.server' >/dev/null 2>&1; then
   echo "$py"
   exit 0
 fi
@@ -31,7 +31,7 @@ trap 'rm -f "$log"' EXIT
   rm -rf "$venv"
   "${PYTHON:-python3}" -m venv "$venv"
   "$py" -m pip install --quiet --disable-pip-version-check --no-input -r "$req"
-  "$py" -c 'import pycadf, keystonemiddleware.audit, oslo_messaging, jsonschema, referencing, confluent_kafka'
+  "$py" -c 'import pycadf, keystonemiddleware.audit, oslo_messaging, jsonschema, referencing, confluent_kafka, moto.server'
 } >"$log" 2>&1 || { echo "setup-venv.sh: failed to build $venv:" >&2; cat "$log" >&2; exit 1; }
 echo "$want" >"$stamp"
 echo "$py"
