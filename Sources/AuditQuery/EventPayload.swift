@@ -11,17 +11,23 @@ import Foundation
 /// line, or the bare event. Parsed with Foundation: a read of one event, not a hot path.
 public enum EventPayload {
     /// The CADF event of `bytes` as a JSON object, or `nil` when the bytes hold none.
-    public static func object(from bytes: [UInt8]) -> [String: Any]? {
+    public static func object(from bytes: [UInt8]) -> [String: Any]? { parts(from: bytes).event }
+
+    /// The oslo message of `bytes` (`nil` for a bare event) and the CADF event inside it (`nil`
+    /// when the bytes hold none).
+    public static func parts(from bytes: [UInt8]) -> (message: [String: Any]?, event: [String: Any]?) {
         guard let start = bytes.firstIndex(of: UInt8(ascii: "{")),
             let outer = try? JSONSerialization.jsonObject(with: Data(bytes[start...])) as? [String: Any]
-        else { return nil }
+        else { return (nil, nil) }
         var message = outer
         if let inner = outer["oslo.message"] as? String {
-            guard let parsed = try? JSONSerialization.jsonObject(with: Data(inner.utf8)) as? [String: Any] else { return nil }
+            guard let parsed = try? JSONSerialization.jsonObject(with: Data(inner.utf8)) as? [String: Any] else {
+                return (nil, nil)
+            }
             message = parsed
         }
-        if let payload = message["payload"] as? [String: Any] { return payload }
-        return message["eventType"] != nil || message["typeURI"] != nil ? message : nil
+        if let payload = message["payload"] as? [String: Any] { return (message, payload) }
+        return (nil, message["eventType"] != nil || message["typeURI"] != nil ? message : nil)
     }
 
     /// `object[key]` as text, for a path of keys (`["initiator", "typeURI"]`).

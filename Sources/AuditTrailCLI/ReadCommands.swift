@@ -69,28 +69,50 @@ struct ShowCommand: AsyncParsableCommand {
     }
 }
 
-/// `audit-trail export`: every call (or the filtered ones), streamed as JSON lines or CSV.
+/// `audit-trail export`: every call (or the filtered ones), streamed as JSON lines, CSV, ECS
+/// documents or Splunk HEC envelopes.
 struct ExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Export stored calls as JSON lines (one pair or orphan a line) or CSV, oldest first.",
+        abstract: "Export stored calls as JSON lines, CSV, ECS documents or Splunk HEC events (one call a line), oldest first.",
         discussion: """
             Calls are listed from the indexes, then each call's notifications are read and written \
             at once (memory holds the index view, not the bodies). A progress line shows on a \
             terminal (standard error), never when standard error is a pipe or a file.
+
+            --format ecs writes one Elastic Common Schema 8.x document per call (for an Elasticsearch \
+            bulk load or Filebeat); --format splunk-hec writes HTTP Event Collector envelopes back to \
+            back, ready to POST to /services/collector/event. docs/EXPORT.md maps every field.
             """)
+
+    /// What `export` writes.
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case json, csv, ecs
+        case splunkHEC = "splunk-hec"
+    }
 
     @OptionGroup var options: TrailOptions
     @OptionGroup(title: "Filters") var filters: CallFilterOptions
 
-    @Option(help: "json or csv.")
-    var format: CallOutput = .json
+    @Option(help: "json, csv, ecs (Elastic Common Schema) or splunk-hec.")
+    var format: Format = .json
+
+    @Option(help: "splunk-hec: the envelope's host (default: the call's publisher).")
+    var hecHost: String?
+
+    @Option(help: "splunk-hec: the envelope's source.")
+    var hecSource = "audit-trail"
+
+    @Option(help: "splunk-hec: the envelope's sourcetype.")
+    var hecSourcetype = "cadf:call"
+
+    @Option(help: "splunk-hec: the envelope's index (default: none, the HEC token's default index).")
+    var hecIndex: String?
 
     @Option(name: .shortAndLong, help: "Write here instead of standard output.")
     var output: String?
 
     func run() async throws {
-        guard format != .table else { throw ValidationError("export writes json or csv") }
         var query = CallQuery()
         query.filters = try filters.filters(now: microsecondsNow())
         let reader = try options.reader()
@@ -98,10 +120,16 @@ struct ExportCommand: AsyncParsableCommand {
         let latency = TrailOptions.latency()
         let out = try OutputStream(path: output)
         var progress = Progress("export", total: calls.count)
+        let metadata = SIEMFormat.HECMetadata(host: hecHost, source: hecSource, sourcetype: hecSourcetype, index: hecIndex)
         if format == .csv { out.line(CallFormat.csvHeader(withBodies: true)) }
         for (number, call) in calls.enumerated() {
             let call = try call.loadingBodies(from: reader, latency: latency)
-            out.line(format == .csv ? CallFormat.csvLine(call, withBodies: true) : CallFormat.jsonLine(call))
+            switch format {
+            case .json: out.line(CallFormat.jsonLine(call))
+            case .csv: out.line(CallFormat.csvLine(call, withBodies: true))
+            case .ecs: out.line(SIEMFormat.ecsLine(call))
+            case .splunkHEC: out.line(SIEMFormat.hecLine(call, metadata: metadata))
+            }
             progress.update(number + 1)
         }
         out.flush()
