@@ -73,6 +73,10 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .target(
+            name: "AuditArchive",
+            dependencies: ["AuditStore", "ObjectStore"],
+            swiftSettings: swiftSettings),
+        .target(
             name: "AuditQuery",
             dependencies: ["AuditModel", "AuditStore"],
             swiftSettings: swiftSettings),
@@ -88,7 +92,8 @@ let package = Package(
         .target(
             name: "AuditWorker",
             dependencies: [
-                "Kafka", "AuditModel", "AuditStore", "AuditQuery", "CLinux", .product(name: "Logging", package: "swift-log"),
+                "Kafka", "AuditModel", "AuditStore", "AuditQuery", "AuditArchive", "CLinux",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -108,7 +113,7 @@ let package = Package(
             name: "AuditTrailCLI",
             dependencies: [
                 "Kafka", "AuditModel", "AuditStore", "AuditQuery", "AuditServer", "AuditWorker", "AuditClient", "AuditTraffic",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "AuditArchive", "ObjectStore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -146,6 +151,10 @@ let package = Package(
         .testTarget(
             name: "ObjectStoreTests",
             dependencies: ["ObjectStore", "AuditTesting"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AuditArchiveTests",
+            dependencies: ["AuditArchive", "AuditStore", "ObjectStore", "AuditTesting"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "AuditQueryTests",

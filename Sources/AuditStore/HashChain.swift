@@ -62,11 +62,13 @@ public struct SegmentSigner: Sendable {
         try! SegmentSigner(privateKey: Array(Curve25519.Signing.PrivateKey().rawRepresentation))
     }
 
-    func sign(_ digest: [UInt8]) throws -> [UInt8] {
+    /// Signs `digest` (a segment's digest, or an object-store checkpoint's bytes).
+    public func sign(_ digest: [UInt8]) throws -> [UInt8] {
         Array(try Curve25519.Signing.PrivateKey(rawRepresentation: privateKey).signature(for: digest))
     }
 
-    static func isValid(signature: [UInt8], digest: [UInt8], publicKey: [UInt8]) -> Bool {
+    /// Whether `signature` is `publicKey`'s Ed25519 signature of `digest`.
+    public static func isValid(signature: [UInt8], digest: [UInt8], publicKey: [UInt8]) -> Bool {
         guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey) else { return false }
         return key.isValidSignature(signature, for: digest)
     }

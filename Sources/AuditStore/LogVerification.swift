@@ -45,6 +45,12 @@ struct LogVerification {
         } catch {
             find(.manifestMismatch, Manifest.fileName, "\(error.message)")
         }
+        if let retired = manifest?.retired {
+            // Retention removed the first segments (and left a signed tombstone in the object
+            // store): the chain and the offsets go on from where they ended.
+            if let head = [UInt8](hex: retired.chainHead) { chain = head }
+            nextOffset = retired.next
+        }
         // Without a readable manifest, the segments present in name order are checked.
         let entries: [(base: Int64, entry: Manifest.Segment?)] =
             manifest.map { $0.segments.map { ($0.base, $0) } }

@@ -33,6 +33,10 @@ public final class LogWriter {
     public private(set) var resumeOffset: Int64?
     /// What recovery found on open.
     public private(set) var recovery: Recovery
+    /// The log's sealed segments, in order, as its manifest lists them.
+    public var sealedSegments: [Manifest.Segment] { manifest.segments }
+    /// The log's directory, `<data>/<topic>/<partition>`.
+    public var logDirectory: String { directory }
 
     /// What recovery did when the writer opened.
     public struct Recovery: Sendable, Equatable {
@@ -377,7 +381,7 @@ public final class LogWriter {
     }
 
     private var chainHead: [UInt8] {
-        manifest.segments.last.flatMap { [UInt8](hex: $0.chainHead) }
+        (manifest.segments.last?.chainHead ?? manifest.retired?.chainHead).flatMap { [UInt8](hex: $0) }
             ?? HashChain.genesis(topic: topic, partition: partition)
     }
 

@@ -22,6 +22,21 @@ public struct VerifyReport: Sendable {
         /// Human detail.
         public var message: String
 
+        /// A finding (for checks made beside ``StoreVerifier``, such as the object store's).
+        public init(
+            code: Code, topic: String, partition: Int32, file: String? = nil, position: Int64? = nil,
+            offset: Int64? = nil, offsets: Range<Int64>? = nil, message: String
+        ) {
+            self.code = code
+            self.topic = topic
+            self.partition = partition
+            self.file = file
+            self.position = position
+            self.offset = offset
+            self.offsets = offsets
+            self.message = message
+        }
+
         public var description: String {
             var place = "\(topic)/\(partition)"
             if let file { place += " \(file)" }
@@ -70,6 +85,15 @@ public struct VerifyReport: Sendable {
         /// A forwarded notification whose copy was not stored and will not arrive: lost
         /// until `audit-trail repair` fetches it again from its source offset (DESIGN §6.8).
         public static let lostForward = Code("lostForward")
+        /// The data ends before what a signed checkpoint of the log's owner says was durable or
+        /// sealed: a cut journal tail, a removed newest segment, or a manifest replaced by an older
+        /// one (the object store's checkpoints, DESIGN §9).
+        public static let behindCheckpoint = Code("behindCheckpoint")
+        /// A checkpoint or tombstone whose signature does not verify, or that does not parse.
+        public static let badCheckpoint = Code("badCheckpoint")
+        /// A segment the retention removed without its signed tombstone, or inside the range
+        /// that must be retained.
+        public static let retentionGap = Code("retentionGap")
         public var description: String { name }
     }
 

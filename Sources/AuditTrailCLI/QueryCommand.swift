@@ -53,6 +53,7 @@ struct QueryCommand: AsyncParsableCommand {
         query.after = after
         // Sorting by latency needs every response's body; anything else sorts from the indexes
         // and reads the bodies of the printed calls only.
+        try await options.prepare()
         let reader = try options.reader()
         let trail = try options.trail(indexOnly: key != .latency, reader: reader)
         let page = try query.page(of: trail.calls)

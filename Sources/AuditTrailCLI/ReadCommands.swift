@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import ArgumentParser
+import AuditArchive
 import AuditQuery
 import AuditStore
 import Foundation
@@ -21,10 +22,11 @@ struct ShowCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
+        try await options.prepare()
         let reader = try options.reader()
         let stored = try reader.records(withId: id).filter { $0.record.kind == .notification }
         guard !stored.isEmpty else {
-            printError("no notification with id \(id) in \(options.data)")
+            printError("no notification with id \(id) in \(options.directory)")
             throw ExitCode(1)
         }
         var call = Trail.Call(id: id)
@@ -115,6 +117,7 @@ struct ExportCommand: AsyncParsableCommand {
     func run() async throws {
         var query = CallQuery()
         query.filters = try filters.filters(now: microsecondsNow())
+        try await options.prepare()
         let reader = try options.reader()
         let calls = try query.page(of: try options.trail(indexOnly: true, reader: reader).calls).calls
         let latency = TrailOptions.latency()
@@ -144,22 +147,39 @@ struct VerifyCommand: AsyncParsableCommand {
         abstract: "Verify a store: hash chains, digests, signatures, indexes, manifests and offset contiguity.",
         discussion: "Exits 0 when nothing is wrong, 1 on any finding (each printed with its file, position and offset).")
 
-    @Option(help: "Data directory of the store.")
-    var data: String
+    @Option(help: "Data directory of the store (with --object-store: the current owner's, whose journals are checked against its checkpoints).")
+    var data: String?
 
-    @Option(help: "Ed25519 public key that must have signed every sealed segment: 64 hex digits, or a file holding them.")
+    @Option(help: "Ed25519 public key that must have signed every sealed segment (and, with --object-store, every checkpoint and tombstone): 64 hex digits, or a file holding them.")
     var key: String?
+
+    @OptionGroup(title: "Object store") var archive: ArchiveCacheOptions
 
     @Flag(help: "One JSON object.")
     var json = false
 
     func run() async throws {
-        guard FileManager.default.fileExists(atPath: data) else {
+        if let data, !FileManager.default.fileExists(atPath: data) {
             printError("no store at \(data)")
             throw ExitCode(2)
         }
         let publicKey = try key.map(Self.publicKey)
-        let report = StoreVerifier(directory: data, publicKey: publicKey).verify()
+        var archiveLines: [String] = []
+        let report: VerifyReport
+        if archive.isSet {
+            let cache = try archive.cacheDirectory()
+            let checked = try await archive.store.withArchive(signer: nil) { archive in
+                try await ArchiveVerifier(
+                    mirror: ArchiveMirror(archive: archive!, directory: cache), publicKey: publicKey, ownerData: data
+                ).verify()
+            }
+            report = checked.data
+            archiveLines.append(
+                "object store: \(checked.checkpoints) checkpoint(s), \(checked.tombstones) tombstone(s), \(checked.unlistedObjects.count) segment object(s) no manifest lists (not read)")
+        } else {
+            guard let data else { throw ValidationError("give --data DIR, or --object-store s3://BUCKET/PREFIX") }
+            report = StoreVerifier(directory: data, publicKey: publicKey).verify()
+        }
         if json {
             var object = "{\"valid\": \(report.isValid), \"logs\": \(report.logs), \"segments\": \(report.segments)"
             object += ", \"records\": \(report.records), \"findings\": ["
@@ -172,6 +192,7 @@ struct VerifyCommand: AsyncParsableCommand {
             print(object)
         } else {
             print("verified \(report.logs) log(s), \(report.segments) sealed segment(s), \(report.records) record(s)\(publicKey == nil ? "" : ", signatures required")")
+            for line in archiveLines { print(line) }
             for gap in report.brokerGaps {
                 print("broker gap (recorded, accepted): \(gap.topic)/\(gap.partition) offsets \(gap.offsets.lowerBound)..<\(gap.offsets.upperBound)")
             }
@@ -222,6 +243,7 @@ struct StatsCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
+        try await options.prepare()
         let reader = try options.reader()
         let statistics = try options.trail(indexOnly: true, reader: reader).statistics
         let storage = try reader.storage()
@@ -252,7 +274,7 @@ struct StatsCommand: AsyncParsableCommand {
         print("duplicates: \(s.duplicates)  conflicts: \(s.conflicts)  quarantined: \(s.quarantined)  skipped: \(s.skipped)  forwarded: \(s.forwarded)  broker gaps: \(s.gaps)")
         print("lost: \(hop.lost)  (forwarded, copy never stored: \(hop.missing.count); source offsets gone before they were read: \(hop.sourceGapOffsets))  copies in flight: \(hop.inFlight.count)")
         if hop.lost > 0 {
-            printError("LOST: \(hop.lost) notification(s) consumed but not stored; `audit-trail verify --data \(options.data)` names each, `audit-trail repair` fetches forwarded ones again")
+            printError("LOST: \(hop.lost) notification(s) consumed but not stored; `audit-trail verify --data \(options.directory)` names each, `audit-trail repair` fetches forwarded ones again")
         }
         if let first = s.firstEventTime, let last = s.lastEventTime {
             print("time span: \(CallFormat.utcText(first)) .. \(CallFormat.utcText(last))")

@@ -9,7 +9,9 @@ import Foundation
 /// Options of the read-side commands.
 struct TrailOptions: ParsableArguments {
     @Option(help: "Data directory of the store.")
-    var data: String
+    var data: String?
+
+    @OptionGroup(title: "Object store") var archive: ArchiveCacheOptions
 
     @Option(help: "Correlation window in seconds: a single half older than this is an orphan.")
     var window: Int = 900
@@ -23,9 +25,24 @@ struct TrailOptions: ParsableArguments {
             indexOnly: indexOnly, latency: Self.latency())
     }
 
+    /// The data directory read: `--data`, or with `--object-store` the local cache of the bucket
+    /// (filled by ``prepare()``).
+    var directory: String { data ?? (try? archive.cacheDirectory()) ?? "" }
+
+    /// With `--object-store`, mirrors the bucket's logs into the cache first (DESIGN §9); run it
+    /// before reading.
+    func prepare() async throws {
+        guard archive.isSet else {
+            if data == nil { throw ValidationError("give --data DIR, or --object-store s3://BUCKET/PREFIX") }
+            return
+        }
+        guard data == nil else { throw ValidationError("give --data or --object-store, not both") }
+        try await archive.mirror()
+    }
+
     func reader() throws -> StoreReader {
-        try Self.requireStore(data)
-        return try AuditStore(directory: data).reader()
+        try Self.requireStore(directory)
+        return try AuditStore(directory: directory).reader()
     }
 
     /// Refuses a path that holds no store (a typo, an empty directory): "no calls match" would

@@ -2,6 +2,8 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import ArgumentParser
+import AuditModel
+import AuditStore
 import AuditWorker
 import Foundation
 import Hummingbird
@@ -58,7 +60,35 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
+    @OptionGroup(title: "Object store (DESIGN §9)") var objectStore: ObjectStoreOptions
+
+    @Option(help: "Seal the active segment at this many raw bytes (e.g. 256MiB).")
+    var segmentBytes: String = "256MiB"
+
+    @Option(help: "Seal the active segment at this age (e.g. 1h, 15m).")
+    var segmentAge: String = "1h"
+
+    @Option(help: "Ed25519 private key (64 hex digits, or a file holding them) that signs sealed segments, checkpoints and tombstones.")
+    var signingKey: String?
+
+    @Option(help: "With --object-store: how often each log's owner writes a signed checkpoint (e.g. 5m).")
+    var checkpointInterval: String = "5m"
+
+    @Option(help: "With --object-store: remove sealed segments older than this (e.g. 400d), leaving a signed tombstone. Kept forever when not given.")
+    var retain: String?
+
     func validate() throws {
+        guard let bytes = ByteText.parse(segmentBytes), bytes > 0 else { throw ValidationError("--segment-bytes: give a size such as 256MiB") }
+        _ = bytes
+        guard let age = DurationText.parse(segmentAge), age > .zero else { throw ValidationError("--segment-age: give a duration such as 1h") }
+        _ = age
+        guard DurationText.parse(checkpointInterval).map({ $0 > .zero }) ?? false else {
+            throw ValidationError("--checkpoint-interval: give a duration such as 5m")
+        }
+        if let retain, DurationText.parse(retain).map({ $0 > .zero }) != true {
+            throw ValidationError("--retain: give a duration such as 400d")
+        }
+        if retain != nil && objectStore.objectStore == nil { throw ValidationError("--retain needs --object-store") }
         guard syncIntervalMs >= 0 else { throw ValidationError("--sync-interval-ms must be 0 or more") }
         guard duplicateRetentionS > 0 else { throw ValidationError("--duplicate-retention-s must be more than 0") }
     }
@@ -79,6 +109,18 @@ struct WorkerCommand: AsyncParsableCommand {
         configuration.allowByIDRetention = allowByIDRetention
         configuration.syncInterval = .milliseconds(syncIntervalMs)
         configuration.duplicateRetention = .seconds(duplicateRetentionS)
+        configuration.storeOptions.segmentMaxBytes = ByteText.parse(segmentBytes)!
+        configuration.storeOptions.segmentMaxAge = Int64(DurationText.parse(segmentAge)!.inSeconds * 1000)
+        if let signingKey { configuration.storeOptions.signer = try SigningKey.signer(signingKey) }
+        configuration.checkpointInterval = DurationText.parse(checkpointInterval)!
+        configuration.retention = retain.flatMap(DurationText.parse)
+        try await objectStore.withArchive(signer: configuration.storeOptions.signer) { archive in
+            configuration.archive = archive
+            try await run(configuration)
+        }
+    }
+
+    private func run(_ configuration: WorkerConfiguration) async throws {
         // The process's one bootstrap: whatever records through swift-metrics lands in `registry`.
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(DescribedPrometheusFactory(registry: registry))

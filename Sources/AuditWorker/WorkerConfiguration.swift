@@ -1,6 +1,7 @@
 // AuditTrail — worker
 // SPDX-License-Identifier: Apache-2.0
 
+public import AuditArchive
 public import AuditStore
 public import Kafka
 
@@ -38,6 +39,16 @@ public struct WorkerConfiguration: Sendable {
     /// timeout) of a crash, so minutes suffice. Memory: about 50 bytes per id seen in this time
     /// (30 MB at 1,000 calls/s for the default 10 minutes).
     public var duplicateRetention: Duration
+    /// The object store the logs' sealed segments go to (DESIGN §9), if any: the worker takes
+    /// each assigned log's lease there, continues the log from it, uploads each segment as it
+    /// seals, writes signed checkpoints, and on a graceful shutdown or a revoke seals and
+    /// uploads its active segments before it lets the partitions go.
+    public var archive: Archive?
+    /// How often the owner of a log writes a signed checkpoint to the object store.
+    public var checkpointInterval: Duration
+    /// Sealed segments older than this (by record time) are removed from the object store, with
+    /// a signed tombstone (`nil`: kept forever).
+    public var retention: Duration?
 
     /// A worker configuration with defaults: by-id topic `<group>.by-id`, batches of 4096, a
     /// durability barrier at least every 200 ms.
@@ -54,5 +65,8 @@ public struct WorkerConfiguration: Sendable {
         self.idleTick = .milliseconds(500)
         self.syncInterval = .milliseconds(200)
         self.duplicateRetention = .seconds(600)
+        self.archive = nil
+        self.checkpointInterval = .seconds(300)
+        self.retention = nil
     }
 }

@@ -1,6 +1,7 @@
 // AuditTrail — worker
 // SPDX-License-Identifier: Apache-2.0
 
+import AuditArchive
 import AuditModel
 import AuditStore
 import CoreMetrics
@@ -21,6 +22,9 @@ struct WorkerLoop {
     /// One decoder per core: a batch is decoded on all of them (``prepare(_:)``).
     var decoders: [NotificationDecoder]
     var logs: [TopicPartition: PartitionLog] = [:]
+    /// Each log's place in the object store, when the worker has one (``WorkerConfiguration/archive``).
+    var archived: [TopicPartition: ArchivedLog] = [:]
+    var lastCheckpoint = ContinuousClock.now
     var lastHousekeeping = ContinuousClock.now
     /// Partitions whose logs were appended to since the last durability barrier.
     var unsynced: Set<TopicPartition> = []
@@ -346,6 +350,7 @@ struct WorkerLoop {
         lastHousekeeping = .now
         if ContinuousClock.now - lastPurge >= Self.purgeInterval { await purgeStoredCopies() }
         for log in logs.values { try log.writer.rollIfDue() }
+        try await archiveHousekeeping()
         if ContinuousClock.now - lastExpiry >= .seconds(60) {
             lastExpiry = .now
             let cutoff = currentMicroseconds() - configuration.duplicateRetention.inMicroseconds
@@ -358,8 +363,10 @@ struct WorkerLoop {
 
     mutating func shutDown() async throws {
         try await finishFlushing()
+        try await sealAndPublish(Array(logs.keys))
         let offsets = try closeDurably(Array(logs))
         logs = [:]
+        archived = [:]
         // The resume offsets are durable in the store, which is what an assignment resumes from;
         // the commit only tells the group. With the coordinator unreachable it would wait for the
         // session timeout (45 s), longer than a supervisor's stop grace: it gets a few seconds.

@@ -33,6 +33,10 @@ public final class WorkerMetrics: Sendable {
     let unassignedMessages: Counter
     let damagedJournals: Counter
     let purges: Counter
+    let uploadedSegments: Counter
+    let checkpoints: Counter
+    let retiredSegments: Counter
+    let fenced: Counter
     let assignedPartitions: Gauge
     let fsync: Timer
     private let phases: [String: FloatingPointCounter]
@@ -60,6 +64,10 @@ public final class WorkerMetrics: Sendable {
         unassignedMessages = counter("unassigned_messages")
         damagedJournals = counter("damaged_journals")
         purges = counter("purges")
+        uploadedSegments = counter("archive_uploaded_segments")
+        checkpoints = counter("archive_checkpoints")
+        retiredSegments = counter("archive_retired_segments")
+        fenced = counter("archive_fenced")
         assignedPartitions = Gauge(label: "audit_assigned_partitions", factory: factory)
         fsync = Timer(label: "audit_fsync_seconds", factory: factory)
         phases = Dictionary(uniqueKeysWithValues: Self.phaseNames.map { phase in
@@ -131,6 +139,10 @@ public final class WorkerMetrics: Sendable {
         "audit_unassigned_messages_total": "Messages dropped because their partition was no longer assigned.",
         "audit_damaged_journals_total": "Journals found damaged on open, set aside and consumed again from Kafka.",
         "audit_purges_total": "Deletions of stored and committed copies from the by-id topic.",
+        "audit_archive_uploaded_segments_total": "Sealed segments uploaded to the object store (with their indexes, then the manifest).",
+        "audit_archive_checkpoints_total": "Signed checkpoints written to the object store.",
+        "audit_archive_retired_segments_total": "Sealed segments removed from the object store by retention (a signed tombstone stays).",
+        "audit_archive_fenced_total": "Logs this worker lost to another owner in the object store (a conditional put failed): the worker stops.",
         "audit_lost_total": "Notifications lost: forwarded copies deleted unread (by_id_gap), source offsets deleted unread (source_gap).",
         "audit_quarantined_total": "Invalid notifications stored as quarantined records, by reason.",
         "audit_kafka_errors_total": "Errors reported by librdkafka, by error name.",

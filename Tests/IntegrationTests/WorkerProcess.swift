@@ -37,7 +37,10 @@ struct WorkerProcess {
     let port = TestEnvironment.freePort()
     let logPath: String
 
-    init(bootstrap: String, group: String, data: String) throws {
+    /// - Parameters:
+    ///   - arguments: more options (e.g. `--object-store`).
+    ///   - environment: more variables (e.g. the object store's credentials).
+    init(bootstrap: String, group: String, data: String, arguments: [String] = [], environment: [String: String] = [:]) throws {
         logPath = data + ".worker.log"
         FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
@@ -46,7 +49,10 @@ struct WorkerProcess {
         process.arguments = [
             "worker", "--brokers", bootstrap, "--group", group, "--data", data, "--metrics-port", String(port),
             "-X", "session.timeout.ms=6000", "-X", "heartbeat.interval.ms=500", "-X", "topic.metadata.refresh.interval.ms=1000",
-        ]
+        ] + arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.standardError = log
         process.standardOutput = log
         try process.run()
@@ -104,6 +110,11 @@ struct WorkerProcess {
         try await waitFor(timeout, "durable up to \(marks.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" })") { metrics in
             marks.allSatisfy { tp, high in (metrics["audit_durable_offset{partition=\"\(tp)\"}"] ?? 0) >= high }
         }
+    }
+
+    /// Until the worker's metrics satisfy `condition`.
+    func waitUntil(_ what: String, timeout: Duration = .seconds(120), _ condition: ([String: Int64]) -> Bool) async throws {
+        try await waitFor(timeout, what, condition)
     }
 
     /// Polls the metrics endpoint until `condition` holds: the worker is another process, so its

@@ -1,0 +1,104 @@
+// AuditTrail — integration tests
+// SPDX-License-Identifier: Apache-2.0
+
+import AuditStore
+import AuditTesting
+import Foundation
+import Kafka
+import Testing
+
+/// Two worker processes, each with its own data directory ("machine"), one bucket (moto's S3
+/// server) and one consumer group (DESIGN §9). Machine A is killed with SIGKILL and its
+/// directory deleted; B takes over every partition and continues A's logs from the bucket. The
+/// bucket alone must then hold every notification once, and verify clean.
+@Suite(.timeLimit(.minutes(10)))
+struct TwoMachinesTests {
+    @Test func machineALostWithItsDiskLosesNothingFromTheBucket() async throws {
+        let topic = "notifications.info"
+        let group = TestEnvironment.uniqueName("machines")
+        let byID = "\(group).by-id"
+        let temporary = FileManager.default.temporaryDirectory.path
+        let dataA = temporary + "/" + TestEnvironment.uniqueName("machine-a")
+        let dataB = temporary + "/" + TestEnvironment.uniqueName("machine-b")
+        let cache = temporary + "/" + TestEnvironment.uniqueName("bucket-cache")
+        defer { for path in [dataA, dataB, cache] { try? FileManager.default.removeItem(atPath: path) } }
+        // Unkeyed, as oslo.messaging publishes: both halves of a call cross the by-id topic.
+        let trail = PublishedTrail(calls: 3_000, keyed: false, seed: 19)
+        let signer = SegmentSigner.generate()
+        let keyFile = temporary + "/" + TestEnvironment.uniqueName("signing-key")
+        try signer.privateKey.map { String(format: "%02x", $0) }.joined().write(toFile: keyFile, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: keyFile) }
+
+        try await withMotoS3 { moto in
+            let location = "s3://\(moto.bucket)/trail"
+            let archive = [
+                "--object-store", location, "--s3-endpoint", moto.endpoint, "--signing-key", keyFile,
+                // Small segments and frequent checkpoints, so both happen during the run.
+                "--segment-bytes", "256KiB", "--checkpoint-interval", "1s",
+            ]
+            try await withMockCluster(topics: [topic: 4, byID: 4]) { cluster in
+                let bootstrap = cluster.bootstrapServers
+                let partitions = (0..<4).flatMap { p in [TopicPartition(topic, Int32(p)), TopicPartition(byID, Int32(p))] }
+                var producerConfiguration = KafkaConfiguration(bootstrapServers: bootstrap)
+                producerConfiguration.set("sticky.partitioning.linger.ms", "0")
+                let producer = try Producer(configuration: producerConfiguration)
+                let probe = try Consumer(configuration: KafkaConfiguration(bootstrapServers: bootstrap))
+                func publish(_ range: Range<Int>) async throws {
+                    for (key, value) in trail.values[range] {
+                        try await producer.enqueue(ProducerRecord(topic: topic, key: key, value: value))
+                    }
+                    #expect(try await producer.flush(timeout: .seconds(60)).failed == 0)
+                }
+                let third = trail.values.count / 3
+
+                let a = try WorkerProcess(bootstrap: bootstrap, group: group, data: dataA, arguments: archive, environment: moto.environment)
+                defer { a.kill() }
+                try await a.waitUntilAssigned(partitions.count)
+                try await publish(0..<third)
+                try await waitUntilEverythingDurable(probe, partitions) { try await a.waitUntilDurable($0, timeout: .seconds(120)) }
+
+                // B joins: the group splits the partitions; A seals and uploads the ones it
+                // gives up, B continues them from the bucket.
+                let b = try WorkerProcess(bootstrap: bootstrap, group: group, data: dataB, arguments: archive, environment: moto.environment)
+                defer { b.kill() }
+                try await b.waitUntil("both machines own partitions") { metrics in
+                    guard let mine = metrics["audit_assigned_partitions"], mine > 0, mine < Int64(partitions.count) else { return false }
+                    return true
+                }
+                try await publish(third..<(2 * third))
+                try await Task.sleep(for: .seconds(3))  // A stores part of it in journals only
+
+                // Machine A is lost with its disk: what it had not sealed and uploaded exists
+                // nowhere but in Kafka, which B consumes again from the bucket's end of each log.
+                a.kill()
+                try FileManager.default.removeItem(atPath: dataA)
+                try await b.waitUntilAssigned(partitions.count)
+                try await publish((2 * third)..<trail.values.count)
+                try await waitUntilEverythingDurable(probe, partitions) { try await b.waitUntilDurable($0, timeout: .seconds(180)) }
+                try await probe.close()
+                // SIGTERM: B seals and uploads its active segments before it leaves the group.
+                #expect(await b.terminate() == 0, "B did not drain cleanly:\n\(b.logTail())")
+                let log = (try? String(contentsOfFile: b.logPath, encoding: .utf8)) ?? ""
+                #expect(log.contains("continuing the object store's log"), "B never took over a log from the bucket:\n\(b.logTail())")
+            }
+
+            // From the bucket alone (B's directory is gone too): every notification once, and
+            // verify clean, signatures and checkpoints included.
+            try FileManager.default.removeItem(atPath: dataB)
+            let hex = signer.publicKey.map { String(format: "%02x", $0) }.joined()
+            let verify = try Interop.run(
+                TestEnvironment.auditTrailExecutable,
+                ["verify", "--object-store", location, "--s3-endpoint", moto.endpoint, "--cache", cache, "--key", hex],
+                environment: moto.environment)
+            #expect(verify.status == 0, "verify of the bucket failed:\n\(verify.stdout)\n\(verify.stderr)")
+            #expect(verify.stdout.contains("checkpoint(s)"))
+            #expect(try trail.mismatches(inStoreAt: cache) == [])
+            // The readers read the bucket too.
+            let stats = try Interop.run(
+                TestEnvironment.auditTrailExecutable,
+                ["stats", "--object-store", location, "--s3-endpoint", moto.endpoint, "--cache", cache],
+                environment: moto.environment)
+            #expect(stats.status == 0, "\(stats.stdout)\n\(stats.stderr)")
+        }
+    }
+}
