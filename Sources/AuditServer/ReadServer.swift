@@ -11,7 +11,8 @@ public import Hummingbird
 /// Routes:
 /// - Hermes' v1 API: `GET /v1/events`, `GET /v1/events/{id}`, `GET /v1/attributes/{name}`;
 /// - AuditTrail's pair view: `GET /v1/calls`, `GET /v1/calls/{id}`;
-/// - `GET /healthz`, and `GET /openapi.json`, the OpenAPI 3 document of all of them.
+/// - `GET /healthz`, and `GET /openapi.json`, the OpenAPI 3 document of all of them;
+/// - the web page at `/ui/` (``WebPage``), a browser front end to `/v1/calls`.
 ///
 /// Every `/v1` read is scoped by the caller's token (``TokenFile``): the scope is part of each
 /// store query, never a filter on a page.
@@ -82,6 +83,7 @@ public struct ReadServer: Sendable {
             let visibility = try access.visibility(of: request, now: StoreSource.now())
             return try await calls.call(try context.parameters.require("id"), visibility: visibility)
         }
+        WebPage().addRoutes(to: router)
         return router
     }
 
