@@ -4,7 +4,7 @@
 #   make bench  release builds (audit-trail, and the benchmarks package Benchmarks/), print every figure
 
 SHELL := /bin/bash
-APT_PACKAGES := librdkafka-dev libzstd-dev pkg-config kcat python3 python3-venv wrk docker-compose
+APT_PACKAGES := librdkafka-dev libzstd-dev pkg-config kcat python3 python3-venv wrk docker-compose chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT_BUILD_FLAGS ?=
 # Tests that run a consumer group on the embedded cluster are sensitive to CPU starvation on
