@@ -10,9 +10,11 @@ import HTTPTypes
 /// ``Visibility`` every read of the request is made with (Hermes' rules).
 ///
 /// - A token is read from `X-Auth-Token` (as OpenStack services take it), else from
-///   `Authorization: Bearer`. None, an unknown one or an expired one: 401.
-/// - A cloud admin sees every project; `project_id` or `domain_id` narrow that to one project or
-///   one domain's projects (both together: none, as Hermes answers).
+///   `Authorization: Bearer`, and validated by the configured ``TokenValidator``. None, an
+///   unknown one or an expired one: 401; a backend that cannot answer: 503.
+/// - A cloud admin (the ``Policy``'s rule, or a backend's own grant) sees every project;
+///   `project_id` or `domain_id` narrow that to one project or one domain's projects (both
+///   together: none, as Hermes answers).
 /// - Anyone else needs the role `audit_viewer` (else 403) and a scope: a project-scoped token
 ///   sees its project, a domain-scoped one its domain's projects; an unscoped token gets 403.
 ///   Its `project_id` or `domain_id` may only name what it already sees (a project of its
@@ -22,25 +24,32 @@ struct Access: Sendable {
     static let viewerRole = "audit_viewer"
     static let tokenHeader = HTTPField.Name("X-Auth-Token")!
 
-    let tokens: TokenFile
+    let validator: any TokenValidator
+    let policy: Policy
 
     /// The visibility of `request`.
-    /// - Throws: `HTTPError` 401 or 403.
-    func visibility(of request: Request, now: Int64) throws -> Visibility {
+    /// - Throws: `HTTPError` 401, 403 or 503.
+    func visibility(of request: Request, now: Int64) async throws -> Visibility {
         guard let secret = Self.secret(request) else {
             throw HTTPError(.unauthorized, message: "no token: send X-Auth-Token or Authorization: Bearer")
         }
-        guard let token = tokens.token(secret), !token.hasExpired(now: now) else {
+        let validated: ValidatedToken?
+        do {
+            validated = try await validator.validate(secret)
+        } catch {
+            throw HTTPError(.serviceUnavailable, message: "the token cannot be validated now")
+        }
+        guard let token = validated, !token.hasExpired(now: now) else {
             throw HTTPError(.unauthorized, message: "unknown or expired token")
         }
         let parameters = request.uri.queryParameters
         let project = parameters.get("project_id").flatMap { $0.isEmpty ? nil : $0 }
         let domain = parameters.get("domain_id").flatMap { $0.isEmpty ? nil : $0 }
-        if token.cloudAdmin {
+        if policy.isCloudAdmin(token) {
             switch (project, domain) {
             case (nil, nil): return .all
             case (let project?, nil): return .projects([project])
-            case (nil, let domain?): return .projects(tokens.projects(inDomain: domain))
+            case (nil, let domain?): return .projects(try await projects(inDomain: domain))
             case (_?, _?): return .projects([])
             }
         }
@@ -51,7 +60,11 @@ struct Access: Sendable {
         if let own = token.projectID {
             scope = [own]
         } else if let own = token.domainID {
-            scope = tokens.projects(inDomain: own)
+            if let listed = token.domainProjects {
+                scope = listed
+            } else {
+                scope = try await projects(inDomain: own)
+            }
         } else {
             throw HTTPError(.forbidden, message: "the token is not scoped to a project or domain")
         }
@@ -65,6 +78,14 @@ struct Access: Sendable {
             return .projects([project])
         }
         return .projects(scope)
+    }
+
+    private func projects(inDomain domain: String) async throws -> Set<String> {
+        do {
+            return try await validator.projects(inDomain: domain)
+        } catch {
+            throw HTTPError(.serviceUnavailable, message: "the projects of the domain cannot be listed now")
+        }
     }
 
     private static func secret(_ request: Request) -> String? {

@@ -14,15 +14,17 @@ public import Hummingbird
 /// - `GET /healthz`, and `GET /openapi.json`, the OpenAPI 3 document of all of them;
 /// - the web page at `/ui/` (``WebPage``), a browser front end to `/v1/calls`.
 ///
-/// Every `/v1` read is scoped by the caller's token (``TokenFile``): the scope is part of each
-/// store query, never a filter on a page.
+/// Every `/v1` read is scoped by the caller's token (a ``TokenValidator`` and the ``Policy``):
+/// the scope is part of each store query, never a filter on a page.
 public struct ReadServer: Sendable {
     /// What the server serves and how.
     public struct Configuration: Sendable {
         /// The data directory of the store.
         public var data: String
-        /// The tokens callers present.
-        public var tokens: TokenFile
+        /// The backend that validates callers' tokens.
+        public var validator: any TokenValidator
+        /// Who reads every project.
+        public var policy: Policy
         /// Address to bind.
         public var host: String
         /// Port to bind.
@@ -31,9 +33,13 @@ public struct ReadServer: Sendable {
         public var window: Int64
 
         /// A configuration; the port is Hermes' (8788), the window the command line's (900 s).
-        public init(data: String, tokens: TokenFile, host: String = "127.0.0.1", port: Int = 8788, window: Int64 = 900_000_000) {
+        public init(
+            data: String, validator: any TokenValidator, policy: Policy = Policy(), host: String = "127.0.0.1",
+            port: Int = 8788, window: Int64 = 900_000_000
+        ) {
             self.data = data
-            self.tokens = tokens
+            self.validator = validator
+            self.policy = policy
             self.host = host
             self.port = port
             self.window = window
@@ -55,7 +61,7 @@ public struct ReadServer: Sendable {
     /// The router with every route.
     public func router() -> Router<BasicRequestContext> {
         let source = StoreSource(directory: configuration.data, window: configuration.window)
-        let access = Access(tokens: configuration.tokens)
+        let access = Access(validator: configuration.validator, policy: configuration.policy)
         let events = EventsAPI(source: source)
         let calls = CallsAPI(source: source)
         let openAPI = Self.openAPIDocument()
@@ -69,18 +75,18 @@ public struct ReadServer: Sendable {
             try await events.list(request, visibility: access.visibility(of: request, now: StoreSource.now()))
         }
         router.get("/v1/events/{id}") { request, context in
-            let visibility = try access.visibility(of: request, now: StoreSource.now())
+            let visibility = try await access.visibility(of: request, now: StoreSource.now())
             return try await events.event(try context.parameters.require("id"), visibility: visibility)
         }
         router.get("/v1/attributes/{name}") { request, context in
-            let visibility = try access.visibility(of: request, now: StoreSource.now())
+            let visibility = try await access.visibility(of: request, now: StoreSource.now())
             return try await events.attributes(try context.parameters.require("name"), request, visibility: visibility)
         }
         router.get("/v1/calls") { request, _ in
             try await calls.list(request, visibility: access.visibility(of: request, now: StoreSource.now()))
         }
         router.get("/v1/calls/{id}") { request, context in
-            let visibility = try access.visibility(of: request, now: StoreSource.now())
+            let visibility = try await access.visibility(of: request, now: StoreSource.now())
             return try await calls.call(try context.parameters.require("id"), visibility: visibility)
         }
         WebPage().addRoutes(to: router)

@@ -7,11 +7,12 @@ import Foundation
 /// The static tokens of a `--tokens` file: JSON lines of
 /// `{"token": "...", "project_id": "...", "domain_id": "...", "roles": ["audit_viewer"], "cloud_admin": false}`.
 ///
-/// For small installs and tests, where no Keystone validates tokens. A project-scoped line names
-/// its project and that project's domain; a domain-scoped line names only its domain. The
-/// projects of a domain are those the file's project lines place in it, plus any a line lists
-/// under `"projects"` (the index knows each notification's project, not its domain).
-public struct TokenFile: Sendable {
+/// For small installs and tests, where no Keystone validates tokens (the ``TokenValidator`` of
+/// `serve --tokens`). A project-scoped line names its project and that project's domain; a
+/// domain-scoped line names only its domain. The projects of a domain are those the file's
+/// project lines place in it, plus any a line lists under `"projects"` (the index knows each
+/// notification's project, not its domain).
+public struct TokenFile: TokenValidator {
     /// One token and what it grants.
     public struct Token: Sendable, Hashable, Decodable {
         /// The secret a caller presents (`X-Auth-Token`, or `Authorization: Bearer`).
@@ -63,11 +64,11 @@ public struct TokenFile: Sendable {
             expiresAt = try container.decodeIfPresent(String.self, forKey: .expiresAt)
         }
 
-        /// Whether the token has expired at `now` (µs since the epoch); a token without an
-        /// expiry, or with one that does not parse, never does (a bad expiry fails the load).
-        func hasExpired(now: Int64) -> Bool {
-            guard let expiresAt, let end = Timestamp.parse(expiresAt) else { return false }
-            return end.microsecondsSinceEpoch <= now
+        /// What the line grants; an expiry that does not parse is none (it fails the load).
+        var validated: ValidatedToken {
+            ValidatedToken(
+                projectID: projectID, domainID: domainID, roles: Set(roles), cloudAdmin: cloudAdmin,
+                expiresAt: expiresAt.flatMap { Timestamp.parse($0)?.microsecondsSinceEpoch })
         }
     }
 
@@ -129,6 +130,19 @@ public struct TokenFile: Sendable {
     /// The token whose secret is `text`.
     public func token(_ text: String) -> Token? { tokens[text] }
 
+    /// What the token whose secret is `secret` grants.
+    public func validate(_ secret: String) -> ValidatedToken? { tokens[secret]?.validated }
+
     /// The projects of `domain` the file knows of.
     public func projects(inDomain domain: String) -> Set<String> { domains[domain] ?? [] }
+}
+
+extension ReadServer.Configuration {
+    /// A configuration whose callers present the static tokens of `tokens`.
+    public init(
+        data: String, tokens: TokenFile, policy: Policy = Policy(), host: String = "127.0.0.1", port: Int = 8788,
+        window: Int64 = 900_000_000
+    ) {
+        self.init(data: data, validator: tokens, policy: policy, host: host, port: port, window: window)
+    }
 }

@@ -18,6 +18,12 @@ struct ServeCommand: AsyncParsableCommand {
               {"token": "...", "project_id": "...", "domain_id": "...", "roles": ["audit_viewer"], "cloud_admin": false}
             A caller sees its project's events (its domain's, for a domain-scoped token) with the \
             role audit_viewer; a cloud admin sees every project and may pass project_id or domain_id.
+
+            Cloud admins: --policy FILE, a JSON object whose "cloud_admin" rule is written with \
+            role:X, project_id:X, project_name:X, domain_id:X, domain_name:X, \
+            is_admin_project:true|false, @ (everyone), ! (nobody), and, or, not and parentheses, \
+            e.g. {"cloud_admin": "role:admin and project_name:admin"}. Without it the rule is \
+            "\(Policy.defaultCloudAdminRule)". A token file's "cloud_admin": true also grants it.
             """)
 
     @Option(help: "Data directory of the store.")
@@ -32,6 +38,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Static tokens: a file of JSON lines (token, project_id, domain_id, roles, cloud_admin, expires_at).")
     var tokens: String
 
+    @Option(help: "A JSON policy file with a \"cloud_admin\" rule (default rule: \(Policy.defaultCloudAdminRule)).")
+    var policy: String?
+
     @Option(help: "Correlation window in seconds: a single half older than this is an orphan.")
     var window: Int = 900
 
@@ -43,9 +52,16 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("--tokens: \(error)")
         }
+        let rules: Policy
+        do {
+            rules = try policy.map { try Policy(path: $0) } ?? Policy()
+        } catch {
+            throw ValidationError("--policy: \(error)")
+        }
         let server = ReadServer(
             configuration: .init(
-                data: data, tokens: tokenFile, host: host, port: port, window: Int64(window) * 1_000_000))
+                data: data, validator: tokenFile, policy: rules, host: host, port: port,
+                window: Int64(window) * 1_000_000))
         try await server.application().runService()
     }
 }
