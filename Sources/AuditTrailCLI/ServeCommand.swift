@@ -3,6 +3,7 @@
 
 import ArgumentParser
 import AuditServer
+import Foundation
 import Hummingbird
 
 /// `audit-trail serve`: the stored trail over HTTP, scoped by token.
@@ -13,11 +14,20 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             Routes: GET /v1/events, /v1/events/{id}, /v1/attributes/{name} (SAP Hermes' v1 API), \
             /v1/calls, /v1/calls/{id} (the pair view, as `query --json` prints it), /healthz and \
-            /openapi.json. Callers send a token (X-Auth-Token, or Authorization: Bearer) from the \
-            --tokens file, one JSON object a line:
-              {"token": "...", "project_id": "...", "domain_id": "...", "roles": ["audit_viewer"], "cloud_admin": false}
-            A caller sees its project's events (its domain's, for a domain-scoped token) with the \
-            role audit_viewer; a cloud admin sees every project and may pass project_id or domain_id.
+            /openapi.json. Callers send a token (X-Auth-Token, or Authorization: Bearer). A caller \
+            sees its project's events (its domain's, for a domain-scoped token) with the role \
+            audit_viewer; a cloud admin sees every project and may pass project_id or domain_id.
+
+            One of two backends validates tokens:
+              --tokens FILE     static tokens, one JSON object a line:
+                {"token": "...", "project_id": "...", "domain_id": "...", "roles": ["audit_viewer"], "cloud_admin": false}
+                A domain's projects are those the file's lines place in it.
+              --oidc-jwks URL-or-FILE   OIDC/JWT bearer tokens signed by a key of the JWKS (read \
+            again when a token names an unknown kid), with exp, nbf, iss (--oidc-issuer) and aud \
+            (--oidc-audience) checked. Project, domain and roles come from the claims named by \
+            --oidc-project-claim, --oidc-domain-claim, --oidc-roles-claim; a domain-scoped token's \
+            projects from its --oidc-projects-claim, else from the --oidc-domains file \
+            ({"domain-id": ["project-id", ...]}).
 
             Cloud admins: --policy FILE, a JSON object whose "cloud_admin" rule is written with \
             role:X, project_id:X, project_name:X, domain_id:X, domain_name:X, \
@@ -36,7 +46,31 @@ struct ServeCommand: AsyncParsableCommand {
     var port = 8788
 
     @Option(help: "Static tokens: a file of JSON lines (token, project_id, domain_id, roles, cloud_admin, expires_at).")
-    var tokens: String
+    var tokens: String?
+
+    @Option(help: "A JWKS file or URL: validate OIDC/JWT bearer tokens.")
+    var oidcJwks: String?
+
+    @Option(help: "The issuer (iss) OIDC tokens must have.")
+    var oidcIssuer: String?
+
+    @Option(help: "The audience (aud) OIDC tokens must hold.")
+    var oidcAudience: String?
+
+    @Option(help: "The claim holding the project id.")
+    var oidcProjectClaim = "project_id"
+
+    @Option(help: "The claim holding the domain id.")
+    var oidcDomainClaim = "domain_id"
+
+    @Option(help: "The claim holding the roles (a list, or space-separated names); dots walk nested objects.")
+    var oidcRolesClaim = "roles"
+
+    @Option(help: "The claim listing a domain-scoped token's projects.")
+    var oidcProjectsClaim = "projects"
+
+    @Option(help: "A JSON file of domain id to project ids, for domain-scoped OIDC tokens without a projects claim.")
+    var oidcDomains: String?
 
     @Option(help: "A JSON policy file with a \"cloud_admin\" rule (default rule: \(Policy.defaultCloudAdminRule)).")
     var policy: String?
@@ -44,14 +78,47 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Correlation window in seconds: a single half older than this is an orphan.")
     var window: Int = 900
 
+    func validate() throws {
+        let backends = [tokens, oidcJwks].compactMap { $0 }
+        guard backends.count == 1 else {
+            throw ValidationError("give exactly one of --tokens and --oidc-jwks")
+        }
+        if oidcJwks != nil, oidcIssuer == nil || oidcAudience == nil {
+            throw ValidationError("--oidc-jwks needs --oidc-issuer and --oidc-audience")
+        }
+    }
+
+    /// The backend the options name.
+    func validator() throws -> any TokenValidator {
+        if let tokens {
+            do {
+                return try TokenFile(path: tokens)
+            } catch {
+                throw ValidationError("--tokens: \(error)")
+            }
+        }
+        guard let oidcJwks, let oidcIssuer, let oidcAudience else {
+            throw ValidationError("give exactly one of --tokens and --oidc-jwks")
+        }
+        var claims = OIDCValidator.ClaimNames()
+        claims.projectID = oidcProjectClaim
+        claims.domainID = oidcDomainClaim
+        claims.roles = oidcRolesClaim
+        claims.projects = oidcProjectsClaim
+        var domains: [String: Set<String>] = [:]
+        if let oidcDomains {
+            do {
+                domains = try OIDCValidator.domains(path: oidcDomains)
+            } catch {
+                throw ValidationError("--oidc-domains: \(error)")
+            }
+        }
+        return OIDCValidator(
+            configuration: .init(jwks: oidcJwks, issuer: oidcIssuer, audience: oidcAudience, claims: claims, domains: domains))
+    }
+
     func run() async throws {
         try TrailOptions.requireStore(data)
-        let tokenFile: TokenFile
-        do {
-            tokenFile = try TokenFile(path: tokens)
-        } catch {
-            throw ValidationError("--tokens: \(error)")
-        }
         let rules: Policy
         do {
             rules = try policy.map { try Policy(path: $0) } ?? Policy()
@@ -60,7 +127,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let server = ReadServer(
             configuration: .init(
-                data: data, validator: tokenFile, policy: rules, host: host, port: port,
+                data: data, validator: try validator(), policy: rules, host: host, port: port,
                 window: Int64(window) * 1_000_000))
         try await server.application().runService()
     }
