@@ -44,7 +44,7 @@ struct CallsAPI: Sendable {
         query.limit = min(try HermesQuery.integer(parameters, "limit") ?? Self.defaultLimit, Self.maximumLimit)
         query.after = parameters.get("after").flatMap { $0.isEmpty ? nil : $0 }
         let finalQuery = query
-        let body = try await source.read { reader -> Result<String, CallQuery.CursorError> in
+        let body = try await source.read("calls") { reader -> Result<String, CallQuery.CursorError> in
             // As the command line does: sorting by latency needs every response's body; any other
             // order sorts from the indexes and reads the bodies of the page's calls only.
             let trail = try source.trail(reader, visibility: visibility, indexOnly: finalQuery.sort != .latency)
@@ -73,7 +73,7 @@ struct CallsAPI: Sendable {
     func call(_ id: String, visibility: Visibility) async throws -> Response {
         let window = source.window
         let directory = source.directory
-        let text = try await source.read { reader -> String? in
+        let text = try await source.read("call") { reader -> String? in
             let stored = try reader.notifications(withId: id, visibility: visibility)
             guard !stored.isEmpty else { return nil }
             var call = Trail.Call(id: id)

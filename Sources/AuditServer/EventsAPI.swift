@@ -19,7 +19,7 @@ struct EventsAPI: Sendable {
     func list(_ request: Request, visibility: Visibility) async throws -> Response {
         let now = StoreSource.now()
         let query = try HermesQuery(request.uri.queryParameters, now: now)
-        let (items, total) = try await source.read { reader in
+        let (items, total) = try await source.read("events") { reader in
             let trail = try source.trail(reader, visibility: visibility)
             var rows: [(call: Trail.Call, payload: [String: Any]?)] = []
             for call in trail.calls {
@@ -49,7 +49,7 @@ struct EventsAPI: Sendable {
     /// event the caller may see has it.
     func event(_ id: String, visibility: Visibility) async throws -> Response {
         guard UUID(uuidString: id) != nil else { throw HTTPError(.badRequest, message: "not a UUID: \(id)") }
-        let text = try await source.read { reader -> String? in
+        let text = try await source.read("event") { reader -> String? in
             let stored = try reader.notifications(withId: id, visibility: visibility)
             guard let final = stored.first(where: { $0.record.fields?.eventType == .response }) ?? stored.first,
                 let payload = final.record.bytes.flatMap(EventPayload.object(from:))
@@ -71,7 +71,7 @@ struct EventsAPI: Sendable {
         let parameters = request.uri.queryParameters
         let depth = try HermesQuery.integer(parameters, "max_depth")
         let limit = try HermesQuery.integer(parameters, "limit") ?? 50
-        let values = try await source.read { reader in
+        let values = try await source.read("attributes") { reader in
             var values = Set<String>()
             for call in try source.trail(reader, visibility: visibility).calls {
                 let payload = attribute.needsBody ? try Self.payload(of: call, reader) : nil

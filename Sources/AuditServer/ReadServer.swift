@@ -11,7 +11,8 @@ public import Hummingbird
 /// Routes:
 /// - Hermes' v1 API: `GET /v1/events`, `GET /v1/events/{id}`, `GET /v1/attributes/{name}`;
 /// - AuditTrail's pair view: `GET /v1/calls`, `GET /v1/calls/{id}`;
-/// - `GET /healthz`, and `GET /openapi.json`, the OpenAPI 3 document of all of them;
+/// - `GET /healthz`, `GET /metrics` (Prometheus, unauthenticated like `/healthz`), and
+///   `GET /openapi.json`, the OpenAPI 3 document of all of them;
 /// - the web page at `/ui/` (``WebPage``), a browser front end to `/v1/calls`.
 ///
 /// Every `/v1` read is scoped by the caller's token (a ``TokenValidator`` and the ``Policy``):
@@ -31,6 +32,8 @@ public struct ReadServer: Sendable {
         public var port: Int
         /// Correlation window in µs: a single half older than this is an orphan.
         public var window: Int64
+        /// The metrics `GET /metrics` renders.
+        public var metrics = ServerMetrics()
 
         /// A configuration; the port is Hermes' (8788), the window the command line's (900 s).
         public init(
@@ -60,12 +63,18 @@ public struct ReadServer: Sendable {
 
     /// The router with every route.
     public func router() -> Router<BasicRequestContext> {
-        let source = StoreSource(directory: configuration.data, window: configuration.window)
+        let source = StoreSource(directory: configuration.data, window: configuration.window, metrics: configuration.metrics)
         let access = Access(validator: configuration.validator, policy: configuration.policy)
         let events = EventsAPI(source: source)
         let calls = CallsAPI(source: source)
         let openAPI = Self.openAPIDocument()
         let router = Router()
+        router.add(middleware: MetricsMiddleware(metrics: configuration.metrics))
+        router.get("/metrics") { [metrics = configuration.metrics] _, _ -> Response in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: metrics.exposition())))
+        }
         router.get("/healthz") { _, _ in JSON.response("{\"status\": \"ok\"}") }
         router.get("/openapi.json") { _, _ -> Response in
             guard let openAPI else { throw HTTPError(.internalServerError, message: "the OpenAPI document is missing") }

@@ -16,10 +16,15 @@ struct StoreSource: Sendable {
     let directory: String
     /// The correlation window (µs): a single half older than this is an orphan.
     let window: Int64
+    /// Where each read's duration is recorded.
+    var metrics: ServerMetrics? = nil
 
-    /// Runs `body` with a new reader, off the cooperative pool.
-    func read<T: Sendable>(_ body: @escaping @Sendable (StoreReader) throws -> T) async throws -> T {
+    /// Runs `body` with a new reader, off the cooperative pool; its time is recorded as `query`'s.
+    func read<T: Sendable>(_ query: String = "read", _ body: @escaping @Sendable (StoreReader) throws -> T) async throws -> T {
         let directory = directory
+        let clock = ContinuousClock()
+        let start = clock.now
+        defer { metrics?.storeQueried(query, duration: clock.now - start) }
         return try await NIOThreadPool.singleton.runIfActive { try body(try StoreReader(directory: directory)) }
     }
 

@@ -95,7 +95,7 @@ import Testing
         try await fixture.server().application().test(.router) { client in
             let document = try await client.get("/openapi.json", token: nil).object
             let paths = document["paths"] as? [String: Any] ?? [:]
-            #expect(Set(paths.keys) == ["/healthz", "/openapi.json", "/v1/events", "/v1/events/{id}", "/v1/attributes/{name}", "/v1/calls", "/v1/calls/{id}"])
+            #expect(Set(paths.keys) == ["/healthz", "/metrics", "/openapi.json", "/v1/events", "/v1/events/{id}", "/v1/attributes/{name}", "/v1/calls", "/v1/calls/{id}"])
             let schemas = (document["components"] as? [String: Any])?["schemas"] as? [String: Any] ?? [:]
             func schema(_ path: String, _ status: String = "200") -> [String: Any] {
                 let get = (paths[path] as? [String: Any])?["get"] as? [String: Any]
