@@ -9,7 +9,7 @@
 Chromium is driven over the DevTools protocol on a pipe (`--remote-debugging-pipe`: file
 descriptors 3 and 4, NUL-terminated JSON messages), so this needs Python's standard library
 only. The script acts as a person would (types a token, picks a filter, clicks through pages
-and into a call, signs out and in again) and prints one JSON object of what each step showed;
+and into a call, signs out and in again as another project and as a cloud admin) and prints one JSON object of what each step showed;
 the Swift test (Tests/AuditServerTests/WebPageTests.swift) judges it. Exit status 2: no
 Chromium; 1: the browser could not be driven (a step timed out), with the error on stderr.
 """
@@ -265,6 +265,13 @@ def run(arguments, browser):
     result["forbidden_message"] = message(browser)
     click(browser, "#sign-out", "signing out")
 
+    # A cloud admin sees every project, and may pick one.
+    sign_in(browser, arguments.admin_token)
+    result["admin_first_page"] = browser.evaluate(ROWS)
+    search(browser, project_id=arguments.foreign_project)
+    result["admin_picked_project"] = browser.evaluate(ROWS)
+    click(browser, "#sign-out", "signing out")
+
     # An unknown token: 401, said so, and asked again.
     sign_in(browser, arguments.bad_token)
     result["bad_token_message"] = message(browser)
@@ -282,6 +289,7 @@ def main():
     parser.add_argument("--token", required=True, help="a project's token")
     parser.add_argument("--other-token", required=True, help="another project's token")
     parser.add_argument("--bad-token", required=True, help="a token the server does not know")
+    parser.add_argument("--admin-token", required=True, help="a cloud admin's token")
     parser.add_argument("--foreign-project", required=True, help="a project --other-token may not see")
     parser.add_argument("--since", required=True, help="a time for the time-range step")
     parser.add_argument("--open-call", required=True, help="the id of a call of --token's project to open")

@@ -69,8 +69,9 @@ import Testing
     /// (interop/web_page_check.py, over the DevTools protocol): a project's token lists that
     /// project's calls only; outcome, time and id filters narrow the table; the cursor pages
     /// forward and back; a call shows both notifications, their Kafka sources and "verified";
-    /// another project's token sees its own calls, a foreign `project_id` is refused with 403,
-    /// and an unknown token brings back the sign-in form with the 401.
+    /// another project's token sees its own calls, a foreign `project_id` is refused with 403, a
+    /// cloud admin sees every project and may pick one, and an unknown token brings back the
+    /// sign-in form with the 401.
     @Test(
         .enabled(if: WebPageTests.chromium != nil, "Chromium is not installed: `make deps` (APT_PACKAGES) installs Debian's chromium"),
         .timeLimit(.minutes(3)))
@@ -90,7 +91,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: tokens) }
         let lines = [(project, "web-a"), (other, "web-b")].map {
             "{\"token\": \"\($0.1)\", \"project_id\": \"\($0.0)\", \"roles\": [\"audit_viewer\"]}"
-        }
+        } + ["{\"token\": \"web-admin\", \"roles\": [\"cloud_audit_viewer\"], \"cloud_admin\": true}"]
         try Data(lines.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: tokens))
         let port = TestEnvironment.freePort()
         let server = Process()
@@ -106,6 +107,7 @@ import Testing
         var arguments = [
             Interop.repositoryRoot.appendingPathComponent("interop/web_page_check.py").path,
             "--url", "\(base)/ui/", "--token", "web-a", "--other-token", "web-b", "--bad-token", "no-such-token",
+            "--admin-token", "web-admin",
             "--foreign-project", project, "--since", since, "--open-call", opened, "--chromium", try #require(Self.chromium),
         ]
         if let directory = ProcessInfo.processInfo.environment["AUDIT_TRAIL_SCREENSHOTS"] {
@@ -154,6 +156,9 @@ import Testing
         // Another project's token: its own calls only; a foreign project_id: 403.
         #expect(Set(ids("other_first_page")) == Set((byProject[other] ?? []).map(\.id)))
         #expect((result["forbidden_message"] as? String)?.hasPrefix("403 Forbidden") == true)
+        // A cloud admin: every project's calls; with project_id, that project's only.
+        #expect(Set(rows("admin_first_page").compactMap { $0["project"] }).count > 1)
+        #expect(Set(ids("admin_picked_project")) == Set(calls.map(\.id)))
         // An unknown token: the 401 said, the token dropped, the sign-in form again.
         #expect((result["bad_token_message"] as? String)?.hasPrefix("401 Unauthorized") == true)
         #expect(result["login_shown_after_401"] as? Bool == true)
