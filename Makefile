@@ -11,7 +11,7 @@ SWIFT_BUILD_FLAGS ?=
 # 2 cores (heartbeats, session timeouts): the suite runs its tests one at a time.
 SWIFT_TEST_FLAGS ?= --no-parallel
 
-.PHONY: deps interop-deps build demo test bench clean
+.PHONY: deps interop-deps keystone-deps build demo test bench clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -34,7 +34,12 @@ demo: build
 # FUZZ_SECONDS: how long the decoder fuzz target runs after the tests (0 skips it).
 FUZZ_SECONDS ?= 20
 
-test: interop-deps
+# Keystone from PyPI for the Keystone auth tests, in a venv of its own; reused while
+# interop/keystone-requirements.txt is unchanged (the tests also build it when it is missing).
+keystone-deps: deps
+	@interop/setup-keystone-venv.sh >/dev/null
+
+test: interop-deps keystone-deps
 	docker-compose config -q   # docker-compose.yml is a valid Compose file
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
 	swift test --skip-build $(SWIFT_TEST_FLAGS)

@@ -13,17 +13,21 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Serve the stored trail over HTTP: Hermes' /v1/events API and the pair view (/v1/calls), scoped by token.",
         discussion: """
             Routes: GET /v1/events, /v1/events/{id}, /v1/attributes/{name} (SAP Hermes' v1 API), \
-            /v1/calls, /v1/calls/{id} (the pair view, as `query --json` prints it), /healthz, \
-            /metrics and /openapi.json. /metrics (Prometheus text: requests by route and status, \
-            durations, 401/403 counts, store query times) needs no token, like /healthz: keep the \
-            port private or filter /metrics at the proxy. Callers send a token (X-Auth-Token, or Authorization: Bearer). A caller \
+            /v1/calls, /v1/calls/{id} (the pair view, as `query --json` prints it), /healthz and \
+            /openapi.json. Callers send a token (X-Auth-Token, or Authorization: Bearer). A caller \
             sees its project's events (its domain's, for a domain-scoped token) with the role \
             audit_viewer; a cloud admin sees every project and may pass project_id or domain_id.
 
-            One of two backends validates tokens:
+            Exactly one backend validates tokens:
               --tokens FILE     static tokens, one JSON object a line:
                 {"token": "...", "project_id": "...", "domain_id": "...", "roles": ["audit_viewer"], "cloud_admin": false}
                 A domain's projects are those the file's lines place in it.
+              --keystone URL    OpenStack Keystone: the server logs in as --keystone-user (password \
+            from --keystone-password or AUDIT_TRAIL_KEYSTONE_PASSWORD) scoped to --keystone-project \
+            in --keystone-domain, validates each token with GET /v3/auth/tokens and keeps the answer \
+            for --token-cache-ttl seconds (never past the token's expiry), so a revoked token is \
+            refused at the latest one TTL later. A domain's projects come from GET /v3/projects. The \
+            service user needs the roles to validate tokens and list projects (e.g. service and admin).
               --oidc-jwks URL-or-FILE   OIDC/JWT bearer tokens signed by a key of the JWKS (read \
             again when a token names an unknown kid), with exp, nbf, iss (--oidc-issuer) and aud \
             (--oidc-audience) checked. Project, domain and roles come from the claims named by \
@@ -49,6 +53,24 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Static tokens: a file of JSON lines (token, project_id, domain_id, roles, cloud_admin, expires_at).")
     var tokens: String?
+
+    @Option(help: "Keystone's public URL (e.g. https://keystone.example:5000/v3): validate tokens with Keystone.")
+    var keystone: String?
+
+    @Option(help: "The server's own Keystone user.")
+    var keystoneUser: String?
+
+    @Option(help: "Its password (default: the environment variable AUDIT_TRAIL_KEYSTONE_PASSWORD).")
+    var keystonePassword: String?
+
+    @Option(help: "The project its token is scoped to.")
+    var keystoneProject: String?
+
+    @Option(help: "The domain name of that user and project.")
+    var keystoneDomain = "Default"
+
+    @Option(help: "Seconds a Keystone answer about a token is kept (never past the token's expiry).")
+    var tokenCacheTtl = 300
 
     @Option(help: "A JWKS file or URL: validate OIDC/JWT bearer tokens.")
     var oidcJwks: String?
@@ -81,9 +103,15 @@ struct ServeCommand: AsyncParsableCommand {
     var window: Int = 900
 
     func validate() throws {
-        let backends = [tokens, oidcJwks].compactMap { $0 }
+        let backends = [tokens, keystone, oidcJwks].compactMap { $0 }
         guard backends.count == 1 else {
-            throw ValidationError("give exactly one of --tokens and --oidc-jwks")
+            throw ValidationError("give exactly one of --tokens, --keystone and --oidc-jwks")
+        }
+        if keystone != nil {
+            guard keystoneUser != nil, keystoneProject != nil else {
+                throw ValidationError("--keystone needs --keystone-user and --keystone-project")
+            }
+            guard tokenCacheTtl >= 0 else { throw ValidationError("--token-cache-ttl must not be negative") }
         }
         if oidcJwks != nil, oidcIssuer == nil || oidcAudience == nil {
             throw ValidationError("--oidc-jwks needs --oidc-issuer and --oidc-audience")
@@ -99,8 +127,16 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ValidationError("--tokens: \(error)")
             }
         }
+        if let keystone, let keystoneUser, let keystoneProject {
+            guard let password = keystonePassword ?? ProcessInfo.processInfo.environment["AUDIT_TRAIL_KEYSTONE_PASSWORD"]
+            else { throw ValidationError("--keystone needs --keystone-password or AUDIT_TRAIL_KEYSTONE_PASSWORD") }
+            return KeystoneValidator(
+                configuration: .init(
+                    url: keystone, user: keystoneUser, password: password, project: keystoneProject,
+                    domain: keystoneDomain, cacheTTL: .seconds(tokenCacheTtl)))
+        }
         guard let oidcJwks, let oidcIssuer, let oidcAudience else {
-            throw ValidationError("give exactly one of --tokens and --oidc-jwks")
+            throw ValidationError("give exactly one of --tokens, --keystone and --oidc-jwks")
         }
         var claims = OIDCValidator.ClaimNames()
         claims.projectID = oidcProjectClaim
