@@ -13,8 +13,10 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Serve the stored trail over HTTP: Hermes' /v1/events API and the pair view (/v1/calls), scoped by token.",
         discussion: """
             Routes: GET /v1/events, /v1/events/{id}, /v1/attributes/{name} (SAP Hermes' v1 API), \
-            /v1/calls, /v1/calls/{id} (the pair view, as `query --json` prints it), /healthz and \
-            /openapi.json. Callers send a token (X-Auth-Token, or Authorization: Bearer). A caller \
+            /v1/calls, /v1/calls/{id} (the pair view, as `query --json` prints it), /healthz, \
+            /metrics and /openapi.json. /metrics (Prometheus text: requests by route and status, \
+            durations, 401/403 counts, store query times) needs no token, like /healthz: keep the \
+            port private or filter /metrics at the proxy. Callers send a token (X-Auth-Token, or Authorization: Bearer). A caller \
             sees its project's events (its domain's, for a domain-scoped token) with the role \
             audit_viewer; a cloud admin sees every project and may pass project_id or domain_id.
 
