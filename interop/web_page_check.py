@@ -156,6 +156,7 @@ ROWS = """Array.from(document.querySelectorAll('#calls tbody tr')).map((row) => 
   project: row.querySelector('.project').textContent,
   latency: row.querySelector('.latency').textContent,
 }))"""
+HOSTILE = "<img src=x onerror=\"document.title='changed'\">"
 SETTLED = "!document.body.classList.contains('busy')"
 VISIBLE = "!document.getElementById('{0}').hidden"
 
@@ -253,6 +254,13 @@ def run(arguments, browser):
         browser.screenshot(os.path.join(shots, "web-page-call.png"))
     click(browser, "#back", "the list")
     result["back_to_list"] = browser.evaluate("!document.getElementById('list').hidden")
+
+    # Text the server echoes back (a 400 quoting the bad value) stays text: no element made of
+    # it, no handler run (the policy would also block an inline one, and the log would say so).
+    search(browser, status=HOSTILE)
+    result["hostile_message"] = message(browser)
+    result["hostile_elements"] = browser.evaluate("document.querySelectorAll('#message *, img').length")
+    result["title_after_hostile"] = browser.evaluate("document.title")
 
     # Another project's token sees only its own.
     click(browser, "#sign-out", "signing out")

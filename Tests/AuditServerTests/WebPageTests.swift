@@ -152,6 +152,9 @@ import Testing
         let logs = detail["logs"] as? [String] ?? []
         #expect(!logs.isEmpty && logs.allSatisfy { $0.hasPrefix("verified") })
         #expect(result["back_to_list"] as? Bool == true)
+        // Markup in what the server echoes (a 400 quoting the bad status) is shown as text.
+        #expect((result["hostile_message"] as? String)?.contains("<img src=x onerror=") == true)
+        #expect(result["hostile_elements"] as? Int == 0 && result["title_after_hostile"] as? String == "AuditTrail")
         #expect(result["token_after_sign_out"] is NSNull)
         // Another project's token: its own calls only; a foreign project_id: 403.
         #expect(Set(ids("other_first_page")) == Set((byProject[other] ?? []).map(\.id)))

@@ -40,8 +40,9 @@
   }
 
   async function api(path, parameters) {
-    const url = new URL(path, window.location.origin);
-    for (const [name, value] of parameters || []) url.searchParams.append(name, value);
+    // Percent-encoded (a space as %20): the server decodes RFC 3986 escapes, not a form's `+`.
+    const query = (parameters || []).map(([name, value]) => `${encodeURIComponent(name)}=${encodeURIComponent(value)}`);
+    const url = query.length ? `${path}?${query.join('&')}` : path;
     const response = await fetch(url, { headers: { 'X-Auth-Token': token() || '', Accept: 'application/json' } });
     const text = await response.text();
     let body = null;
