@@ -151,17 +151,23 @@ public final class ArchivedLog {
     }
 
     /// Uploads the segments `writer` sealed since the last call, then the manifest.
-    /// - Returns: the number of segments uploaded.
+    /// - Returns: the segments uploaded.
     /// - Throws: ``ArchiveError/fenced(_:)`` when another owner took the log.
     @discardableResult
-    public func publish(_ writer: LogWriter) async throws -> Int {
-        let sealed = writer.sealedSegments
+    nonisolated(nonsending) public func publish(_ writer: LogWriter) async throws -> [Manifest.Segment] {
+        try await publish(sealed: writer.sealedSegments, directory: writer.logDirectory)
+    }
+
+    /// Uploads the segments of `sealed` (a writer's ``LogWriter/sealedSegments``, whose files are
+    /// in `directory`) that the bucket does not have yet, then the manifest.
+    @discardableResult
+    nonisolated(nonsending) public func publish(sealed: [Manifest.Segment], directory: String) async throws -> [Manifest.Segment] {
         let known = manifest.sealedNext
         let pending = sealed.filter { known == nil || $0.base >= known! }
-        guard let first = pending.first else { return 0 }
+        guard let first = pending.first else { return [] }
         if let known, first.base != known {
             throw ArchiveError.diverged(
-                "\(writer.logDirectory): the bucket's segments end at \(known), the local ones go on from \(first.base)")
+                "\(directory): the bucket's segments end at \(known), the local ones go on from \(first.base)")
         }
         let store = archive.store
         let layout = archive.layout
@@ -170,7 +176,7 @@ public final class ArchivedLog {
                 let key = layout.segment(topic: topic, partition: partition, base: segment.base, digest: segment.digest, suffix: suffix)
                 do {
                     _ = try await store.upload(
-                        key, file: writer.logDirectory + "/" + LogFiles.name(segment.base, suffix), condition: .absent)
+                        key, file: directory + "/" + LogFiles.name(segment.base, suffix), condition: .absent)
                 } catch where isPreconditionFailure(error) {
                     // The key names the content: it is there already (an upload retried after a crash).
                 }
@@ -180,10 +186,10 @@ public final class ArchivedLog {
         next.segments += pending
         next.epoch = epoch
         try await putManifest(next)
-        return pending.count
+        return pending
     }
 
-    private func putManifest(_ next: ArchiveManifest) async throws {
+    nonisolated(nonsending) private func putManifest(_ next: ArchiveManifest) async throws {
         let key = archive.layout.manifest(topic: topic, partition: partition)
         do {
             manifestETag = try await archive.store.put(key, bytes: try ArchiveJSON.encode(next), condition: .matches(manifestETag))
@@ -197,12 +203,19 @@ public final class ArchivedLog {
     /// uploaded segments' end. Skipped when nothing changed since the last one.
     /// - Throws: ``ArchiveError/fenced(_:)`` when another owner took the log.
     @discardableResult
-    public func checkpoint(_ writer: LogWriter) async throws -> Checkpoint? {
+    nonisolated(nonsending) public func checkpoint(_ writer: LogWriter) async throws -> Checkpoint? {
+        try await checkpoint(durableOffset: Self.durableOffset(writer))
+    }
+
+    /// Renews the lease, then writes a signed checkpoint saying `durableOffset` (see
+    /// ``durableOffset(_:)``) was durable. Skipped when nothing changed since the last one.
+    @discardableResult
+    nonisolated(nonsending) public func checkpoint(durableOffset: Int64?) async throws -> Checkpoint? {
         let last = manifest.segments.last
         let now = archive.clock()
         let checkpoint = Checkpoint(
             topic: topic, partition: partition, epoch: epoch, owner: archive.owner, time: now,
-            durableOffset: Self.durableOffset(writer), sealedNext: last?.next ?? manifest.retired?.next,
+            durableOffset: durableOffset, sealedNext: last?.next ?? manifest.retired?.next,
             sealedChainHead: last?.chainHead ?? manifest.retired?.chainHead)
         if let lastCheckpoint, lastCheckpoint.durableOffset == checkpoint.durableOffset,
             lastCheckpoint.sealedNext == checkpoint.sealedNext
@@ -226,7 +239,7 @@ public final class ArchivedLog {
     /// (the next run writes it again); after it, unlisted objects that the next run deletes.
     /// - Returns: the segments removed.
     @discardableResult
-    public func applyRetention(retainMilliseconds: Int64) async throws -> [Manifest.Segment] {
+    nonisolated(nonsending) public func applyRetention(retainMilliseconds: Int64) async throws -> [Manifest.Segment] {
         let now = archive.clock()
         let cutoff = (now - retainMilliseconds) * 1000  // record times are µs
         let expired = Array(manifest.segments.dropLast().prefix { $0.maxTime < cutoff })
@@ -251,12 +264,12 @@ public final class ArchivedLog {
 
     /// What `writer` holds durably: its resume offset, or the end of its sealed segments where a
     /// seal (which makes everything appended durable) went past the last barrier.
-    static func durableOffset(_ writer: LogWriter) -> Int64? {
+    public static func durableOffset(_ writer: LogWriter) -> Int64? {
         guard let sealed = writer.sealedSegments.last?.next else { return writer.resumeOffset }
         return max(sealed, writer.resumeOffset ?? sealed)
     }
 
-    private func renewLease(now: Int64) async throws {
+    nonisolated(nonsending) private func renewLease(now: Int64) async throws {
         let key = archive.layout.lease(topic: topic, partition: partition)
         let lease = Lease(topic: topic, partition: partition, epoch: epoch, owner: archive.owner, renewedAt: now)
         do {

@@ -4,92 +4,49 @@
 import AuditArchive
 import AuditModel
 import AuditStore
-import CoreMetrics
 import Kafka
-import Logging
 
-/// The object-store tier (DESIGN §9), for a worker configured with an ``Archive``.
+/// The object-store tier (DESIGN §9), for a worker configured with an ``Archive``: the loop's
+/// side of ``ArchiveUploader``.
 extension WorkerLoop {
     /// Takes the log of `tp` in the object store before its writer opens: the local directory
     /// then holds the log as the bucket has it, so the writer continues it (and the partition
     /// resumes from it) even when another machine wrote it last.
-    mutating func claimArchived(_ tp: TopicPartition) async throws {
-        guard let archive = configuration.archive else { return }
-        let log = try await fenceAware(tp) {
-            try await ArchivedLog.claim(archive, topic: tp.topic, partition: tp.partition, data: configuration.dataDirectory)
-        }
-        archived[tp] = log
-        switch log.reconciliation {
-        case .kept: break
-        case .downloaded(let segments):
-            logger.info("\(tp): continuing the object store's log (epoch \(log.epoch)): \(segments) segments downloaded")
-        case .replaced(let aside, let segments):
-            logger.warning(
-                "\(tp): another machine continued this log; the local copy was set aside as \(aside), the object store's \(segments) segments downloaded (epoch \(log.epoch))")
-        }
+    func claimArchived(_ tp: TopicPartition) async throws {
+        try await uploader?.claim(tp)
     }
 
-    /// Uploads the segments the logs sealed since the last call (no-op for logs with none).
-    mutating func publishArchived(_ partitions: some Sequence<TopicPartition>) async throws {
-        for tp in partitions {
-            guard let archivedLog = archived[tp], let log = logs[tp] else { continue }
-            let uploaded = try await fenceAware(tp) { try await archivedLog.publish(log.writer) }
-            if uploaded > 0 { metrics.uploadedSegments.increment(by: uploaded) }
-        }
-    }
-
-    /// Housekeeping: uploads new seals; every ``WorkerConfiguration/checkpointInterval`` a signed
-    /// checkpoint per log, and retention.
+    /// Hands the logs' sealed segments to the uploader (it uploads what is new, in the
+    /// background); every ``WorkerConfiguration/checkpointInterval`` a checkpoint and retention
+    /// too. Throws what stopped the uploader (fencing).
     mutating func archiveHousekeeping() async throws {
-        guard configuration.archive != nil else { return }
-        try await publishArchived(Array(logs.keys))
-        guard ContinuousClock.now - lastCheckpoint >= configuration.checkpointInterval else { return }
-        lastCheckpoint = .now
-        try await checkpointArchived(Array(logs.keys))
-        if let retention = configuration.retention {
-            for tp in logs.keys {
-                guard let archivedLog = archived[tp] else { continue }
-                let removed = try await fenceAware(tp) {
-                    try await archivedLog.applyRetention(retainMilliseconds: Int64(retention.inSeconds * 1000))
-                }
-                if !removed.isEmpty {
-                    metrics.retiredSegments.increment(by: removed.count)
-                    logger.info("\(tp): retention removed \(removed.count) segments before offset \(removed.last!.next)")
-                }
-            }
+        guard let uploader else { return }
+        try await uploader.check()
+        let checkpointDue = ContinuousClock.now - lastCheckpoint >= configuration.checkpointInterval
+        if checkpointDue { lastCheckpoint = .now }
+        let retain = configuration.retention.map { Int64($0.inSeconds * 1000) }
+        for (tp, log) in logs {
+            await uploader.submit(
+                tp, sealed: log.writer.sealedSegments, directory: log.writer.logDirectory,
+                checkpoint: checkpointDue ? .some(ArchivedLog.durableOffset(log.writer)) : nil,
+                retainMilliseconds: checkpointDue ? retain : nil)
         }
     }
 
-    mutating func checkpointArchived(_ partitions: [TopicPartition]) async throws {
-        for tp in partitions {
-            guard let archivedLog = archived[tp], let log = logs[tp] else { continue }
-            if try await fenceAware(tp, { try await archivedLog.checkpoint(log.writer) }) != nil {
-                metrics.checkpoints.increment()
-            }
-        }
-    }
-
-    /// Before logs are let go (a revoke, the shutdown): seals their active segments and
-    /// uploads them, so the object store alone holds everything this worker made durable and
-    /// the next owner goes on from there without consuming it again. Then a last checkpoint.
+    /// Before logs are let go (a revoke, the shutdown): seals their active segments and puts them
+    /// in the bucket with a last checkpoint, so the bucket alone holds everything this worker made
+    /// durable and the next owner goes on from there without consuming anything again.
     mutating func sealAndPublish(_ partitions: [TopicPartition]) async throws {
-        guard configuration.archive != nil else { return }
-        for tp in partitions { try logs[tp]?.writer.seal() }
-        try await publishArchived(partitions)
-        try await checkpointArchived(partitions)
-    }
-
-    /// Runs an object-store step of `tp`'s log; a fenced log is counted and logged, and the
-    /// error ends the worker: another owner holds the log now.
-    func fenceAware<T>(_ tp: TopicPartition, _ body: () async throws -> T) async throws -> T {
-        do {
-            return try await body()
-        } catch let error as ArchiveError {
-            if case .fenced = error {
-                metrics.fenced.increment()
-                logger.error("\(tp): \(error); stopping: another owner holds this log")
-            }
-            throw error
+        guard let uploader else { return }
+        var jobs: [TopicPartition: ArchiveUploader.Job] = [:]
+        for tp in partitions {
+            guard let writer = logs[tp]?.writer else { continue }
+            try writer.seal()
+            jobs[tp] = ArchiveUploader.Job(
+                sealed: writer.sealedSegments, directory: writer.logDirectory,
+                checkpoint: .some(ArchivedLog.durableOffset(writer)))
         }
+        try await uploader.drain(jobs)
+        await uploader.release(partitions)
     }
 }

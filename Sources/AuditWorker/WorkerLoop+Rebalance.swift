@@ -32,7 +32,7 @@ extension WorkerLoop {
             // A lost partition may have a new owner already: nothing more is written for it.
             if !rebalance.isLost { try await sealAndPublish(rebalance.partitions.filter { logs[$0] != nil }) }
             let revoked = rebalance.partitions.compactMap { tp in logs.removeValue(forKey: tp).map { (tp, $0) } }
-            for tp in rebalance.partitions { archived[tp] = nil }
+            if rebalance.isLost { await uploader?.release(rebalance.partitions) }
             let offsets = try closeDurably(revoked)
             let committed = rebalance.isLost ? false : try await commit(offsets)
             logger.info("partitions revoked: \(rebalance.partitions.map(\.description).joined(separator: ", "))")
@@ -52,8 +52,10 @@ extension WorkerLoop {
                 let writer = try await openWriter(tp)
                 let log = PartitionLog(topicPartition: tp, writer: writer, now: currentMicroseconds())
                 logs[tp] = log
-                // Opening sealed what the journal held: upload it before consuming on.
-                try await publishArchived([tp])
+                // Opening sealed what the journal held: it is uploaded in the background.
+                if let uploader {
+                    await uploader.submit(tp, sealed: writer.sealedSegments, directory: writer.logDirectory)
+                }
                 starts[tp] = writer.resumeOffset.map { .exact($0) } ?? .beginning
                 if let resume = writer.resumeOffset { metrics.durableOffset(tp).record(resume) }
                 for damage in writer.recovery.damaged {

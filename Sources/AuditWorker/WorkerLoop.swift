@@ -22,8 +22,8 @@ struct WorkerLoop {
     /// One decoder per core: a batch is decoded on all of them (``prepare(_:)``).
     var decoders: [NotificationDecoder]
     var logs: [TopicPartition: PartitionLog] = [:]
-    /// Each log's place in the object store, when the worker has one (``WorkerConfiguration/archive``).
-    var archived: [TopicPartition: ArchivedLog] = [:]
+    /// The object-store side, when the worker has one (``WorkerConfiguration/archive``).
+    let uploader: ArchiveUploader?
     var lastCheckpoint = ContinuousClock.now
     var lastHousekeeping = ContinuousClock.now
     /// Partitions whose logs were appended to since the last durability barrier.
@@ -69,6 +69,9 @@ struct WorkerLoop {
         // (``delivered(until:)``), and giving up would only make the batch fail.
         producerConfiguration.set("message.timeout.ms", "0")
         producer = try Producer(configuration: producerConfiguration, logger: logger)
+        uploader = configuration.archive.map {
+            ArchiveUploader(archive: $0, data: configuration.dataDirectory, metrics: worker.metrics, logger: logger)
+        }
         decoders = (0..<max(1, min(sysconf(Int32(_SC_NPROCESSORS_ONLN)), 8))).map { _ in NotificationDecoder(validator: validator) }
     }
 
@@ -366,7 +369,6 @@ struct WorkerLoop {
         try await sealAndPublish(Array(logs.keys))
         let offsets = try closeDurably(Array(logs))
         logs = [:]
-        archived = [:]
         // The resume offsets are durable in the store, which is what an assignment resumes from;
         // the commit only tells the group. With the coordinator unreachable it would wait for the
         // session timeout (45 s), longer than a supervisor's stop grace: it gets a few seconds.

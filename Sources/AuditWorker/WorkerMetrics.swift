@@ -34,9 +34,11 @@ public final class WorkerMetrics: Sendable {
     let damagedJournals: Counter
     let purges: Counter
     let uploadedSegments: Counter
+    let uploadedBytes: Counter
     let checkpoints: Counter
     let retiredSegments: Counter
     let fenced: Counter
+    let archiveErrors: Counter
     let assignedPartitions: Gauge
     let fsync: Timer
     private let phases: [String: FloatingPointCounter]
@@ -65,9 +67,11 @@ public final class WorkerMetrics: Sendable {
         damagedJournals = counter("damaged_journals")
         purges = counter("purges")
         uploadedSegments = counter("archive_uploaded_segments")
+        uploadedBytes = counter("archive_uploaded_bytes")
         checkpoints = counter("archive_checkpoints")
         retiredSegments = counter("archive_retired_segments")
         fenced = counter("archive_fenced")
+        archiveErrors = counter("archive_errors")
         assignedPartitions = Gauge(label: "audit_assigned_partitions", factory: factory)
         fsync = Timer(label: "audit_fsync_seconds", factory: factory)
         phases = Dictionary(uniqueKeysWithValues: Self.phaseNames.map { phase in
@@ -140,8 +144,10 @@ public final class WorkerMetrics: Sendable {
         "audit_damaged_journals_total": "Journals found damaged on open, set aside and consumed again from Kafka.",
         "audit_purges_total": "Deletions of stored and committed copies from the by-id topic.",
         "audit_archive_uploaded_segments_total": "Sealed segments uploaded to the object store (with their indexes, then the manifest).",
+        "audit_archive_uploaded_bytes_total": "Bytes of sealed segments and indexes uploaded to the object store.",
         "audit_archive_checkpoints_total": "Signed checkpoints written to the object store.",
         "audit_archive_retired_segments_total": "Sealed segments removed from the object store by retention (a signed tombstone stays).",
+        "audit_archive_errors_total": "Object-store uploads, checkpoints or retention runs that failed after the client's retries (tried again later).",
         "audit_archive_fenced_total": "Logs this worker lost to another owner in the object store (a conditional put failed): the worker stops.",
         "audit_lost_total": "Notifications lost: forwarded copies deleted unread (by_id_gap), source offsets deleted unread (source_gap).",
         "audit_quarantined_total": "Invalid notifications stored as quarantined records, by reason.",

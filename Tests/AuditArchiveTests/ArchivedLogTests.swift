@@ -73,7 +73,7 @@ import Testing
             try writerA.seal()
             try writerA.append(Self.records(from: 100, pairs: 50, eventTime: Self.now * 1000))
             try writerA.seal()
-            #expect(try await logA.publish(writerA) == 2)
+            #expect(try await logA.publish(writerA).count == 2)
             // Durable but not sealed: machine A's journal only, lost with it.
             try writerA.append(Self.records(from: 200, pairs: 10, eventTime: Self.now * 1000))
             try writerA.sync()
@@ -88,7 +88,7 @@ import Testing
             #expect(writerB.resumeOffset == 200)
             try writerB.append(Self.records(from: 200, pairs: 30, eventTime: Self.now * 1000))
             try writerB.seal()
-            #expect(try await logB.publish(writerB) == 1)
+            #expect(try await logB.publish(writerB).count == 1)
             #expect(try await logB.checkpoint(writerB)?.sealedNext == 260)
 
             let report = try await Self.verify(client, key: key.publicKey)
@@ -225,7 +225,7 @@ import Testing
                 offset += 20
                 try writer.seal()
             }
-            #expect(try await log.publish(writer) == 6)
+            #expect(try await log.publish(writer).count == 6)
             let removed = try await log.applyRetention(retainMilliseconds: 400 * Self.day)
             #expect(removed.map(\.base) == [0, 20, 40])
             #expect(log.manifest.segments.map(\.base) == [60, 80, 100])

@@ -101,4 +101,68 @@ struct TwoMachinesTests {
             #expect(stats.status == 0, "\(stats.stdout)\n\(stats.stderr)")
         }
     }
+
+    /// Split brain: two workers in two groups both believe they own every partition. The second
+    /// claims each log's lease in the bucket; from then on every put of the first fails, so it
+    /// stops with an error instead of publishing a manifest, segment or checkpoint that readers
+    /// would accept, and the bucket still holds every notification once.
+    @Test func anOwnerWhoseLeaseWasTakenStopsAndPublishesNothingReadersAccept() async throws {
+        let topic = "notifications.info"
+        let temporary = FileManager.default.temporaryDirectory.path
+        let dataA = temporary + "/" + TestEnvironment.uniqueName("zombie-a")
+        let dataB = temporary + "/" + TestEnvironment.uniqueName("zombie-b")
+        let cache = temporary + "/" + TestEnvironment.uniqueName("zombie-cache")
+        defer { for path in [dataA, dataB, cache] { try? FileManager.default.removeItem(atPath: path) } }
+        // Keyed (as AuditClient publishes): no by-id hop, so the two groups share only the source logs.
+        let trail = PublishedTrail(calls: 2_000, keyed: true, seed: 23)
+        let groupA = TestEnvironment.uniqueName("zombie-a")
+        let groupB = TestEnvironment.uniqueName("zombie-b")
+        try await withMotoS3 { moto in
+            let location = "s3://\(moto.bucket)/trail"
+            let archive = [
+                "--object-store", location, "--s3-endpoint", moto.endpoint, "--segment-bytes", "64KiB",
+                "--checkpoint-interval", "1s",
+            ]
+            try await withMockCluster(topics: [topic: 2, "\(groupA).by-id": 2, "\(groupB).by-id": 2]) { cluster in
+                let bootstrap = cluster.bootstrapServers
+                let partitions = (0..<2).map { TopicPartition(topic, Int32($0)) }
+                let producer = try Producer(configuration: KafkaConfiguration(bootstrapServers: bootstrap))
+                let probe = try Consumer(configuration: KafkaConfiguration(bootstrapServers: bootstrap))
+                func publish(_ range: Range<Int>) async throws {
+                    for (key, value) in trail.values[range] {
+                        try await producer.enqueue(ProducerRecord(topic: topic, key: key, value: value))
+                    }
+                    #expect(try await producer.flush(timeout: .seconds(60)).failed == 0)
+                }
+                let half = trail.values.count / 2
+                let a = try WorkerProcess(
+                    bootstrap: bootstrap, group: groupA, data: dataA, arguments: archive,
+                    environment: moto.environment)
+                defer { a.kill() }
+                try await a.waitUntil("A owns every partition") { $0["audit_assigned_partitions"] == 4 }
+                try await publish(0..<half)
+                try await a.waitUntil("A uploaded a segment") { ($0["audit_archive_uploaded_segments_total"] ?? 0) > 0 }
+
+                let b = try WorkerProcess(
+                    bootstrap: bootstrap, group: groupB, data: dataB, arguments: archive,
+                    environment: moto.environment)
+                defer { b.kill() }
+                try await b.waitUntil("B owns every partition") { $0["audit_assigned_partitions"] == 4 }
+                try await publish(half..<trail.values.count)
+                // A's next checkpoint or upload meets B's lease: it stops with an error.
+                let status = await a.exitStatus(timeout: .seconds(60))
+                #expect(status == 1, "A did not stop on its taken lease:\n\(a.logTail())")
+                let logA = (try? String(contentsOfFile: a.logPath, encoding: .utf8)) ?? ""
+                #expect(logA.contains("fenced"), "\(a.logTail())")
+                try await waitUntilEverythingDurable(probe, partitions) { try await b.waitUntilDurable($0, timeout: .seconds(120)) }
+                try await probe.close()
+                #expect(await b.terminate() == 0, "B did not drain cleanly:\n\(b.logTail())")
+            }
+            let verify = try Interop.run(
+                TestEnvironment.auditTrailExecutable,
+                ["verify", "--object-store", location, "--s3-endpoint", moto.endpoint, "--cache", cache], environment: moto.environment)
+            #expect(verify.status == 0, "verify of the bucket failed:\n\(verify.stdout)\n\(verify.stderr)")
+            #expect(try trail.mismatches(inStoreAt: cache) == [])
+        }
+    }
 }

@@ -79,6 +79,16 @@ struct WorkerProcess {
         }
     }
 
+    /// The exit status once the worker exits by itself, or `nil` if it still runs after `timeout`.
+    func exitStatus(timeout: Duration) async -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            if ContinuousClock.now >= deadline { return nil }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        return process.terminationStatus
+    }
+
     func logTail() -> String {
         let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
         return text.split(separator: "\n").suffix(20).joined(separator: "\n")

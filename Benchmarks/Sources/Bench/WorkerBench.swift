@@ -43,6 +43,16 @@ struct WorkerBench: AsyncParsableCommand {
     @Option(help: "Partitions of the unkeyed run (and of its by-id topic).")
     var unkeyedPartitions: Int32 = 64
 
+    @Option(help: """
+        Notifications of the object-store run: keyed, stored by a worker that uploads its sealed \
+        segments to moto's S3 server on loopback (needs the interop venv), next to the same \
+        worker without it on the same topic; 0 skips it.
+        """)
+    var objectStore: Int = 100_000
+
+    @Option(help: "Segment size of the object-store run (the worker's --segment-bytes).")
+    var objectStoreSegmentBytes: String = "8MiB"
+
     @Option(help: "Path of kcat, or empty to skip the comparison.")
     var kcat: String = "/usr/bin/kcat"
 
@@ -73,6 +83,13 @@ struct WorkerBench: AsyncParsableCommand {
             try cluster.createTopic("bench-unkeyed.by-id", partitions: unkeyedPartitions)
             print("\(unkeyedPartitions) partitions for the unkeyed run (the by-id hop included)")
             try await throughput(executable, topic: "unkeyed", count: unkeyed, keyed: false, goal: 0.4, bootstrap: bootstrap)
+        }
+
+        if objectStore > 0 {
+            try cluster.createTopic("archived", partitions: unkeyedPartitions)
+            try cluster.createTopic("bench-archived.by-id", partitions: unkeyedPartitions)
+            try cluster.createTopic("bench-archived-s3.by-id", partitions: unkeyedPartitions)
+            try await objectStoreRun(executable, bootstrap: bootstrap)
         }
 
         if pending > 0 {
@@ -115,6 +132,33 @@ struct WorkerBench: AsyncParsableCommand {
         if let kcatRate {
             print(String(format: "end-to-end ratio worker / kcat, %@: %.2fx (goal >= %.1fx)", keyed ? "keyed" : "unkeyed", rate / kcatRate, goal))
         }
+    }
+
+    /// The worker with and without the object store on the same topic: both rates, what it
+    /// uploaded while it stored, and what was left to upload when it was done (sealed and
+    /// uploaded at SIGTERM). Uploads keep up when that rest is no more than the active segments.
+    private func objectStoreRun(_ executable: URL, bootstrap: String) async throws {
+        let bytes = try await publish(topic: "archived", count: objectStore, requestsOnly: false, keyed: true, bootstrap: bootstrap)
+        let plain = try await runWorker(executable, topic: "archived", count: objectStore, bootstrap: bootstrap)
+        let plainRate = reportRate(
+            "worker end to end, keyed, local disk only", count: objectStore, unit: "notifications", bytes: bytes, plain.elapsed)
+        let moto = try await MotoS3.start(bucket: "bench")
+        defer { moto.stop() }
+        let archived = try await runWorker(
+            executable, topic: "archived", count: objectStore, bootstrap: bootstrap, group: "bench-archived-s3",
+            arguments: [
+                "--object-store", "s3://bench/trail", "--s3-endpoint", moto.endpoint,
+                "--segment-bytes", objectStoreSegmentBytes, "--checkpoint-interval", "5s",
+            ],
+            environment: moto.environment)
+        let rate = reportRate(
+            "worker end to end, keyed, sealed segments uploaded to moto on loopback (--segment-bytes \(objectStoreSegmentBytes))",
+            count: objectStore, unit: "notifications", bytes: bytes, archived.elapsed)
+        let uploaded = Double(archived.uploadedBytes) / 1e6
+        let total = Double(archived.sealedBytes) / 1e6
+        print(String(format: "  with the object store / without: %.2fx", rate / plainRate))
+        print(String(format: "  uploaded while storing: %d segments, %.1f MB (%.1f MB/s over the run); left at the end: %.1f MB of %.1f MB, sealed and uploaded at SIGTERM in %.2f s",
+                     archived.uploadedSegments, uploaded, uploaded / archived.elapsed.inSeconds, total - uploaded, total, archived.drain.inSeconds))
     }
 
     /// Publishes sample traffic keyed by payload.id (as AuditClient does), or without a key and
@@ -170,18 +214,20 @@ struct WorkerBench: AsyncParsableCommand {
     /// from its partitions being assigned to the last notification durable, and its peak RSS.
     /// `feed`, if given, runs once the partitions are assigned, with the stored count at hand.
     private func runWorker(
-        _ executable: URL, topic: String, count: Int, bootstrap: String,
-        feed: (@escaping @Sendable () -> Int) async throws -> Void = { _ in }
-    ) async throws -> (elapsed: Duration, peakRSS: Int, phases: [String: Double]) {
-        let data = FileManager.default.temporaryDirectory.appendingPathComponent("bench-worker-\(getpid())-\(topic)").path
+        _ executable: URL, topic: String, count: Int, bootstrap: String, group: String? = nil, arguments: [String] = [],
+        environment: [String: String] = [:], feed: (@escaping @Sendable () -> Int) async throws -> Void = { _ in }
+    ) async throws -> WorkerRun {
+        let group = group ?? "bench-\(topic)"
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("bench-worker-\(getpid())-\(group)").path
         defer { try? FileManager.default.removeItem(atPath: data) }
         let process = Process()
         process.executableURL = executable
         let metricsPort = TestEnvironment.freePort()
         process.arguments = [
-            "worker", "--brokers", bootstrap, "--topic", topic, "--group", "bench-\(topic)", "--data", data, "--log-level", "debug",
+            "worker", "--brokers", bootstrap, "--topic", topic, "--group", group, "--data", data, "--log-level", "debug",
             "--metrics-port", String(metricsPort),
-        ]
+        ] + arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let pipe = Pipe()
         process.standardError = pipe
         try process.run()
@@ -216,8 +262,11 @@ struct WorkerBench: AsyncParsableCommand {
         while !state.isDone { try await Task.sleep(for: .milliseconds(20)) }
         let result = state.result
         let phases = await Self.phaseSeconds(port: metricsPort)
+        let counters = await Self.counters(port: metricsPort)
+        let stopping = ContinuousClock.now
         process.terminate()
         process.waitUntilExit()
+        let drain = stopping.duration(to: .now)
         if let loss = result.loss {
             throw ValidationError("the run lost notifications, so no rate is printed: \(loss)")
         }
@@ -231,7 +280,46 @@ struct WorkerBench: AsyncParsableCommand {
             throw ValidationError(
                 "the store does not hold the run's \(count) notifications (stored \(statistics.notifications) + \(statistics.duplicates) repeats, lost \(account.lost), in flight \(account.inFlight.count)): no rate is printed")
         }
-        return (assigned.duration(to: done), result.peak, phases)
+        return WorkerRun(
+            elapsed: assigned.duration(to: done), peakRSS: result.peak, phases: phases, drain: drain,
+            uploadedSegments: Int(counters["audit_archive_uploaded_segments_total"] ?? 0),
+            uploadedBytes: Int(counters["audit_archive_uploaded_bytes_total"] ?? 0), sealedBytes: Self.sealedBytes(data))
+    }
+
+    /// One worker run's figures.
+    struct WorkerRun {
+        var elapsed: Duration
+        var peakRSS: Int
+        var phases: [String: Double]
+        /// From SIGTERM to the exit (with an object store: sealing and uploading what was left).
+        var drain: Duration
+        /// Uploaded when the run was done, before SIGTERM.
+        var uploadedSegments: Int
+        var uploadedBytes: Int
+        /// Sealed segments and indexes on disk after the exit.
+        var sealedBytes: Int
+    }
+
+    private static func sealedBytes(_ data: String) -> Int {
+        var total = 0
+        let enumerator = FileManager.default.enumerator(atPath: data)
+        while let name = enumerator?.nextObject() as? String {
+            guard name.hasSuffix(".seg") || name.hasSuffix(".idx") else { continue }
+            total += ((try? FileManager.default.attributesOfItem(atPath: data + "/" + name)[.size]) as? NSNumber)?.intValue ?? 0
+        }
+        return total
+    }
+
+    /// The worker's counters from its metrics endpoint, by name (without labels).
+    private static func counters(port: Int) async -> [String: Double] {
+        guard let url = URL(string: "http://127.0.0.1:\(port)/metrics"),
+              let (body, _) = try? await URLSession.shared.data(from: url) else { return [:] }
+        var values: [String: Double] = [:]
+        for line in String(decoding: body, as: UTF8.self).split(separator: "\n") where !line.hasPrefix("#") && !line.contains("{") {
+            let parts = line.split(separator: " ")
+            if parts.count == 2, let value = Double(parts[1]) { values[String(parts[0])] = value }
+        }
+        return values
     }
 
     /// The release build of `audit-trail` to run: `--audit-trail`, `$AUDIT_TRAIL_BIN`, or the main
