@@ -20,7 +20,8 @@ deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-# The Python side of the differential tests (pycadf, keystonemiddleware, jsonschema from PyPI);
+# The Python side of the differential tests (pycadf, keystonemiddleware, jsonschema from PyPI)
+# and moto's S3 server for the object-store tests;
 # reused while interop/requirements.txt is unchanged.
 interop-deps: deps
 	@interop/setup-venv.sh >/dev/null

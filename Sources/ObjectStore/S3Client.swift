@@ -14,7 +14,8 @@ import Synchronization
 /// exponential backoff and full jitter (``S3RetryPolicy``); a 412 is never retried.
 ///
 /// - Important: call ``shutdown()`` once done (or use ``withS3Client(bucket:configuration:_:)``):
-///   the client owns an `HTTPClient` whose connections must be closed.
+///   the client owns an `HTTPClient` whose connections must be closed, and which traps in debug
+///   builds when it is released while still running.
 public final class S3Client: ObjectStore {
     /// The bucket every key lives in.
     public let bucket: String

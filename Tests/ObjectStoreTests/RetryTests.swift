@@ -15,7 +15,7 @@ import Testing
     @Test func retriedConditionalPutRecognisesItsOwnWrite() async throws {
         try await withScriptedServer(plan: "500,412") { client in
             let etag = try await client.put("lease", bytes: Array("owner-a".utf8), condition: .absent)
-            #expect(etag == "\"\(SigV4Signer.hex(Insecure_MD5("owner-a")))\"")
+            #expect(etag == "\"\(SigV4Signer.hex(S3Client.md5(Array("owner-a".utf8))))\"")
             #expect(client.requestsSent == 3)  // PUT 500, PUT 412, HEAD
         }
     }
@@ -66,8 +66,6 @@ import Testing
         }
     }
 
-    private func Insecure_MD5(_ text: String) -> [UInt8] { MD5Digest.of(Array(text.utf8)) }
-
     /// Python's standard library only: PUT answers follow the plan (then 200); 200 and 500 store
     /// the object, other statuses don't; HEAD tells the stored ETag.
     private static let script = """
@@ -96,45 +94,7 @@ import Testing
         """
 
     private func withScriptedServer(plan: String, _ body: (S3Client) async throws -> Void) async throws {
-        let scriptPath = NSTemporaryDirectory() + "scripted-s3-\(UUID().uuidString).py"
-        try Self.script.write(toFile: scriptPath, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(atPath: scriptPath) }
-        let port = TestEnvironment.freePort()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", scriptPath, "\(port)", plan]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-        // Wait until it listens (a HEAD of nothing answers 404).
-        let probe = try S3Client(
-            bucket: "b",
-            configuration: S3Configuration(
-                endpoint: "http://127.0.0.1:\(port)", credentials: MotoS3.credentials,
-                retry: S3RetryPolicy(maxAttempts: 1)))
-        var listening = false
-        for _ in 0..<200 where !listening {
-            do {
-                _ = try await probe.head("probe")
-                listening = true
-            } catch {
-                try await Task.sleep(for: .milliseconds(25))
-            }
-        }
-        try await probe.shutdown()
-        try #require(listening)
-        let configuration = S3Configuration(
-            endpoint: "http://127.0.0.1:\(port)", credentials: MotoS3.credentials,
-            retry: S3RetryPolicy(maxAttempts: 4, baseDelay: .milliseconds(5), maxDelay: .milliseconds(20)))
-        try await withS3Client(bucket: "b", configuration: configuration, body)
+        let retry = S3RetryPolicy(maxAttempts: 4, baseDelay: .milliseconds(5), maxDelay: .milliseconds(20))
+        try await ScriptedServer.with(script: Self.script, arguments: [plan], retry: retry, body)
     }
-}
-
-/// MD5 through the module's own dependency, for expected ETags.
-private enum MD5Digest {
-    static func of(_ bytes: [UInt8]) -> [UInt8] { S3Client.md5(bytes) }
 }
