@@ -84,6 +84,68 @@ import Testing
         }
     }
 
+    /// `audit-trail serve --keystone` as an operator runs it, the password from the environment.
+    @Test(.timeLimit(.minutes(10)))
+    func theCommandValidatesWithKeystone() async throws {
+        let keystone = try await KeystoneFixture.shared()
+        let port = TestEnvironment.freePort()
+        let process = Process()
+        process.executableURL = TestEnvironment.auditTrailExecutable
+        process.arguments = [
+            "serve", "--data", keystone.store, "--port", String(port), "--keystone", keystone.url + "/v3",
+            "--keystone-user", keystone.service["user"]!, "--keystone-project", keystone.service["project"]!,
+            "--token-cache-ttl", "1",
+        ]
+        process.environment = ProcessInfo.processInfo.environment.merging(
+            ["AUDIT_TRAIL_KEYSTONE_PASSWORD": keystone.service["password"]!]) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        func get(_ path: String, token: String) async throws -> (Int, [String: Any]) {
+            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+            request.setValue(token, forHTTPHeaderField: "X-Auth-Token")
+            let (data, response) = try await URLSession.shared.data(for: request)
+            return ((response as? HTTPURLResponse)?.statusCode ?? 0, (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:])
+        }
+        // Until the port answers, at most 30 s.
+        var status = 0
+        for _ in 0..<300 where status == 0 {
+            status = (try? await get("/v1/events?limit=1", token: keystone.tokens["viewer-b"]!).0) ?? 0
+            if status == 0 { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        let b = try await get("/v1/events?limit=1", token: keystone.tokens["viewer-b"]!)
+        #expect(b.0 == 200 && b.1["total"] as? Int == keystone.counts[keystone.projectB])
+        #expect(try await get("/v1/events", token: "garbage").0 == 401)
+        #expect(try await get("/v1/events", token: keystone.tokens["no-role"]!).0 == 403)
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    /// Exactly one backend, each with what it needs.
+    @Test func theCommandRefusesIncompleteOrSeveralBackends() throws {
+        let fixture = try CallsAPITests.fixture.get()
+        let tokens = NSTemporaryDirectory() + "audit-tokens-" + UUID().uuidString
+        let policy = tokens + ".policy"
+        defer {
+            try? FileManager.default.removeItem(atPath: tokens)
+            try? FileManager.default.removeItem(atPath: policy)
+        }
+        try Data("{\"token\": \"t\", \"roles\": []}\n".utf8).write(to: URL(fileURLWithPath: tokens))
+        try Data(#"{"cloud_admin": "role:admin and"}"#.utf8).write(to: URL(fileURLWithPath: policy))
+        let serve = ["serve", "--data", fixture.directory, "--port", String(TestEnvironment.freePort())]
+        for options in [
+            [String](),
+            ["--tokens", tokens, "--oidc-jwks", "/tmp/jwks.json", "--oidc-issuer", "i", "--oidc-audience", "a"],
+            ["--tokens", tokens, "--keystone", "http://127.0.0.1:1/v3", "--keystone-user", "u", "--keystone-project", "p"],
+            ["--keystone", "http://127.0.0.1:1/v3", "--keystone-user", "u"],
+            ["--oidc-jwks", "/tmp/jwks.json", "--oidc-issuer", "i"],
+            ["--tokens", tokens, "--policy", policy],
+        ] {
+            #expect(try auditTrail(serve + options).status != 0, "\(options)")
+        }
+    }
+
     /// A Keystone that does not answer is a 503, not a 401 and never a scope.
     @Test func anUnreachableKeystoneIsUnavailable() async throws {
         let fixture = try CallsAPITests.fixture.get()

@@ -158,6 +158,30 @@ import Testing
         }
     }
 
+    /// The JWKS fetched from an HTTP URL (here a live server on a loopback port) serves as
+    /// the file does.
+    @Test func theKeySetIsFetchedFromAURL() async throws {
+        let fixture = try ServerFixture(seed: 23, calls: 40)
+        let keys = try await Keys()
+        defer { try? FileManager.default.removeItem(atPath: keys.jwks) }
+        let project = fixture.projects[0]
+        let valid = try await keys.sign(Claims(projectID: project))
+        let unknown = try await keys.sign(Claims(projectID: project), kid: "unknown-1")
+        let published = try String(contentsOfFile: keys.jwks, encoding: .utf8)
+        let router = Router()
+        router.get("/jwks.json") { _, _ in published }
+        try await Application(router: router).test(.live) { idp in
+            let url = "http://127.0.0.1:\(idp.port!)/jwks.json"
+            let validator = OIDCValidator(configuration: .init(jwks: url, issuer: Self.issuer, audience: Self.audience))
+            let server = ReadServer(configuration: .init(data: fixture.directory, validator: validator))
+            try await server.application().test(.router) { client in
+                let reply = try await client.get("/v1/events", token: valid, bearer: true)
+                #expect(reply.status == .ok)
+                #expect(try await client.get("/v1/events", token: unknown, bearer: true).status == .unauthorized)
+            }
+        }
+    }
+
     /// Flips a character of the payload, keeping the signature.
     static func tamper(_ token: String) -> String {
         var parts = token.split(separator: ".").map(String.init)
