@@ -9,7 +9,8 @@ import NIOHTTP1
 
 extension S3Client {
     /// Uploads a file: one PUT up to ``S3Configuration/multipartThreshold``, a multipart upload
-    /// above it, one part in memory at a time, each part signed by its own SHA-256.
+    /// above it with ``S3Configuration/partConcurrency`` parts in flight (each read from the file
+    /// just before it is sent, so memory holds that many parts), each signed by its own SHA-256.
     ///
     /// The condition goes on the single PUT, or on CompleteMultipartUpload: the object appears,
     /// or is refused, at that one step. A failed multipart upload is aborted so its parts don't
@@ -24,19 +25,32 @@ extension S3Client {
         let partSize = Int64(max(configuration.partSize, S3Configuration.minimumPartSize, Int((size + 9_999) / 10_000)))
         let uploadID = try await createMultipartUpload(key)
         do {
-            var parts: [(number: Int, etag: String)] = []
-            var digests: [UInt8] = []
-            var offset: Int64 = 0
-            while offset < size {
-                let count = Int(min(partSize, size - offset))
-                let bytes = try await file.read(at: offset, count: count)
-                digests += Insecure.MD5.hash(data: bytes)
-                let number = parts.count + 1
-                parts.append((number, try await uploadPart(key, uploadID: uploadID, number: number, bytes: bytes)))
-                offset += Int64(count)
+            let count = Int((size + partSize - 1) / partSize)
+            var parts = [(number: Int, etag: String)](repeating: (0, ""), count: count)
+            var digests = [[UInt8]](repeating: [], count: count)
+            // Up to `partConcurrency` parts in flight, each read just before it is sent.
+            try await withThrowingTaskGroup(of: (Int, String, [UInt8]).self) { group in
+                var next = 0
+                var done = 0
+                while done < count {
+                    while next < count && next - done < configuration.partConcurrency {
+                        let index = next
+                        group.addTask {
+                            let offset = Int64(index) * partSize
+                            let bytes = try await file.read(at: offset, count: Int(min(partSize, size - offset)))
+                            let etag = try await self.uploadPart(key, uploadID: uploadID, number: index + 1, bytes: bytes)
+                            return (index, etag, Self.md5(bytes))
+                        }
+                        next += 1
+                    }
+                    guard let (index, etag, digest) = try await group.next() else { break }
+                    parts[index] = (index + 1, etag)
+                    digests[index] = digest
+                    done += 1
+                }
             }
             // A multipart object's ETag: the MD5 of the parts' MD5s, then "-" and the part count.
-            let expected = "\"\(SigV4Signer.hex(Insecure.MD5.hash(data: digests)))-\(parts.count)\""
+            let expected = "\"\(SigV4Signer.hex(Self.md5(digests.flatMap { $0 })))-\(parts.count)\""
             return try await completeMultipartUpload(
                 key, uploadID: uploadID, parts: parts, condition: condition, expectedETag: expected)
         } catch {

@@ -65,6 +65,8 @@ public struct S3Configuration: Sendable {
     /// The size of each part but the last. S3 takes 5 MiB at least (raised to that if lower) and
     /// 10,000 parts at most (raised further for a file that needs it).
     public var partSize: Int
+    /// Parts of one multipart upload sent at once (memory holds this many parts).
+    public var partConcurrency: Int
     /// Objects per ListObjectsV2 page (S3's own maximum is 1,000).
     public var listPageSize: Int
     /// How transient failures are retried.
@@ -84,7 +86,8 @@ public struct S3Configuration: Sendable {
     ///   - pathStyle: `nil` chooses path-style for an explicit endpoint and virtual-hosted for AWS.
     public init(
         endpoint: String? = nil, region: String = "us-east-1", credentials: S3Credentials, pathStyle: Bool? = nil,
-        multipartThreshold: Int64 = 16 * 1024 * 1024, partSize: Int = 8 * 1024 * 1024, listPageSize: Int = 1000,
+        multipartThreshold: Int64 = 16 * 1024 * 1024, partSize: Int = 8 * 1024 * 1024, partConcurrency: Int = 4,
+        listPageSize: Int = 1000,
         retry: S3RetryPolicy = S3RetryPolicy(), connectTimeout: Duration = .seconds(10), ioTimeout: Duration = .seconds(60)
     ) {
         var endpoint = endpoint ?? "https://s3.\(region).amazonaws.com"
@@ -95,6 +98,7 @@ public struct S3Configuration: Sendable {
         self.pathStyle = pathStyle ?? (endpoint.hasSuffix(".amazonaws.com") ? false : true)
         self.multipartThreshold = multipartThreshold
         self.partSize = partSize
+        self.partConcurrency = max(1, partConcurrency)
         self.listPageSize = min(max(1, listPageSize), 1000)
         self.retry = retry
         self.connectTimeout = connectTimeout
