@@ -18,6 +18,7 @@ import argparse
 import base64
 import json
 import os
+import select
 import shutil
 import subprocess
 import sys
@@ -53,7 +54,7 @@ class Browser:
         os.close(chrome_read)
         os.close(chrome_write)
         self.commands = os.fdopen(ours_write, "wb")
-        self.replies = os.fdopen(ours_read, "rb")
+        self.replies = ours_read
         self.buffer = b""
         self.next_id = 0
         self.session = None
@@ -74,12 +75,15 @@ class Browser:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        os.close(self.replies)
 
     def _message(self, deadline):
         while b"\0" not in self.buffer:
-            if time.monotonic() > deadline:
+            # Wait for the pipe no longer than the deadline: a hung browser fails the step.
+            readable, _, _ = select.select([self.replies], [], [], max(0, deadline - time.monotonic()))
+            if not readable:
                 raise TimeoutError("no answer from Chromium")
-            chunk = self.replies.read1(1 << 16)
+            chunk = os.read(self.replies, 1 << 16)
             if not chunk:
                 raise RuntimeError("Chromium closed the DevTools pipe")
             self.buffer += chunk
@@ -248,12 +252,18 @@ def run(arguments, browser):
         response: half('response'),
         logs: Array.from(document.querySelectorAll('#detail-logs > li')).map((item) => item.textContent),
         listHidden: document.getElementById('list').hidden,
+        address: window.location.hash,
       };
     })()""")
     if shots:
         browser.screenshot(os.path.join(shots, "web-page-call.png"))
     click(browser, "#back", "the list")
-    result["back_to_list"] = browser.evaluate("!document.getElementById('list').hidden")
+    result["back_to_list"] = browser.evaluate("!document.getElementById('list').hidden && location.hash === ''")
+
+    # The call's address, loaded afresh in the same tab (the token is in session storage).
+    browser.navigate(arguments.url + "?linked#call/" + arguments.open_call)
+    browser.wait_for(f"{SETTLED} && {VISIBLE.format('detail')}", "the linked call")
+    result["linked_call"] = browser.evaluate("document.getElementById('detail-id').textContent")
 
     # Text the server echoes back (a 400 quoting the bad value) stays text: no element made of
     # it, no handler run (the policy would also block an inline one, and the log would say so).

@@ -151,7 +151,10 @@ import Testing
         }
         let logs = detail["logs"] as? [String] ?? []
         #expect(!logs.isEmpty && logs.allSatisfy { $0.hasPrefix("verified") })
+        #expect(detail["address"] as? String == "#call/\(opened)")
         #expect(result["back_to_list"] as? Bool == true)
+        // The call's address opens it in a fresh load.
+        #expect(result["linked_call"] as? String == opened)
         // Markup in what the server echoes (a 400 quoting the bad status) is shown as text.
         #expect((result["hostile_message"] as? String)?.contains("<img src=x onerror=") == true)
         #expect(result["hostile_elements"] as? Int == 0 && result["title_after_hostile"] as? String == "AuditTrail")

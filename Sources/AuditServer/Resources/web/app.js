@@ -93,7 +93,7 @@
     sessionStorage.setItem(tokenKey, value);
     clearMessage();
     showSignedIn();
-    search();
+    showStart();
   }
 
   function signOut() {
@@ -127,7 +127,13 @@
     state.query = filterParameters();
     state.cursors = [null];
     state.page = 0;
-    loadPage();
+    return loadPage();
+  }
+
+  // The first page, then the call the address names, if any (one request at a time).
+  function showStart() {
+    const linked = linkedCall();
+    search().then(() => { if (linked !== null && token()) openCall(linked, false); });
   }
 
   async function loadPage() {
@@ -243,6 +249,14 @@
   function showList() {
     byId('detail').hidden = true;
     byId('list').hidden = false;
+    if (linkedCall() !== null) history.replaceState(null, '', window.location.pathname + window.location.search);
+  }
+
+  // An open call is in the address (`#call/ID`), so it can be linked to and the browser's back
+  // button returns to the list; whoever opens a link signs in with their own token.
+  function linkedCall() {
+    const match = /^#call\/(.+)$/.exec(window.location.hash);
+    return match ? decodeURIComponent(match[1]) : null;
   }
 
   function source(half) {
@@ -268,7 +282,7 @@
     list.append(term, description);
   }
 
-  async function openCall(id) {
+  async function openCall(id, push = true) {
     setBusy(true);
     try {
       const body = await api(`/v1/calls/${encodeURIComponent(id)}`, projectParameter());
@@ -277,6 +291,7 @@
       byId('list').hidden = true;
       byId('detail').hidden = false;
       byId('back').focus();
+      if (linkedCall() !== id) history[push ? 'pushState' : 'replaceState'](null, '', `#call/${encodeURIComponent(id)}`);
     } catch (error) {
       report(error);
     } finally {
@@ -358,9 +373,14 @@
     byId('next').addEventListener('click', nextPage);
     byId('previous').addEventListener('click', previousPage);
     byId('back').addEventListener('click', showList);
+    window.addEventListener('popstate', () => {
+      if (!token()) return;
+      const linked = linkedCall();
+      if (linked !== null) openCall(linked, false); else showList();
+    });
     if (token()) {
       showSignedIn();
-      search();
+      showStart();
     } else {
       showSignedOut();
     }
