@@ -8,7 +8,7 @@ extension CallFilter {
     /// The filter names as the command line and the API spell them, in the order they are listed.
     public static let names = [
         "id", "since", "until", "initiator", "project", "action", "outcome", "status", "target-type", "target",
-        "publisher", "path", "orphans",
+        "publisher", "path", "request-id", "global-request-id", "orphans",
     ]
 
     /// The filter `name=value` (`orphans` takes no value), or its negation; times are resolved
@@ -32,6 +32,8 @@ extension CallFilter {
         case "target": condition = .target(value)
         case "publisher": condition = .publisher(value)
         case "path": condition = .pathPrefix(value)
+        case "request-id": condition = .requestID(value)
+        case "global-request-id": condition = .globalRequestID(value)
         case "orphans": condition = .orphan
         default:
             throw QueryError(

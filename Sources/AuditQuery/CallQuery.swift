@@ -35,6 +35,10 @@ public struct CallFilter: Sendable, Hashable, CustomStringConvertible {
         case publisher(String)
         /// `requestPath` prefix.
         case pathPrefix(String)
+        /// `initiator.request_id`.
+        case requestID(String)
+        /// `initiator.global_request_id`.
+        case globalRequestID(String)
         /// Orphans only (a single half older than the correlation window).
         case orphan
     }
@@ -68,6 +72,8 @@ public struct CallFilter: Sendable, Hashable, CustomStringConvertible {
         case .target(let target): return fields?.targetId == target
         case .publisher(let publisher): return fields?.publisher == publisher
         case .pathPrefix(let prefix): return fields?.requestPath?.hasPrefix(prefix) ?? false
+        case .requestID(let id): return fields.map { $0.requestIDsRecorded && $0.requestId == id } ?? false
+        case .globalRequestID(let id): return fields.map { $0.requestIDsRecorded && $0.globalRequestId == id } ?? false
         case .orphan: return call.state.isOrphan
         }
     }
@@ -88,6 +94,8 @@ public struct CallFilter: Sendable, Hashable, CustomStringConvertible {
         case .target(let target): text = "target=\(target)"
         case .publisher(let publisher): text = "publisher=\(publisher)"
         case .pathPrefix(let prefix): text = "path=\(prefix)"
+        case .requestID(let id): text = "request-id=\(id)"
+        case .globalRequestID(let id): text = "global-request-id=\(id)"
         case .orphan: text = "orphans"
         }
         return negated ? "not " + text : text

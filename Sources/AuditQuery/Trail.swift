@@ -117,12 +117,12 @@ public struct Trail: Sendable {
     /// (relative to `now`, both µs) is an orphan; a younger one is pending. With `indexOnly`,
     /// notifications come from the sidecar indexes without their bytes (enough for counts).
     public init(
-        directory: String, window: Int64, now: Int64, indexOnly: Bool = false,
+        directory: String, window: Int64, now: Int64, indexOnly: Bool = false, requestIDs: RequestIDs = RequestIDs(),
         latency: (StoredRecord, StoredRecord) -> Double? = { _, _ in nil }
     ) throws {
         try self.init(
             reader: try AuditStore(directory: directory).reader(), window: window, now: now, indexOnly: indexOnly,
-            latency: latency)
+            requestIDs: requestIDs, latency: latency)
     }
 
     /// The same from an open reader, whose loaded indexes then serve later reads (the bodies of
@@ -132,9 +132,12 @@ public struct Trail: Sendable {
     /// is a store query on the index's project column, so no other project's record is decoded
     /// or counted, and records that are not notifications (quarantined, skipped, gaps) are left
     /// out, as they belong to no project.
+    ///
+    /// `requestIDs` narrows the read to calls with these request ids, on the index's request-id
+    /// columns (see ``RequestIDs``).
     public init(
         reader: StoreReader, window: Int64, now: Int64, indexOnly: Bool = false, visibility: Visibility = .all,
-        latency: (StoredRecord, StoredRecord) -> Double? = { _, _ in nil }
+        requestIDs: RequestIDs = RequestIDs(), latency: (StoredRecord, StoredRecord) -> Double? = { _, _ in nil }
     ) throws {
         var queries: [StoreQuery] = []
         switch visibility {
@@ -153,17 +156,25 @@ public struct Trail: Sendable {
         }
         var byID: [String: Call] = [:]
         var statistics = Statistics()
-        for query in queries {
+        var resolver = requestIDs.resolve ? RequestIDResolver(reader: reader, filter: requestIDs) : nil
+        for var query in queries {
+            query.requestId = requestIDs.requestID
+            query.globalRequestId = requestIDs.globalRequestID
             var cursor = reader.cursor(query)
-            try Self.collect(&cursor, into: &byID, &statistics)
+            try Self.collect(&cursor, into: &byID, &statistics, resolver: &resolver)
         }
         self.init(byID: consume byID, statistics: statistics, window: window, now: now, latency: latency)
     }
 
     private static func collect(
-        _ cursor: inout QueryCursor, into byID: inout [String: Call], _ statistics: inout Statistics
+        _ cursor: inout QueryCursor, into byID: inout [String: Call], _ statistics: inout Statistics,
+        resolver: inout RequestIDResolver?
     ) throws {
-        while let stored = try cursor.next() {
+        while var stored = try cursor.next() {
+            if resolver != nil, stored.record.fields?.requestIDsRecorded == false {
+                guard let resolved = try resolver!.resolve(stored) else { continue }
+                stored = resolved
+            }
             switch stored.record.body {
             case .notification(let fields, _):
                 if byID[fields.id, default: Call(id: fields.id)].add(stored) {

@@ -27,7 +27,8 @@ struct CallsAPI: Sendable {
         do {
             let now = StoreSource.now()
             for name in CallFilter.names {
-                guard let value = parameters.get(name) else { continue }
+                // `request_id` as Hermes spells it, or `request-id` as the command line does.
+                guard let value = parameters.get(name) ?? parameters.get(name.replacing("-", with: "_")) else { continue }
                 if name == "orphans" {
                     guard !["false", "0"].contains(value) else { continue }
                     query.filters.append(CallFilter(.orphan))
@@ -47,7 +48,9 @@ struct CallsAPI: Sendable {
         let body = try await source.read("calls") { reader -> Result<String, CallQuery.CursorError> in
             // As the command line does: sorting by latency needs every response's body; any other
             // order sorts from the indexes and reads the bodies of the page's calls only.
-            let trail = try source.trail(reader, visibility: visibility, indexOnly: finalQuery.sort != .latency)
+            let trail = try source.trail(
+                reader, visibility: visibility, indexOnly: finalQuery.sort != .latency,
+                requestIDs: Trail.RequestIDs(filters: finalQuery.filters))
             let page: CallQuery.Page
             do {
                 page = try finalQuery.page(of: trail.calls)

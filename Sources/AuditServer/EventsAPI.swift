@@ -20,7 +20,7 @@ struct EventsAPI: Sendable {
         let now = StoreSource.now()
         let query = try HermesQuery(request.uri.queryParameters, now: now)
         let (items, total) = try await source.read("events") { reader in
-            let trail = try source.trail(reader, visibility: visibility)
+            let trail = try source.trail(reader, visibility: visibility, requestIDs: query.requestIDs)
             var rows: [(call: Trail.Call, payload: [String: Any]?)] = []
             for call in trail.calls {
                 let payload = query.needsBodies ? try Self.payload(of: call, reader) : nil
@@ -73,7 +73,8 @@ struct EventsAPI: Sendable {
         let limit = try HermesQuery.integer(parameters, "limit") ?? 50
         let values = try await source.read("attributes") { reader in
             var values = Set<String>()
-            for call in try source.trail(reader, visibility: visibility).calls {
+            let requestIDs = Trail.RequestIDs(resolve: attribute == .requestID || attribute == .globalRequestID)
+            for call in try source.trail(reader, visibility: visibility, requestIDs: requestIDs).calls {
                 let payload = attribute.needsBody ? try Self.payload(of: call, reader) : nil
                 guard var value = attribute.value(of: call, payload: payload) else { continue }
                 if let depth, attribute.isHierarchical {

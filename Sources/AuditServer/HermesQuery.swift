@@ -20,6 +20,8 @@ enum EventAttribute: String, CaseIterable, Sendable {
     case initiatorName = "initiator_name"
     case action, outcome
     case requestPath = "request_path"
+    case requestID = "request_id"
+    case globalRequestID = "global_request_id"
 
     /// Attributes `GET /v1/events` filters on by equality (time has its own grammar).
     static let filters: [EventAttribute] = allCases.filter { $0 != .time }
@@ -44,6 +46,8 @@ enum EventAttribute: String, CaseIterable, Sendable {
         case .action: return fields?.action
         case .outcome: return call.outcome
         case .requestPath: return fields?.requestPath
+        case .requestID: return fields?.requestIDsRecorded == true ? fields?.requestId : nil
+        case .globalRequestID: return fields?.requestIDsRecorded == true ? fields?.globalRequestId : nil
         }
     }
 }
@@ -133,6 +137,18 @@ struct HermesQuery: Sendable {
             throw HTTPError(.badRequest, message: "\(name) must be a non-negative integer: \(text)")
         }
         return value
+    }
+
+    /// The request-id conditions for the store (``Trail/RequestIDs``): the ids of plain filters
+    /// narrow the read on the index; any filter or sort on a request id reads the ids of records
+    /// stored before they were indexed from their bytes.
+    var requestIDs: Trail.RequestIDs {
+        func value(_ attribute: EventAttribute) -> String? {
+            filters.first { $0.attribute == attribute && !$0.negated }?.value
+        }
+        let uses = filters.contains { [.requestID, .globalRequestID].contains($0.attribute) }
+            || sort.contains { [.requestID, .globalRequestID].contains($0.attribute) }
+        return Trail.RequestIDs(requestID: value(.requestID), globalRequestID: value(.globalRequestID), resolve: uses)
     }
 
     /// Whether any filter or sort key reads the events' bodies.

@@ -29,10 +29,12 @@ struct StoreSource: Sendable {
     }
 
     /// The pair view `visibility` sees, from the indexes (bodies are read per shown call).
-    func trail(_ reader: StoreReader, visibility: Visibility, indexOnly: Bool = true) throws -> Trail {
+    func trail(
+        _ reader: StoreReader, visibility: Visibility, indexOnly: Bool = true, requestIDs: Trail.RequestIDs = Trail.RequestIDs()
+    ) throws -> Trail {
         try Trail(
             reader: reader, window: window, now: Self.now(), indexOnly: indexOnly, visibility: visibility,
-            latency: Trail.responseLatency())
+            requestIDs: requestIDs, latency: Trail.responseLatency())
     }
 
     /// µs since the epoch.

@@ -14,6 +14,8 @@ enum RecordCodec {
     private static let hasFields: UInt8 = 2
     /// A forwarded marker that records where its copy was written.
     private static let hasCopyPosition: UInt8 = 4
+    /// A notification's fields end with its request ids (``NotificationFields/requestIDsRecorded``).
+    private static let hasRequestIDs: UInt8 = 8
 
     /// Appends `record` to `writer`; with `detachBytes`, only the length of its `bytes`. With
     /// `includeFields`, `digest` stands in for a notification's ``NotificationFields/digest`` when
@@ -23,7 +25,10 @@ enum RecordCodec {
         into writer: inout ByteWriter
     ) {
         var flags: UInt8 = record.origin == nil ? 0 : hasOrigin
-        if includeFields, case .notification = record.body { flags |= hasFields }
+        if includeFields, case .notification(let fields, _) = record.body {
+            flags |= hasFields
+            if fields.requestIDsRecorded { flags |= hasRequestIDs }
+        }
         if case .forwarded(_, _, .some) = record.body { flags |= hasCopyPosition }
         writer.u8(record.kind.rawValue)
         writer.u8(flags)
@@ -63,6 +68,10 @@ enum RecordCodec {
         writer.u64(digest ?? 0)
         writer.string(fields.id)
         for i in 0..<NotificationFields.stringFieldCount { writer.optionalString(fields.stringField(i)) }
+        if fields.requestIDsRecorded {
+            writer.optionalString(fields.requestId)
+            writer.optionalString(fields.globalRequestId)
+        }
     }
 
     /// The length of the detached bytes of `encoded`, a record encoded with `detachBytes`:
@@ -97,7 +106,8 @@ enum RecordCodec {
         let body: StoreRecord.Body
         switch kind {
         case .notification:
-            let fields = flags & hasFields != 0 ? try decodeFields(&reader) : placeholderFields
+            let fields =
+                flags & hasFields != 0 ? try decodeFields(&reader, requestIDs: flags & hasRequestIDs != 0) : placeholderFields
             body = .notification(fields, bytes: try bytes(&reader))
         case .quarantined:
             body = .quarantined(reason: try reader.string(), detail: try reader.string(), bytes: try bytes(&reader))
@@ -116,7 +126,7 @@ enum RecordCodec {
         return StoreRecord(offset: offset, timestamp: timestamp, origin: origin, body: body)
     }
 
-    private static func decodeFields(_ reader: inout ByteReader) throws(StoreError) -> NotificationFields {
+    private static func decodeFields(_ reader: inout ByteReader, requestIDs: Bool) throws(StoreError) -> NotificationFields {
         guard let eventType = NotificationFields.EventType(rawValue: try reader.u8()) else {
             throw StoreError(.corrupt, "unknown event type at \(reader.position - 1)")
         }
@@ -126,6 +136,12 @@ enum RecordCodec {
             id: try reader.string(), eventType: eventType, eventTime: eventTime == .min ? nil : eventTime,
             digest: digest)
         for i in 0..<NotificationFields.stringFieldCount { fields.setStringField(i, try reader.optionalString()) }
+        if requestIDs {
+            fields.requestId = try reader.optionalString()
+            fields.globalRequestId = try reader.optionalString()
+        } else {
+            fields.requestIDsRecorded = false
+        }
         return fields
     }
 

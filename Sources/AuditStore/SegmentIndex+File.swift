@@ -8,10 +8,12 @@
 /// The `.idx` sidecar file (FORMAT.md §6): a plain header, the body compressed with zstd, and
 /// the SHA-256 of everything before it.
 extension SegmentIndex {
-    static let magic = Array("ATIDX001".utf8)
+    /// Version 2: request ids indexed. Version 1 files (no request-id columns) stay readable.
+    static let magic = Array("ATIDX002".utf8)
+    static let version1Magic = Array("ATIDX001".utf8)
 
-    /// The file's bytes.
-    func encode() throws(StoreError) -> [UInt8] {
+    /// The file's bytes, in format `version` (2; the tests write 1 to check older indexes).
+    func encode(version: Int = 2) throws(StoreError) -> [UInt8] {
         var body = ByteWriter(capacity: count * 96)
         for block in blocks {
             body.i64(block.fileOffset)
@@ -32,7 +34,8 @@ extension SegmentIndex {
         Self.column(eventTimes, into: &body)
         Self.column(eventTypes, into: &body)
         Self.column(digests, into: &body)
-        for strings in [ids] + fields {
+        if version >= 2 { Self.column(requestIDsRecorded, into: &body) }
+        for strings in [ids] + fields.prefix(version >= 2 ? fields.count : NotificationFields.stringFieldCount) {
             body.u32(UInt32(strings.values.count))
             for value in strings.values { body.string(value) }
             Self.column(strings.codes, into: &body)
@@ -46,7 +49,7 @@ extension SegmentIndex {
             try ZstdCodec(level: 1).compress(raw)
         }
         var file = ByteWriter(capacity: compressed.count + 128)
-        file.raw(Self.magic)
+        file.raw(version >= 2 ? Self.magic : Self.version1Magic)
         file.u32(0)
         file.i64(baseOffset)
         file.i64(nextOffset)
@@ -69,7 +72,9 @@ extension SegmentIndex {
         else { throw StoreError(.corrupt, "\(path): index checksum mismatch or file too short") }
         return try bytes.withBytes { (buffer) throws(StoreError) -> SegmentIndex in
             var header = ByteReader(UnsafeRawBufferPointer(rebasing: buffer[..<(buffer.count - 32)]))
-            guard Array(try header.raw(8)) == magic else { throw StoreError(.corrupt, "\(path): not an index") }
+            let fileMagic = Array(try header.raw(8))
+            guard fileMagic == magic || fileMagic == version1Magic else { throw StoreError(.corrupt, "\(path): not an index") }
+            let version = fileMagic == magic ? 2 : 1
             _ = try header.u32()
             var index = SegmentIndex(baseOffset: try header.i64())
             index.nextOffset = try header.i64()
@@ -100,8 +105,16 @@ extension SegmentIndex {
                 index.eventTimes = try column(&reader, count)
                 index.eventTypes = try column(&reader, count)
                 index.digests = try column(&reader, count)
+                index.requestIDsRecorded =
+                    version >= 2 ? try column(&reader, count) : [UInt8](repeating: 0, count: count)
                 index.ids = try stringColumn(&reader, count)
-                for i in index.fields.indices { index.fields[i] = try stringColumn(&reader, count) }
+                for i in index.fields.indices {
+                    if version >= 2 || i < NotificationFields.stringFieldCount {
+                        index.fields[i] = try stringColumn(&reader, count)
+                    } else {
+                        index.fields[i] = StringColumn(values: [], codes: [UInt32](repeating: 0, count: count))
+                    }
+                }
                 let ids = Int(try reader.u32())
                 index.idTable.reserveCapacity(ids)
                 for _ in 0..<ids { index.idTable.append((try reader.u64(), try reader.u32())) }

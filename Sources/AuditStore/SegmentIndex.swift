@@ -59,7 +59,15 @@ struct SegmentIndex {
     var digests: [UInt64] = []
     var ids = StringColumn()
     /// One column per string field of ``NotificationFields`` (``NotificationFields/stringField(_:)``).
-    var fields = [StringColumn](repeating: StringColumn(), count: NotificationFields.stringFieldCount)
+    var fields = [StringColumn](repeating: StringColumn(), count: NotificationFields.indexedStringFieldCount)
+    /// 1 where a notification's request ids were recorded (``NotificationFields/requestIDsRecorded``),
+    /// 0 elsewhere (every row of an index of version 1).
+    var requestIDsRecorded: [UInt8] = []
+    /// Whether some notification's request ids are unknown: a filter on them cannot prune the
+    /// segment, and lets such rows through for the caller to check.
+    var hasUnrecordedRequestIDs: Bool {
+        zip(kinds, requestIDsRecorded).contains { $0 == StoreRecord.Kind.notification.rawValue && $1 == 0 }
+    }
     /// (id hash, row), sorted.
     var idTable: [(hash: UInt64, row: UInt32)] = []
     var minTime: Int64 = .max
@@ -109,6 +117,7 @@ struct SegmentIndex {
             id: id, eventType: eventType, eventTime: eventTimes[row] == .min ? nil : eventTimes[row],
             digest: digests[row])
         for i in fields.indices { out.setStringField(i, fields[i].value(at: row)) }
+        out.requestIDsRecorded = requestIDsRecorded[row] != 0
         return out
     }
 
@@ -133,7 +142,7 @@ public enum FNV1a {
 struct SegmentIndexBuilder {
     private var index: SegmentIndex
     /// The id column's, then one per string field.
-    private var interners = [StringInterner](repeating: StringInterner(), count: NotificationFields.stringFieldCount + 1)
+    private var interners = [StringInterner](repeating: StringInterner(), count: NotificationFields.indexedStringFieldCount + 1)
 
     init(baseOffset: Int64) { index = SegmentIndex(baseOffset: baseOffset) }
 
@@ -150,7 +159,8 @@ struct SegmentIndexBuilder {
         index.eventTypes.append(fields?.eventType.rawValue ?? 0)
         index.digests.append(fields.map { $0.digest ?? HashChain.contentDigest(record.bytes ?? []) } ?? 0)
         index.ids.codes.append(fields.map { interners[0].code($0.id) } ?? 0)
-        for i in 0..<NotificationFields.stringFieldCount {
+        index.requestIDsRecorded.append(fields?.requestIDsRecorded == true ? 1 : 0)
+        for i in 0..<NotificationFields.indexedStringFieldCount {
             index.fields[i].codes.append(fields?.stringField(i).map { interners[i + 1].code($0) } ?? 0)
         }
         let time = SegmentIndex.time(of: record)
@@ -188,6 +198,7 @@ struct SegmentIndexBuilder {
             out.eventTimes = permute(out.eventTimes)
             out.eventTypes = permute(out.eventTypes)
             out.digests = permute(out.digests)
+            out.requestIDsRecorded = permute(out.requestIDsRecorded)
             out.ids.codes = permute(out.ids.codes)
             for i in out.fields.indices { out.fields[i].codes = permute(out.fields[i].codes) }
         }

@@ -271,7 +271,7 @@ final class SegmentWriter {
         try cutBlock()
         if codec == nil { try startFile() }
         let index = try buildIndex(journal)
-        let indexBytes = try index.encode()
+        let indexBytes = try index.encode(version: options.indexVersion)
         let indexFile = try StoreFile.openForWriting(indexPath, truncate: true)
         try indexFile.write(indexBytes, at: 0)
         var trailer = ByteWriter()

@@ -23,6 +23,16 @@ public struct StoreQuery: Sendable, Hashable {
     public var targetId: String?
     /// oslo `publisher_id`.
     public var publisher: String?
+    /// `initiator.request_id`.
+    ///
+    /// This and ``globalRequestId`` let through a notification whose request ids were not
+    /// recorded (``NotificationFields/requestIDsRecorded``: written before index version 2):
+    /// the store cannot tell, so the caller checks such records against their bytes. A segment
+    /// whose every notification has its ids recorded is pruned by its dictionaries as for any
+    /// other field.
+    public var requestId: String?
+    /// `initiator.global_request_id`.
+    public var globalRequestId: String?
     /// Request or response.
     public var eventType: NotificationFields.EventType?
     /// Which record kinds to return (field filters only match notifications).
@@ -56,12 +66,20 @@ public struct StoreQuery: Sendable, Hashable {
         return out
     }
 
+    /// Request-id filters as (string field number, value); see ``requestId``.
+    var requestIDFilters: [(column: Int, value: String)] {
+        var out: [(Int, String)] = []
+        if let requestId { out.append((11, requestId)) }
+        if let globalRequestId { out.append((12, globalRequestId)) }
+        return out
+    }
+
     /// Whether `record` matches: the definition the index must agree with (the property tests
     /// compare the two).
     public func matches(_ record: StoreRecord) -> Bool {
         guard kinds.contains(record.kind) else { return false }
         if let timeRange, !timeRange.contains(SegmentIndex.time(of: record)) { return false }
-        let hasFieldFilter = id != nil || eventType != nil || !fieldFilters.isEmpty
+        let hasFieldFilter = id != nil || eventType != nil || !fieldFilters.isEmpty || !requestIDFilters.isEmpty
         guard hasFieldFilter else { return true }
         guard let fields = record.fields else { return false }
         if let id, fields.id != id { return false }
@@ -69,6 +87,9 @@ public struct StoreQuery: Sendable, Hashable {
         for filter in fieldFilters {
             guard let value = fields.stringField(filter.column), filter.matches(value)
             else { return false }
+        }
+        if fields.requestIDsRecorded {
+            for filter in requestIDFilters where fields.stringField(filter.column) != filter.value { return false }
         }
         return true
     }
@@ -80,6 +101,9 @@ struct CompiledQuery {
     private let timeRange: Range<Int64>?
     private let eventType: UInt8?
     private let codes: [(column: Int, codes: [UInt32])]
+    /// Request-id filters: the accepted code per column (0: no row has the value), passed by
+    /// rows whose ids were not recorded.
+    private let requestIDCodes: [(column: Int, code: UInt32)]
     let idRows: [Int]?
 
     /// `nil` when no row of `index` can match (the segment is pruned).
@@ -99,6 +123,14 @@ struct CompiledQuery {
             codes.append((filter.column, matching.sorted()))
         }
         self.codes = codes
+        let unrecorded = !query.requestIDFilters.isEmpty && index.hasUnrecordedRequestIDs
+        var requestIDCodes: [(Int, UInt32)] = []
+        for filter in query.requestIDFilters {
+            let code = index.fields[filter.column].codes(where: { $0 == filter.value }).first ?? 0
+            if code == 0 && !unrecorded { return nil }
+            requestIDCodes.append((filter.column, code))
+        }
+        self.requestIDCodes = requestIDCodes
         if let id = query.id {
             let rows = index.rows(forId: id)
             if rows.isEmpty { return nil }
@@ -106,7 +138,9 @@ struct CompiledQuery {
         } else {
             idRows = nil
         }
-        if (eventType != nil || !codes.isEmpty || query.id != nil) && mask & (1 << 1) == 0 { return nil }
+        if (eventType != nil || !codes.isEmpty || !requestIDCodes.isEmpty || query.id != nil) && mask & (1 << 1) == 0 {
+            return nil
+        }
     }
 
     /// Candidate rows: the id's rows, else all (the time column is scanned).
@@ -118,13 +152,16 @@ struct CompiledQuery {
     func matches(_ index: SegmentIndex, row: Int) -> Bool {
         guard kindMask & (1 << index.kinds[row]) != 0 else { return false }
         if let timeRange, !timeRange.contains(index.time(at: row)) { return false }
-        if !codes.isEmpty || eventType != nil {
+        if !codes.isEmpty || eventType != nil || !requestIDCodes.isEmpty {
             guard index.kinds[row] == StoreRecord.Kind.notification.rawValue else { return false }
         }
         if let eventType, index.eventTypes[row] != eventType { return false }
         for (column, accepted) in codes {
             let code = index.fields[column].codes[row]
             if accepted.count == 1 ? accepted[0] != code : !accepted.contains(code) { return false }
+        }
+        if !requestIDCodes.isEmpty && index.requestIDsRecorded[row] != 0 {
+            for (column, accepted) in requestIDCodes where index.fields[column].codes[row] != accepted { return false }
         }
         return true
     }

@@ -162,6 +162,15 @@ public struct NotificationFields: Sendable, Hashable {
     public var requestPath: String?
     /// oslo `message_id`.
     public var messageId: String?
+    /// `initiator.request_id` (keystonemiddleware; else the oslo context's `request_id`).
+    public var requestId: String?
+    /// `initiator.global_request_id` (else the oslo context's): one id across services.
+    public var globalRequestId: String?
+    /// Whether ``requestId`` and ``globalRequestId`` were recorded: `false` for a record written
+    /// before they were (a journal record without flags bit 3, a row of an index of version 1,
+    /// FORMAT.md §3, §6). Its ids are then unknown, not absent: a reader that filters on them
+    /// checks the record's bytes.
+    public var requestIDsRecorded = true
     /// A 64-bit content digest for duplicate detection; `nil` lets the store compute the first
     /// 8 bytes (big-endian) of the SHA-256 of the stored bytes.
     public var digest: UInt64?
@@ -171,7 +180,8 @@ public struct NotificationFields: Sendable, Hashable {
         id: String, eventType: EventType, eventTime: Int64? = nil, initiatorId: String? = nil,
         initiatorName: String? = nil, projectId: String? = nil, action: String? = nil, outcome: String? = nil,
         reasonCode: String? = nil, targetId: String? = nil, targetTypeURI: String? = nil,
-        publisher: String? = nil, requestPath: String? = nil, messageId: String? = nil, digest: UInt64? = nil
+        publisher: String? = nil, requestPath: String? = nil, messageId: String? = nil, requestId: String? = nil,
+        globalRequestId: String? = nil, digest: UInt64? = nil
     ) {
         self.id = id
         self.eventType = eventType
@@ -187,6 +197,8 @@ public struct NotificationFields: Sendable, Hashable {
         self.publisher = publisher
         self.requestPath = requestPath
         self.messageId = messageId
+        self.requestId = requestId
+        self.globalRequestId = globalRequestId
         self.digest = digest
     }
 
@@ -196,8 +208,12 @@ public struct NotificationFields: Sendable, Hashable {
 
     /// Number of optional string fields (FORMAT.md "index fields"), in this order: initiatorId,
     /// initiatorName, projectId, action, outcome, reasonCode, targetId, targetTypeURI, publisher,
-    /// requestPath, messageId.
+    /// requestPath, messageId. Journal records without flags bit 3 and indexes of version 1 hold
+    /// these.
     static let stringFieldCount = 11
+    /// Number of optional string fields the index holds from version 2: the 11, then requestId
+    /// and globalRequestId.
+    static let indexedStringFieldCount = 13
 
     /// String field `number` in the stored order (a switch: key paths cost too much per record).
     func stringField(_ number: Int) -> String? {
@@ -212,7 +228,9 @@ public struct NotificationFields: Sendable, Hashable {
         case 7: targetTypeURI
         case 8: publisher
         case 9: requestPath
-        default: messageId
+        case 10: messageId
+        case 11: requestId
+        default: globalRequestId
         }
     }
 
@@ -229,7 +247,9 @@ public struct NotificationFields: Sendable, Hashable {
         case 7: targetTypeURI = value
         case 8: publisher = value
         case 9: requestPath = value
-        default: messageId = value
+        case 10: messageId = value
+        case 11: requestId = value
+        default: globalRequestId = value
         }
     }
 }

@@ -55,7 +55,7 @@ struct QueryCommand: AsyncParsableCommand {
         // and reads the bodies of the printed calls only.
         try await options.prepare()
         let reader = try options.reader()
-        let trail = try options.trail(indexOnly: key != .latency, reader: reader)
+        let trail = try options.trail(indexOnly: key != .latency, reader: reader, filters: query.filters)
         let page = try query.page(of: trail.calls)
         let latency = TrailOptions.latency()
         let output = try OutputStream(path: nil)

@@ -18,11 +18,12 @@ struct TrailOptions: ParsableArguments {
 
     /// The pair view of the store. With `indexOnly`, from the indexes alone: no bytes, no
     /// latency (load them per call with ``Trail/Call/loadingBodies(from:latency:)`` and the same
-    /// `reader`, whose indexes are then loaded already).
-    func trail(indexOnly: Bool = false, reader: StoreReader? = nil) throws -> Trail {
+    /// `reader`, whose indexes are then loaded already). `filters` narrow the read where the
+    /// index can (request ids, ``Trail/RequestIDs``); the caller still applies them.
+    func trail(indexOnly: Bool = false, reader: StoreReader? = nil, filters: [CallFilter] = []) throws -> Trail {
         try Trail(
             reader: try reader ?? self.reader(), window: Int64(window) * 1_000_000, now: microsecondsNow(),
-            indexOnly: indexOnly, latency: Self.latency())
+            indexOnly: indexOnly, requestIDs: Trail.RequestIDs(filters: filters), latency: Self.latency())
     }
 
     /// The data directory read: `--data`, or with `--object-store` the local cache of the bucket
@@ -88,6 +89,10 @@ struct CallFilterOptions: ParsableArguments {
     var publisher: String?
     @Option(help: "Request path prefix.")
     var path: String?
+    @Option(help: "Request id (initiator.request_id): the calls of one request.")
+    var requestId: String?
+    @Option(help: "Global request id (initiator.global_request_id): one request across services.")
+    var globalRequestId: String?
     @Flag(help: "Orphans only: calls with one half, older than the correlation window.")
     var orphans = false
     @Option(
@@ -103,7 +108,8 @@ struct CallFilterOptions: ParsableArguments {
         let given: [(String, String?)] = [
             ("id", id), ("since", since), ("until", until), ("initiator", initiator), ("project", project),
             ("action", action), ("outcome", outcome), ("status", status.map(String.init)), ("target-type", targetType),
-            ("target", target), ("publisher", publisher), ("path", path), ("orphans", orphans ? "" : nil),
+            ("target", target), ("publisher", publisher), ("path", path), ("request-id", requestId),
+            ("global-request-id", globalRequestId), ("orphans", orphans ? "" : nil),
         ]
         for case let (name, value?) in given { out.append(try Self.filter(name, value, negated: false, now: now)) }
         for exclusion in exclusions {

@@ -15,6 +15,7 @@ extension NotificationFields {
             action: notification.action, outcome: notification.outcome.rawValue, reasonCode: notification.reasonCode,
             targetId: notification.targetID, targetTypeURI: notification.targetTypeURI,
             publisher: notification.publisherID, requestPath: notification.requestPath,
-            messageId: notification.messageID, digest: digest)
+            messageId: notification.messageID, requestId: notification.requestID,
+            globalRequestId: notification.globalRequestID, digest: digest)
     }
 }

@@ -41,6 +41,7 @@ import Testing
         var id: String
         var eventTime: Int64?
         var initiatorId, initiatorName, project, action, targetType, target, publisher, path: String?
+        var requestID, globalRequestID: String?
         var outcome: String
         var status: Int?
         var hasRequest, hasResponse: Bool
@@ -61,6 +62,8 @@ import Testing
             initiatorId = initiator?["id"] as? String
             initiatorName = initiator?["name"] as? String
             project = initiator?["project_id"] as? String
+            requestID = initiator?["request_id"] as? String
+            globalRequestID = initiator?["global_request_id"] as? String
             action = payload["action"] as? String
             targetType = targetObject?["typeURI"] as? String
             target = targetObject?["id"] as? String
@@ -87,6 +90,8 @@ import Testing
             case .target(let value): return target == value
             case .publisher(let value): return publisher == value
             case .pathPrefix(let prefix): return path?.hasPrefix(prefix) ?? false
+            case .requestID(let value): return requestID == value
+            case .globalRequestID(let value): return globalRequestID == value
             case .orphan: return hasRequest != hasResponse && (eventTime ?? 0) <= now - window
             }
         }
@@ -130,6 +135,7 @@ import Testing
                 .target(some(calls.map(\.target))), .publisher(some(calls.map(\.publisher))),
                 .actionPrefix(String(some(calls.map(\.action)).split(separator: "/")[0])),
                 .pathPrefix("/" + some(calls.map(\.path)).split(separator: "/").prefix(2).joined(separator: "/")),
+                .requestID(some(calls.map(\.requestID))),
             ]
         }
         for condition in conditions {
