@@ -5,6 +5,7 @@ import AuditQuery
 import Foundation
 import Hummingbird
 import HTTPTypes
+import Logging
 
 /// Who may read what: the caller's token and the scope it asks for, resolved into the
 /// ``Visibility`` every read of the request is made with (Hermes' rules).
@@ -23,6 +24,8 @@ struct Access: Sendable {
     /// The role a caller needs to read the trail.
     static let viewerRole = "audit_viewer"
     static let tokenHeader = HTTPField.Name("X-Auth-Token")!
+    /// Where a backend's failures are told (the caller only gets a 503).
+    static let logger = Logger(label: "audit-trail.serve.auth")
 
     let validator: any TokenValidator
     let policy: Policy
@@ -37,6 +40,7 @@ struct Access: Sendable {
         do {
             validated = try await validator.validate(secret)
         } catch {
+            Self.logger.warning("the token validator failed", metadata: ["error": "\(error)"])
             throw HTTPError(.serviceUnavailable, message: "the token cannot be validated now")
         }
         guard let token = validated, !token.hasExpired(now: now) else {
@@ -84,6 +88,7 @@ struct Access: Sendable {
         do {
             return try await validator.projects(inDomain: domain)
         } catch {
+            Self.logger.warning("listing a domain's projects failed", metadata: ["domain": "\(domain)", "error": "\(error)"])
             throw HTTPError(.serviceUnavailable, message: "the projects of the domain cannot be listed now")
         }
     }
