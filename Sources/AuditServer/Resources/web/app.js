@@ -184,6 +184,8 @@
     const td = document.createElement('td');
     td.textContent = text === null || text === undefined ? '' : String(text);
     if (className) td.className = className;
+    // A cut-off value is shown whole on hover.
+    if (className && className.includes('ellipsis')) td.title = td.textContent;
     row.appendChild(td);
     return td;
   }
@@ -231,7 +233,7 @@
       cell(row, call.requestPath, 'ellipsis path');
       cell(row, latency(call.latencyMs), 'number latency');
       cell(row, call.publisher);
-      cell(row, call.projectId, 'project');
+      cell(row, call.projectId, 'ellipsis project');
       row.addEventListener('click', () => openCall(call.id));
       row.addEventListener('keydown', (event) => { if (event.key === 'Enter') openCall(call.id); });
       return row;
