@@ -66,6 +66,20 @@ public final class MotoS3: @unchecked Sendable {
         return found
     }
 
+    /// Runs `moto.server` on 127.0.0.1:`argv[1]`, and exits once its parent is gone (reparented),
+    /// so a test process that crashes or is killed leaves no server behind.
+    private static let launcher = """
+        import os, runpy, sys, threading, time
+        parent = os.getppid()
+        def watch():
+            while os.getppid() == parent:
+                time.sleep(0.5)
+            os._exit(0)
+        threading.Thread(target=watch, daemon=True).start()
+        sys.argv = ["moto.server", "-H", "127.0.0.1", "-p", sys.argv[1]]
+        runpy.run_module("moto.server", run_name="__main__", alter_sys=True)
+        """
+
     /// Starts a server and creates `bucket` in it.
     ///
     /// - Throws: ``Interop/Failure`` when the venv cannot be built or the server does not answer
@@ -80,7 +94,7 @@ public final class MotoS3: @unchecked Sendable {
             let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
             let process = Process()
             process.executableURL = python
-            process.arguments = ["-m", "moto.server", "-H", "127.0.0.1", "-p", "\(port)"]
+            process.arguments = ["-c", launcher, "\(port)"]
             process.standardInput = FileHandle.nullDevice
             process.standardOutput = log
             process.standardError = log
