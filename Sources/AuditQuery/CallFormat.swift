@@ -13,7 +13,8 @@ public enum CallFormat {
     /// The attribute columns, in order (CSV header and JSON keys).
     public static let columns = [
         "id", "state", "eventTime", "action", "outcome", "status", "latencyMs", "initiatorId", "initiatorName",
-        "projectId", "targetTypeURI", "targetId", "publisher", "requestPath", "conflicts",
+        "projectId", "targetTypeURI", "targetId", "publisher", "requestPath", "conflicts", "requestId",
+        "globalRequestId",
     ]
 
     /// The attribute values of `call`, as text (`nil`: absent), in ``columns`` order.
@@ -23,8 +24,15 @@ public enum CallFormat {
             call.id, call.state.rawValue, call.eventTime.map(utcText), fields?.action, call.outcome,
             call.status.map(String.init), call.latencyMilliseconds.map { String($0) }, fields?.initiatorId,
             fields?.initiatorName, fields?.projectId, fields?.targetTypeURI, fields?.targetId, fields?.publisher,
-            fields?.requestPath, String(call.conflicts.count),
+            fields?.requestPath, String(call.conflicts.count), recorded(fields)?.requestId,
+            recorded(fields)?.globalRequestId,
         ]
+    }
+
+    /// `fields` when its request ids were recorded (a record stored before they were indexed
+    /// has them unknown: written as absent).
+    private static func recorded(_ fields: NotificationFields?) -> NotificationFields? {
+        fields?.requestIDsRecorded == true ? fields : nil
     }
 
     /// One call as a JSON object on one line (no newline).

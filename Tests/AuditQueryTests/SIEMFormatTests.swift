@@ -153,6 +153,8 @@ import Testing
             #expect(event["id"] as? String == call.id)
             #expect(event["status"] as? Int == call.status)
             #expect(event["outcome"] as? String == call.outcome)
+            #expect(event["requestId"] as? String == known.requestID)
+            #expect(event["globalRequestId"] as? String == known.globalRequestID)
             #expect((event["request"] as? [String: Any])?["oslo.message"] as? String != nil)
 
             let other = try Self.object(SIEMFormat.hecLine(call, metadata: custom))
