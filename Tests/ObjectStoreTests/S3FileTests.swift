@@ -56,12 +56,15 @@ import Testing
         try await withMotoS3Client(configure: small) { client, _ in
             let etag = try await client.upload("seg", file: directory.file("one"), condition: .absent)
             #expect(etag.hasSuffix("-2\""))
+            let before = client.requestsSent
             do {
                 _ = try await client.upload("seg", file: directory.file("two"), condition: .absent)
                 Issue.record("a second .absent upload succeeded")
             } catch ObjectStoreError.preconditionFailed(let key) {
                 #expect(key == "seg")
             }
+            // Create, two parts, the refused completion (not retried), the abort.
+            #expect(client.requestsSent - before == 5)
             #expect(try await client.get("seg")?.bytes == first)
             // The current ETag moves it on.
             let moved = try await client.upload("seg", file: directory.file("two"), condition: .matches(etag))
