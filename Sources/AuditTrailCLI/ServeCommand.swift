@@ -20,18 +20,21 @@ struct ServeCommand: AsyncParsableCommand {
             sees its project's events (its domain's, for a domain-scoped token) with the role \
             audit_viewer; a cloud admin sees every project and may pass project_id or domain_id.
 
-            Exactly one backend validates tokens:
-              --tokens FILE     static tokens, one JSON object a line:
-                {"token": "...", "project_id": "...", "domain_id": "...", "roles": ["audit_viewer"], "cloud_admin": false}
-                A domain's projects are those the file's lines place in it.
-              --keystone URL    OpenStack Keystone: the server logs in as --keystone-user (password \
+            Exactly one backend validates tokens.
+
+            --tokens FILE: static tokens, one JSON object a line, e.g.
+            {"token": "...", "project_id": "...", "domain_id": "...", "roles": ["audit_viewer"], "cloud_admin": false}
+            A domain's projects are those the file's lines place in it.
+
+            --keystone URL: OpenStack Keystone. The server logs in as --keystone-user (password \
             from --keystone-password or AUDIT_TRAIL_KEYSTONE_PASSWORD) scoped to --keystone-project \
             in --keystone-domain, validates each token with GET /v3/auth/tokens and keeps the answer \
             for --token-cache-ttl seconds (never past the token's expiry), so a revoked token is \
             refused at the latest one TTL later. A domain's projects come from GET /v3/projects. The \
             service user needs the roles to validate tokens and list projects (e.g. service and admin).
-              --oidc-jwks URL-or-FILE   OIDC/JWT bearer tokens signed by a key of the JWKS (read \
-            again when a token names an unknown kid), with exp, nbf, iss (--oidc-issuer) and aud \
+
+            --oidc-jwks URL-or-FILE: OIDC/JWT bearer tokens signed by a key of the JWKS (read again \
+            when a token names an unknown kid), with exp, nbf, iss (--oidc-issuer) and aud \
             (--oidc-audience) checked. Project, domain and roles come from the claims named by \
             --oidc-project-claim, --oidc-domain-claim, --oidc-roles-claim; a domain-scoped token's \
             projects from its --oidc-projects-claim, else from the --oidc-domains file \
