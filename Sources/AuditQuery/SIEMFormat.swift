@@ -31,7 +31,9 @@ public enum SIEMFormat {
         public var index: String?
 
         /// Metadata with AuditTrail's defaults (`audit-trail`, `cadf:call`).
-        public init(host: String? = nil, source: String = "audit-trail", sourcetype: String = "cadf:call", index: String? = nil) {
+        public init(
+            host: String? = nil, source: String = "audit-trail", sourcetype: String = "cadf:call", index: String? = nil
+        ) {
             self.host = host
             self.source = source
             self.sourcetype = sourcetype
@@ -113,7 +115,9 @@ public enum SIEMFormat {
         if let message = message(call) { document.append(("message", .string(message))) }
 
         let (category, type) = ecsCategorization(action: fields?.action)
-        var event: [(String, Value)] = [("kind", .string("event")), ("category", .strings(category)), ("type", .strings(type))]
+        var event: [(String, Value)] = [
+            ("kind", .string("event")), ("category", .strings(category)), ("type", .strings(type)),
+        ]
         event.optional("action", fields?.action.map(Value.string))
         event.append(("outcome", .string(ecsOutcome(call.outcome))))
         event.append(("id", .string(call.id)))

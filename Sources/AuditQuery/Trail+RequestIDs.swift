@@ -66,7 +66,9 @@ struct RequestIDResolver {
     mutating func resolve(_ stored: StoredRecord) throws -> StoredRecord? {
         guard case .notification(var fields, var bytes) = stored.record.body else { return stored }
         if bytes.isEmpty {
-            guard let record = try reader.record(topic: stored.topic, partition: stored.partition, offset: stored.record.offset),
+            guard
+                let record = try reader.record(
+                    topic: stored.topic, partition: stored.partition, offset: stored.record.offset),
                 let whole = record.bytes
             else { return stored }
             bytes = whole

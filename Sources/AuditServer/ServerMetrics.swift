@@ -24,14 +24,17 @@ public struct ServerMetrics: Sendable {
     public static let descriptions = [
         "audit_http_requests_total": "HTTP requests answered, by route template, method and status.",
         "audit_http_request_duration_seconds": "Time to answer an HTTP request, by route template.",
-        "audit_http_auth_failures_total": "Requests refused for their token: 401 (missing, unknown, expired) or 403 (no role, not allowed).",
-        "audit_store_query_duration_seconds": "Time a request spent reading the store, by query (calls, call, events, event, attributes).",
+        "audit_http_auth_failures_total":
+            "Requests refused for their token: 401 (missing, unknown, expired) or 403 (no role, not allowed).",
+        "audit_store_query_duration_seconds":
+            "Time a request spent reading the store, by query (calls, call, events, event, attributes).",
     ]
 
     /// Histogram buckets: a filtered page of a large store takes tens of milliseconds, a lookup by id one.
     public static let durationBuckets: [Duration] = [
         .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
-        .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10),
+        .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5),
+        .seconds(10),
     ]
 
     /// Metrics in `registry` (a new one by default).
@@ -80,7 +83,9 @@ public struct ServerMetrics: Sendable {
 struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     let metrics: ServerMetrics
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         let clock = ContinuousClock()
         let start = clock.now
         let method = request.method.rawValue
