@@ -216,8 +216,12 @@ def run(arguments, browser):
     if shots:
         browser.screenshot(os.path.join(shots, "web-page-failures.png"))
 
+    # The negation: everything but failures.
+    search(browser, outcome="", **{"not": "outcome=failure"})
+    result["not_failures"] = browser.evaluate(ROWS)
+
     # A time range: since a given instant (the page passes it as the API's `since`).
-    search(browser, outcome="", since=arguments.since)
+    search(browser, since=arguments.since, **{"not": ""})
     result["since"] = browser.evaluate(ROWS)
 
     # Paging by cursor: 25 a page, oldest first, forward and back.
@@ -232,6 +236,10 @@ def run(arguments, browser):
     # One call, found by its id: both notifications, their sources, the verification.
     search(browser, id=arguments.open_call)
     result["id_search"] = browser.evaluate(ROWS)
+    if arguments.request_id:
+        search(browser, id="", request_id=arguments.request_id)
+        result["request_id_search"] = browser.evaluate(ROWS)
+        search(browser, request_id="", id=arguments.open_call)
     click(browser, "#calls tbody tr", "the call")
     browser.wait_for(VISIBLE.format("detail"), "the call's detail")
     result["detail"] = browser.evaluate("""(() => {
@@ -311,6 +319,7 @@ def main():
     parser.add_argument("--foreign-project", required=True, help="a project --other-token may not see")
     parser.add_argument("--since", required=True, help="a time for the time-range step")
     parser.add_argument("--open-call", required=True, help="the id of a call of --token's project to open")
+    parser.add_argument("--request-id", help="the request id of --open-call, to filter by")
     parser.add_argument("--screenshots", help="a directory for PNG screenshots of each view")
     parser.add_argument("--chromium", default=shutil.which("chromium") or shutil.which("chromium-browser"))
     arguments = parser.parse_args()

@@ -110,6 +110,8 @@ import Testing
             "--admin-token", "web-admin",
             "--foreign-project", project, "--since", since, "--open-call", opened, "--chromium", try #require(Self.chromium),
         ]
+        let requestID = calls.first { $0.id == opened }?.fields?.requestId
+        if let requestID { arguments += ["--request-id", requestID] }
         if let directory = ProcessInfo.processInfo.environment["AUDIT_TRAIL_SCREENSHOTS"] {
             arguments += ["--screenshots", directory]
         }
@@ -130,6 +132,8 @@ import Testing
         #expect(!failures.isEmpty && failures.count < calls.count)
         #expect(Set(ids("failures")) == Set(failures.map(\.id)))
         #expect(rows("failures").allSatisfy { $0["outcome"] == "failure" })
+        // Its negation: the others.
+        #expect(Set(ids("not_failures")) == Set(calls.map(\.id)).subtracting(failures.map(\.id)))
         // Since the middle call's second: the calls from then on.
         let recent = calls.filter { ($0.eventTime ?? 0) >= middle / 1_000_000 * 1_000_000 }
         #expect(Set(ids("since")) == Set(recent.map(\.id)) && recent.count < calls.count)
@@ -140,6 +144,10 @@ import Testing
         #expect(ids("page_1_again") == ids("page_1"))
         #expect((result["page_2_info"] as? String)?.hasPrefix("Page 2") == true)
         #expect(ids("id_search") == [opened])
+        if let requestID {
+            #expect(Set(ids("request_id_search")) == Set(calls.filter { $0.fields?.requestId == requestID }.map(\.id)))
+            #expect(ids("request_id_search").contains(opened))
+        }
         // The call: both notifications as JSON, their sources, its log verified.
         let detail = result["detail"] as? [String: Any] ?? [:]
         #expect(detail["id"] as? String == opened)
