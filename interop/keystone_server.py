@@ -17,11 +17,13 @@ credential_setup, bootstrap), serves its public API on a free loopback port, and
 
 Prints one JSON line on stdout once Keystone answers: its URL, the ids of the projects and the
 domain, and a fresh token for each user (`viewer-a`, `viewer-b`, `no-role`, `domain-viewer`,
-`auditor`, `admin`). Serves until stdin closes (the test that started it exits) or SIGTERM.
+`auditor`, `admin`). Serves until stdin closes (the test that started it exits) or SIGTERM,
+then removes DIR (whatever else the caller put there too).
 """
 
 import json
 import os
+import shutil
 import signal
 import socketserver
 import subprocess
@@ -166,10 +168,14 @@ enabled = false
         "tokens": tokens,
     }), flush=True)
 
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    def finish(*_):
+        shutil.rmtree(directory, ignore_errors=True)
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, finish)
     # Until whoever started this closes its end.
     sys.stdin.read()
-    os._exit(0)
+    finish()
 
 
 if __name__ == "__main__":
