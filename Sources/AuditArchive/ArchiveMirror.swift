@@ -11,8 +11,7 @@ import ObjectStore
 /// The copy holds what the bucket's manifests list: every machine's logs, their sealed segments
 /// and indexes. Files are immutable and named by content in the bucket, so a file already in the
 /// cache is never fetched again; a segment the manifest no longer lists (retention) is removed.
-/// ``trim(maxBytes:)`` keeps the cache within a size by removing the least recently read
-/// segments, which the next ``sync(progress:)`` fetches again when asked for.
+/// The copy is whole: fetching blocks on demand into a cache of bounded size is not built yet.
 public struct ArchiveMirror: Sendable {
     public let archive: Archive
     /// The cache directory (a data directory).
@@ -80,32 +79,5 @@ public struct ArchiveMirror: Sendable {
             out[name] = (attributes[.size] as? NSNumber)?.int64Value ?? 0
         }
         return out
-    }
-
-    /// Removes the least recently used segment files (with their indexes) until the cache's
-    /// segments take at most `maxBytes`. Returns the bytes removed.
-    @discardableResult
-    public func trim(maxBytes: Int64) throws -> Int64 {
-        var files: [(path: String, size: Int64, used: Date)] = []
-        let enumerator = FileManager.default.enumerator(atPath: directory)
-        while let name = enumerator?.nextObject() as? String {
-            guard name.hasSuffix(LogFiles.segment) else { continue }
-            let path = directory + "/" + name
-            let attributes = try FileManager.default.attributesOfItem(atPath: path)
-            var info = stat()
-            let used = stat(path, &info) == 0
-                ? Date(timeIntervalSince1970: TimeInterval(info.st_atim.tv_sec)) : (attributes[.modificationDate] as? Date ?? .distantPast)
-            files.append((path, (attributes[.size] as? NSNumber)?.int64Value ?? 0, used))
-        }
-        var total = files.reduce(0) { $0 + $1.size }
-        var removed: Int64 = 0
-        for file in files.sorted(by: { $0.used < $1.used }) where total > maxBytes {
-            try FileManager.default.removeItem(atPath: file.path)
-            let index = String(file.path.dropLast(LogFiles.segment.count)) + LogFiles.index
-            try? FileManager.default.removeItem(atPath: index)
-            total -= file.size
-            removed += file.size
-        }
-        return removed
     }
 }
