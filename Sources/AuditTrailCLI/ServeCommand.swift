@@ -48,7 +48,12 @@ struct ServeCommand: AsyncParsableCommand {
             """)
 
     @Option(help: "Data directory of the store.")
-    var data: String
+    var data: String?
+
+    @OptionGroup(title: "Object store") var archive: ArchiveCacheOptions
+
+    @Option(help: "With --object-store: how often the cache is brought in line with the bucket (e.g. 60s, 5m).")
+    var refresh: String = "60s"
 
     @Option(help: "Address to bind.")
     var host = "127.0.0.1"
@@ -161,7 +166,41 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let data: String
+        if archive.isSet {
+            guard self.data == nil else { throw ValidationError("give --data or --object-store, not both") }
+            guard let interval = DurationText.parse(refresh), interval > .zero else {
+                throw ValidationError("--refresh: give a duration such as 60s")
+            }
+            // The cache is a data directory; every request opens its own reader on it, so each
+            // refresh is seen by the requests after it.
+            try await archive.mirror()
+            data = try archive.cacheDirectory()
+            try TrailOptions.requireStore(data)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    while !Task.isCancelled {
+                        do { try await Task.sleep(for: interval) } catch { return }
+                        do {
+                            try await archive.mirror()
+                        } catch {
+                            printError("object store: refreshing the cache failed, serving what it holds: \(error)")
+                        }
+                    }
+                }
+                // The server ends on SIGTERM/SIGINT (a graceful shutdown); the refresh ends with it.
+                try await serve(data)
+                group.cancelAll()
+            }
+            return
+        }
+        guard let directory = self.data else { throw ValidationError("give --data DIR, or --object-store s3://BUCKET/PREFIX") }
+        data = directory
         try TrailOptions.requireStore(data)
+        try await serve(data)
+    }
+
+    private func serve(_ data: String) async throws {
         let rules: Policy
         do {
             rules = try policy.map { try Policy(path: $0) } ?? Policy()

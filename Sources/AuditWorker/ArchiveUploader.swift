@@ -135,7 +135,9 @@ actor ArchiveUploader {
     /// background work, any failure here is thrown: the caller must not report these logs as
     /// handed over.
     func drain(_ jobs: [TopicPartition: Job]) async throws {
-        for tp in jobs.keys { pending[tp] = nil }
+        // Only the job in flight is waited for: the loop hands every log over again at its next
+        // tick, so a bucket that does not answer costs one job's retries here, not one per log.
+        pending.removeAll()
         while let running { await running.value }
         try check()
         for (tp, job) in jobs {

@@ -4,6 +4,9 @@
 import AuditStore
 import AuditTesting
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Kafka
 import Testing
 
@@ -99,6 +102,49 @@ struct TwoMachinesTests {
                 ["stats", "--object-store", location, "--s3-endpoint", moto.endpoint, "--cache", cache],
                 environment: moto.environment)
             #expect(stats.status == 0, "\(stats.stdout)\n\(stats.stderr)")
+            let query = try Interop.run(
+                TestEnvironment.auditTrailExecutable,
+                ["query", "--object-store", location, "--s3-endpoint", moto.endpoint, "--cache", cache, "--json", "--limit", "100000"],
+                environment: moto.environment)
+            #expect(query.status == 0, "\(query.stderr)")
+            let calls = query.stdout.split(separator: "\n").count
+            #expect(calls == 3_000)
+
+            // And `serve` serves the bucket's trail: the same calls over HTTP.
+            let tokens = temporary + "/" + TestEnvironment.uniqueName("tokens")
+            try Data("{\"token\": \"admin\", \"cloud_admin\": true}\n".utf8).write(to: URL(fileURLWithPath: tokens))
+            defer { try? FileManager.default.removeItem(atPath: tokens) }
+            let port = TestEnvironment.freePort()
+            let server = Process()
+            server.executableURL = TestEnvironment.auditTrailExecutable
+            server.arguments = [
+                "serve", "--object-store", location, "--s3-endpoint", moto.endpoint, "--cache", cache + "-serve",
+                "--tokens", tokens, "--port", String(port),
+            ]
+            server.environment = ProcessInfo.processInfo.environment.merging(moto.environment) { $1 }
+            server.standardOutput = FileHandle.nullDevice
+            server.standardError = FileHandle.nullDevice
+            try server.run()
+            defer {
+                if server.isRunning { server.terminate() }
+                try? FileManager.default.removeItem(atPath: cache + "-serve")
+            }
+            var served: [[String: Any]]?
+            for _ in 0..<300 where served == nil {
+                var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/v1/calls?limit=100000")!)
+                request.setValue("admin", forHTTPHeaderField: "X-Auth-Token")
+                if let (body, response) = try? await URLSession.shared.data(for: request),
+                    (response as? HTTPURLResponse)?.statusCode == 200
+                {
+                    served = (try JSONSerialization.jsonObject(with: body) as? [String: Any])?["calls"] as? [[String: Any]]
+                } else {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            #expect(served?.count == 3_000)
+            server.terminate()
+            server.waitUntilExit()
+            #expect(server.terminationStatus == 0)
         }
     }
 
