@@ -26,7 +26,9 @@ struct RepairCommand: AsyncParsableCommand {
     @OptionGroup(title: "Kafka") var kafka: KafkaOptions
 
     @Option(help: "Data directory of the workers' store.")
-    var data: String
+    var data: String?
+
+    @OptionGroup(title: "Object store") var archive: ArchiveCacheOptions
 
     @Option(help: "Only repair copies of this consumer group (its <group>.by-id topic).")
     var group: String?
@@ -40,6 +42,17 @@ struct RepairCommand: AsyncParsableCommand {
             handler.logLevel = .warning
             return handler
         }
+        // With --object-store, the store read is the bucket's (through the cache, brought in line
+        // again at each check): repair writes to Kafka only, never to a log.
+        let data: String
+        if archive.isSet {
+            guard self.data == nil else { throw ValidationError("give --data or --object-store, not both") }
+            try await archive.mirror()
+            data = try archive.cacheDirectory()
+        } else {
+            guard let directory = self.data else { throw ValidationError("give --data DIR, or --object-store s3://BUCKET/PREFIX") }
+            data = directory
+        }
         try TrailOptions.requireStore(data)
         let repair = Repair(kafka: try kafka.configuration(), dataDirectory: data, byIDTopic: group.map { "\($0).by-id" })
         let summary = try await repair.run()
@@ -51,6 +64,7 @@ struct RepairCommand: AsyncParsableCommand {
             let deadline = ContinuousClock.now + .seconds(wait)
             var left = resent.count
             while true {
+                if archive.isSet { try await archive.mirror() }
                 let account = try HopAccount(directory: data)
                 left = account.missing.filter { resent.contains("\($0.topic)/\($0.partition)/\($0.offset)") }.count
                 if left == 0 || ContinuousClock.now >= deadline { break }

@@ -83,6 +83,15 @@ struct TwoMachinesTests {
                 #expect(await b.terminate() == 0, "B did not drain cleanly:\n\(b.logTail())")
                 let log = (try? String(contentsOfFile: b.logPath, encoding: .utf8)) ?? ""
                 #expect(log.contains("continuing the object store's log"), "B never took over a log from the bucket:\n\(b.logTail())")
+                // repair reads the bucket too: nothing forwarded is missing from it.
+                let repair = try Interop.run(
+                    TestEnvironment.auditTrailExecutable,
+                    ["repair", "--object-store", location, "--s3-endpoint", moto.endpoint, "--cache", cache + "-repair",
+                     "--brokers", bootstrap, "--group", group],
+                    environment: moto.environment)
+                try? FileManager.default.removeItem(atPath: cache + "-repair")
+                #expect(repair.status == 0, "\(repair.stdout)\n\(repair.stderr)")
+                #expect(repair.stdout.contains("repair: 0 lost cop(ies) forwarded again, 0 no longer in Kafka"), "\(repair.stdout)")
             }
 
             // From the bucket alone (B's directory is gone too): every notification once, and
