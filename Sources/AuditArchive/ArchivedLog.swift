@@ -131,7 +131,14 @@ public final class ArchivedLog {
         // the bucket's segments was consumed again by that owner; it is kept aside, never deleted.
         var setAside: String?
         if FileManager.default.fileExists(atPath: directory) {
-            let aside = "\(directory).superseded-\(epoch)"
+            // A claim that reads the manifest again (its put lost to the previous owner's last
+            // upload) may set aside twice in one epoch: each copy gets a name of its own.
+            var aside = "\(directory).superseded-\(epoch)"
+            var copy = 1
+            while FileManager.default.fileExists(atPath: aside) {
+                aside = "\(directory).superseded-\(epoch).\(copy)"
+                copy += 1
+            }
             try FileManager.default.moveItem(atPath: directory, toPath: aside)
             setAside = aside
         }
