@@ -58,6 +58,7 @@ bench: deps
 	$(BENCH) store
 	$(BENCH) client
 	$(BENCH) worker --audit-trail .build/release/audit-trail
+	$(BENCH) serve --audit-trail .build/release/audit-trail
 	cd Benchmarks && swift package benchmark --no-progress
 
 clean:

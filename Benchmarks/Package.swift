@@ -23,7 +23,7 @@ let package = Package(
     ],
     targets: [
         // Whole-pipeline figures (a store, the embedded cluster, a worker process, a web server),
-        // printed by `bench <kafka|client|decode|store|worker|read>`; never gated.
+        // printed by `bench <kafka|client|decode|store|worker|read|serve>`; never gated.
         .executableTarget(
             name: "Bench",
             dependencies: [

@@ -58,12 +58,17 @@ public struct SyntheticNotifications: Sendable {
     ///   - seed: the same seed gives the same notifications.
     ///   - start: eventTime of the first call, µs since the epoch.
     ///   - callsPerSecond: arrival rate of calls (each makes two notifications).
-    public init(seed: UInt64, start: Int64 = 1_795_000_000_000_000, callsPerSecond: Int = 2000) {
+    ///   - population: the seed of the users and projects (default: `seed`); generators with other
+    ///     seeds and the same population make other calls of the same users, so that several can
+    ///     write one store's partitions in parallel.
+    public init(
+        seed: UInt64, start: Int64 = 1_795_000_000_000_000, callsPerSecond: Int = 2000, population: UInt64? = nil
+    ) {
         random = SplitMix64(seed: seed)
         clock = start
         callInterval = 1_000_000 / Int64(max(1, callsPerSecond))
         var users: [(String, String, String, String)] = []
-        var r = SplitMix64(seed: seed ^ 0x5eed)
+        var r = SplitMix64(seed: (population ?? seed) ^ 0x5eed)
         let projects = (0..<120).map { _ in r.hex(32) }
         let first = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory", "walter"]
         for i in 0..<600 {

@@ -11,5 +11,6 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Print performance figures of AuditTrail.",
-        subcommands: [KafkaBench.self, ClientBench.self, DecodeBench.self, StoreBench.self, WorkerBench.self, ReadBench.self])
+        subcommands: [KafkaBench.self, ClientBench.self, DecodeBench.self, StoreBench.self, WorkerBench.self, ReadBench.self,
+                      ServeBench.self])
 }

@@ -68,7 +68,7 @@ struct WorkerBench: AsyncParsableCommand {
             handler.logLevel = .warning
             return handler
         }
-        let executable = try workerExecutable()
+        let executable = try releaseAuditTrail(auditTrail)
         print("worker: \(executable.path)")
         let cluster = try MockCluster(brokers: 1)
         let bootstrap = cluster.bootstrapServers
@@ -320,24 +320,6 @@ struct WorkerBench: AsyncParsableCommand {
             if parts.count == 2, let value = Double(parts[1]) { values[String(parts[0])] = value }
         }
         return values
-    }
-
-    /// The release build of `audit-trail` to run: `--audit-trail`, `$AUDIT_TRAIL_BIN`, or the main
-    /// package's `.build/release/audit-trail`, found from this executable's directory upwards
-    /// (this package builds under `Benchmarks/.build`). A debug build is never picked silently.
-    private func workerExecutable() throws -> URL {
-        if let path = auditTrail ?? ProcessInfo.processInfo.environment["AUDIT_TRAIL_BIN"] {
-            guard FileManager.default.isExecutableFile(atPath: path) else { throw ValidationError("not an executable: \(path)") }
-            return URL(fileURLWithPath: path)
-        }
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        while directory.path != "/" {
-            let candidate = directory.appendingPathComponent(".build/release/audit-trail")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            directory = directory.deletingLastPathComponent()
-        }
-        throw ValidationError(
-            "no release build of audit-trail found: run `swift build -c release --product audit-trail` in the main package, or pass --audit-trail PATH")
     }
 
     /// The worker's `audit_worker_seconds_total{phase}` from its metrics endpoint (empty when
