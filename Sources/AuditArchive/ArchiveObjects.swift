@@ -123,8 +123,8 @@ public struct Signed<Payload: Codable & Sendable>: Sendable {
         self.payload = payload
         text = String(decoding: try ArchiveJSON.encode(payload), as: UTF8.self)
         if let signer {
-            signature = try signer.sign(Array(text.utf8)).hexString
-            publicKey = signer.publicKey.hexString
+            signature = try signer.sign(Array(text.utf8)).hex
+            publicKey = signer.publicKey.hex
         } else {
             signature = ""
             publicKey = ""
@@ -146,7 +146,7 @@ public struct Signed<Payload: Codable & Sendable>: Sendable {
 
     /// Whether it is signed by `publicKey` (raw 32 bytes).
     public func isSigned(by publicKey: [UInt8]) -> Bool {
-        guard let signature = [UInt8](hexString: signature) else { return false }
+        guard let signature = [UInt8](hex: signature) else { return false }
         return SegmentSigner.isValid(signature: signature, digest: Array(text.utf8), publicKey: publicKey)
     }
 }
@@ -163,42 +163,6 @@ enum ArchiveJSON {
             return try JSONDecoder().decode(type, from: Data(bytes))
         } catch {
             throw ArchiveError.malformed("\(what): \(error)")
-        }
-    }
-}
-
-extension Array where Element == UInt8 {
-    var hexString: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(count * 2)
-        for byte in self {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 15)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    init?(hexString: String) {
-        let utf8 = Array<UInt8>(hexString.utf8)
-        guard utf8.count % 2 == 0 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(utf8.count / 2)
-        var index = 0
-        while index < utf8.count {
-            guard let high = Self.nibble(utf8[index]), let low = Self.nibble(utf8[index + 1]) else { return nil }
-            out.append(high << 4 | low)
-            index += 2
-        }
-        self = out
-    }
-
-    private static func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 48...57: c - 48
-        case 97...102: c - 87
-        case 65...70: c - 55
-        default: nil
         }
     }
 }

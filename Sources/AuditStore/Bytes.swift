@@ -98,7 +98,7 @@ struct ByteReader {
 
 extension Array where Element == UInt8 {
     /// Lower-case hex, for messages and the manifest.
-    var hex: String {
+    public var hex: String {
         let digits: [UInt8] = Array("0123456789abcdef".utf8)
         var out = [UInt8]()
         out.reserveCapacity(count * 2)
@@ -110,7 +110,7 @@ extension Array where Element == UInt8 {
     }
 
     /// Parses lower- or upper-case hex; `nil` if malformed.
-    init?(hex: String) {
+    public init?(hex: String) {
         let utf8 = Array<UInt8>(hex.utf8)
         guard utf8.count % 2 == 0 else { return nil }
         func nibble(_ c: UInt8) -> UInt8? {
