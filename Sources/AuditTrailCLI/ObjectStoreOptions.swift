@@ -60,6 +60,18 @@ struct ArchiveCacheOptions: ParsableArguments {
         return "\(home)/audit-trail/\(location.bucket)/\(location.prefix)"
     }
 
+    /// The data directory a reader reads: `data`, or with `--object-store` the cache, mirrored
+    /// from the bucket first. Exactly one of the two must be given.
+    func dataDirectory(data: String?) async throws -> String {
+        guard isSet else {
+            guard let data else { throw ValidationError("give --data DIR, or --object-store s3://BUCKET/PREFIX") }
+            return data
+        }
+        guard data == nil else { throw ValidationError("give --data or --object-store, not both") }
+        try await mirror()
+        return try cacheDirectory()
+    }
+
     /// Mirrors the bucket's logs into the cache directory (a data directory): what their
     /// manifests list, fetching only files the cache does not hold yet.
     func mirror() async throws {

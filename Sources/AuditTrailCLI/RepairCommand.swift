@@ -44,15 +44,7 @@ struct RepairCommand: AsyncParsableCommand {
         }
         // With --object-store, the store read is the bucket's (through the cache, brought in line
         // again at each check): repair writes to Kafka only, never to a log.
-        let data: String
-        if archive.isSet {
-            guard self.data == nil else { throw ValidationError("give --data or --object-store, not both") }
-            try await archive.mirror()
-            data = try archive.cacheDirectory()
-        } else {
-            guard let directory = self.data else { throw ValidationError("give --data DIR, or --object-store s3://BUCKET/PREFIX") }
-            data = directory
-        }
+        let data = try await archive.dataDirectory(data: self.data)
         try TrailOptions.requireStore(data)
         let repair = Repair(kafka: try kafka.configuration(), dataDirectory: data, byIDTopic: group.map { "\($0).by-id" })
         let summary = try await repair.run()

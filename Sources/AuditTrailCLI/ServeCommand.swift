@@ -166,38 +166,28 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let data: String
-        if archive.isSet {
-            guard self.data == nil else { throw ValidationError("give --data or --object-store, not both") }
-            guard let interval = DurationText.parse(refresh), interval > .zero else {
-                throw ValidationError("--refresh: give a duration such as 60s")
-            }
-            // The cache is a data directory; every request opens its own reader on it, so each
-            // refresh is seen by the requests after it.
-            try await archive.mirror()
-            data = try archive.cacheDirectory()
-            try TrailOptions.requireStore(data)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    while !Task.isCancelled {
-                        do { try await Task.sleep(for: interval) } catch { return }
-                        do {
-                            try await archive.mirror()
-                        } catch {
-                            printError("object store: refreshing the cache failed, serving what it holds: \(error)")
-                        }
+        let interval = DurationText.parse(refresh)
+        if archive.isSet, (interval ?? .zero) <= .zero { throw ValidationError("--refresh: give a duration such as 60s") }
+        let data = try await archive.dataDirectory(data: self.data)
+        try TrailOptions.requireStore(data)
+        guard archive.isSet, let interval else { return try await serve(data) }
+        // The cache is a data directory; every request opens its own reader on it, so each
+        // refresh is seen by the requests after it.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    do { try await Task.sleep(for: interval) } catch { return }
+                    do {
+                        try await archive.mirror()
+                    } catch {
+                        printError("object store: refreshing the cache failed, serving what it holds: \(error)")
                     }
                 }
-                // The server ends on SIGTERM/SIGINT (a graceful shutdown); the refresh ends with it.
-                try await serve(data)
-                group.cancelAll()
             }
-            return
+            // The server ends on SIGTERM/SIGINT (a graceful shutdown); the refresh ends with it.
+            try await serve(data)
+            group.cancelAll()
         }
-        guard let directory = self.data else { throw ValidationError("give --data DIR, or --object-store s3://BUCKET/PREFIX") }
-        data = directory
-        try TrailOptions.requireStore(data)
-        try await serve(data)
     }
 
     private func serve(_ data: String) async throws {

@@ -33,12 +33,7 @@ struct TrailOptions: ParsableArguments {
     /// With `--object-store`, mirrors the bucket's logs into the cache first (DESIGN §9); run it
     /// before reading.
     func prepare() async throws {
-        guard archive.isSet else {
-            if data == nil { throw ValidationError("give --data DIR, or --object-store s3://BUCKET/PREFIX") }
-            return
-        }
-        guard data == nil else { throw ValidationError("give --data or --object-store, not both") }
-        try await archive.mirror()
+        _ = try await archive.dataDirectory(data: data)
     }
 
     func reader() throws -> StoreReader {
