@@ -110,7 +110,7 @@ let package = Package(
         .target(
             name: "AuditTesting",
             dependencies: [
-                "Kafka", "AuditClient", "AuditModel", "AuditStore", "AuditWorker", "AuditTraffic", "ObjectStore",
+                "Kafka", "AuditClient", "AuditModel", "AuditStore", "AuditWorker", "AuditTraffic", "ObjectStore", "AuditArchive",
             ],
             swiftSettings: swiftSettings),
         .executableTarget(

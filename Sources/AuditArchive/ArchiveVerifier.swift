@@ -46,7 +46,7 @@ public struct ArchiveVerifier: Sendable {
 
     public func verify() async throws -> Report {
         try await mirror.sync()
-        var report = Report(data: StoreVerifier(directory: mirror.directory, publicKey: publicKey).verify())
+        var report = Report(data: StoreVerifier(directory: mirror.dataDirectory, publicKey: publicKey).verify())
         let owner = ownerData.map { StoreVerifier(directory: $0, publicKey: publicKey).verify() }
         let archive = mirror.archive
         for (topic, partition) in try await archive.logs() {

@@ -61,15 +61,21 @@ struct LogVerification {
             let indexName = LogFiles.name(base, LogFiles.index)
             accounted.formUnion([segmentName, indexName])
             report.segments += 1
-            guard names.contains(segmentName), names.contains(indexName) else {
+            let files: (segment: [UInt8], index: [UInt8])?
+            if names.contains(segmentName), names.contains(indexName) {
+                files = readFiles(segmentName, indexName)
+            } else if let entry, let remote = RemoteSegmentsRegistry.source(forLog: directory) {
+                // An object-store trail's cache: the segment is read from the bucket.
+                files = fetchFiles(entry, segmentName, indexName, from: remote)
+            } else {
                 find(.missingSegment, names.contains(segmentName) ? indexName : segmentName, offset: base, "named by the manifest, not on disk")
-                if let entry, let head = [UInt8](hex: entry.chainHead) {
-                    chain = head
-                    nextOffset = entry.next
-                }
+                files = nil
+            }
+            guard let files else {
+                skip(entry)
                 continue
             }
-            checkSegment(base: base, entry: entry, segmentName: segmentName, indexName: indexName)
+            checkSegment(base: base, entry: entry, segmentName: segmentName, bytes: files.segment, indexName: indexName, index: files.index)
         }
         let journalBase = nextOffset ?? names.compactMap { LogFiles.base(of: $0, suffix: LogFiles.journal) }.min()
         if let journalBase, names.contains(LogFiles.name(journalBase, LogFiles.journal)) {
@@ -88,11 +94,41 @@ struct LogVerification {
             VerifyReport.LogHead(topic: topic, partition: partition, nextOffset: nextOffset, chainHead: chain.hex))
     }
 
-    private mutating func checkSegment(base: Int64, entry: Manifest.Segment?, segmentName: String, indexName: String) {
-        guard let bytes = try? StoreFile.openForReading(directory + "/" + segmentName).readAll() else {
-            find(.missingSegment, segmentName, "unreadable")
-            return
+    private mutating func readFiles(_ segmentName: String, _ indexName: String) -> (segment: [UInt8], index: [UInt8])? {
+        var files: [[UInt8]] = []
+        for name in [segmentName, indexName] {
+            do {
+                files.append(try StoreFile.openForReading(directory + "/" + name).readAll())
+            } catch {
+                find(.missingSegment, name, "unreadable: \(error.message)")
+                return nil
+            }
         }
+        return (files[0], files[1])
+    }
+
+    private mutating func fetchFiles(
+        _ entry: Manifest.Segment, _ segmentName: String, _ indexName: String, from remote: any RemoteSegments
+    ) -> (segment: [UInt8], index: [UInt8])? {
+        do {
+            guard let segment = try remote.wholeSegment(topic: topic, partition: partition, segment: entry) else {
+                find(.missingSegment, segmentName, offset: entry.base, "named by the manifest, not in the object store")
+                return nil
+            }
+            guard let index = try remote.index(topic: topic, partition: partition, segment: entry) else {
+                find(.missingSegment, indexName, offset: entry.base, "named by the manifest, not in the object store")
+                return nil
+            }
+            return (segment, index)
+        } catch {
+            find(.missingSegment, segmentName, offset: entry.base, "unreadable from the object store: \(error.message)")
+            return nil
+        }
+    }
+
+    private mutating func checkSegment(
+        base: Int64, entry: Manifest.Segment?, segmentName: String, bytes: [UInt8], indexName: String, index: [UInt8]
+    ) {
         var parsed = SegmentCheck(bytes: bytes)
         guard let trailer = parsed.trailer else {
             find(.truncated, segmentName, position: Int64(bytes.count), "no whole, well-formed trailer")
@@ -135,7 +171,7 @@ struct LogVerification {
         {
             find(.alteredBytes, segmentName, position: Int64(trailer.digestPosition), "trailer disagrees with the blocks")
         }
-        checkIndex(indexName, trailer: trailer, blocks: blocks)
+        checkIndex(indexName, bytes: index, trailer: trailer, blocks: blocks)
         if let entry {
             if entry.digest != trailer.digest.hex || entry.chainHead != trailer.chainHead.hex || entry.next != trailer.nextOffset
                 || entry.base != base || entry.records != blocks.records.count || entry.signed != trailer.signed
@@ -153,11 +189,7 @@ struct LogVerification {
         nextOffset = entry.next
     }
 
-    private mutating func checkIndex(_ name: String, trailer: SegmentCheck.Trailer, blocks: SegmentCheck.Blocks) {
-        guard let bytes = try? StoreFile.openForReading(directory + "/" + name).readAll() else {
-            find(.missingSegment, name, "unreadable")
-            return
-        }
+    private mutating func checkIndex(_ name: String, bytes: [UInt8], trailer: SegmentCheck.Trailer, blocks: SegmentCheck.Blocks) {
         if HashChain.digest(bytes) != trailer.indexDigest {
             find(.alteredBytes, name, "index digest differs from the one its segment records")
         }

@@ -84,12 +84,25 @@ final class LogView {
         return try segment(number).index.baseOffset
     }
 
-    /// Segment `number` (sealed ones open on first use).
+    /// Segment `number` (sealed ones open on first use: from disk, or when the files are not
+    /// there and the data directory is an object-store trail's cache, from its ``RemoteSegments``).
     func segment(_ number: Int) throws(StoreError) -> any ReadableSegment {
         if number == sealed.count, let active { return active }
         if let reader = sealed[number] { return reader }
-        let base = directory + "/" + LogFiles.name(manifest.segments[number].base, "")
-        let reader = try SegmentReader(segmentPath: base + LogFiles.segment, indexPath: base + LogFiles.index)
+        let entry = manifest.segments[number]
+        let base = directory + "/" + LogFiles.name(entry.base, "")
+        let reader: SegmentReader
+        if !Directory.exists(base + LogFiles.segment), let remote = RemoteSegmentsRegistry.source(forLog: directory) {
+            guard let index = try remote.index(topic: topic, partition: partition, segment: entry),
+                let segment = try remote.segment(topic: topic, partition: partition, segment: entry)
+            else {
+                throw StoreError(.notFound, "\(base + LogFiles.segment): named by the manifest, not in the object store")
+            }
+            reader = try SegmentReader(
+                segment: segment, path: base + LogFiles.segment, index: index, indexPath: base + LogFiles.index)
+        } else {
+            reader = try SegmentReader(segmentPath: base + LogFiles.segment, indexPath: base + LogFiles.index)
+        }
         sealed[number] = reader
         return reader
     }

@@ -24,29 +24,47 @@ final class SegmentReader {
     }
 
     let path: String
-    let header: Header
     let index: SegmentIndex
-    private let file: StoreFile
-    private let codec: ZstdCodec
+    private let file: any ByteSource
+    /// The header and a decompression context, read on first use: a lookup that needs only
+    /// the index reads no byte of the segment (from an object store, no fetch).
+    private var opened: (header: Header, codec: ZstdCodec)?
     /// The last few blocks ``record(at:)`` read, most recent last: records read by offset
     /// alternate between a block and the one before it (where responses joined their requests).
     private var cachedBlocks: [(number: Int, bytes: DecodedBlock)] = []
-    /// One decompression context per core for ``records(at:)``: the reader's own, then more
-    /// made on first use.
-    private var decoders: [ZstdCodec]
+    /// One decompression context per core for ``records(at:)`` beyond the reader's own, made
+    /// on first use.
+    private var decoders: [ZstdCodec] = []
     private static let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 
     /// Opens `<base>.seg` and loads `<base>.idx`.
-    init(segmentPath: String, indexPath: String) throws(StoreError) {
-        path = segmentPath
-        file = try StoreFile.openForReading(segmentPath)
-        header = try Self.readHeader(file, path: segmentPath)
-        index = try SegmentIndex.decode(try StoreFile.openForReading(indexPath).readAll(), path: indexPath)
-        codec = ZstdCodec(level: header.level, dictionary: header.dictionary)
-        decoders = [codec]
+    convenience init(segmentPath: String, indexPath: String) throws(StoreError) {
+        try self.init(
+            segment: try StoreFile.openForReading(segmentPath), path: segmentPath,
+            index: try StoreFile.openForReading(indexPath).readAll(), indexPath: indexPath)
     }
 
-    static func readHeader(_ file: StoreFile, path: String) throws(StoreError) -> Header {
+    /// A segment read from `segment` (a file, or an object-store segment through its cache),
+    /// with its index's bytes; `path` and `indexPath` name them in errors.
+    init(segment: any ByteSource, path: String, index: [UInt8], indexPath: String) throws(StoreError) {
+        self.path = path
+        file = segment
+        self.index = try SegmentIndex.decode(index, path: indexPath)
+    }
+
+    /// The segment's header (read on first use).
+    func header() throws(StoreError) -> Header { try open().header }
+
+    private func open() throws(StoreError) -> (header: Header, codec: ZstdCodec) {
+        if let opened { return opened }
+        let header = try Self.readHeader(file, path: path)
+        let opened = (header, ZstdCodec(level: header.level, dictionary: header.dictionary))
+        self.opened = opened
+        decoders = [opened.1]
+        return opened
+    }
+
+    static func readHeader(_ file: any ByteSource, path: String) throws(StoreError) -> Header {
         let prefix = try file.read(count: 12, at: 0)
         guard prefix.count == 12, version(Array(prefix[..<8])) != nil else {
             throw StoreError(.corrupt, "\(path): not a segment (bad magic)")
@@ -84,7 +102,7 @@ final class SegmentReader {
             cachedBlocks.append(entry)
             return entry.bytes
         }
-        let raw = try DecodedBlock(try decodeBlock(number), version: header.version)
+        let raw = try DecodedBlock(try decodeBlock(number), version: try header().version)
         if cachedBlocks.count == 4 { cachedBlocks.removeFirst() }
         cachedBlocks.append((number, raw))
         return raw
@@ -93,6 +111,7 @@ final class SegmentReader {
     /// Reads and decompresses block `number` (no cache).
     func decodeBlock(_ number: Int) throws(StoreError) -> [UInt8] {
         let (compressed, block) = try compressedBlock(number)
+        let codec = try open().codec
         return try compressed.withBytes { (buffer) throws(StoreError) in
             try codec.decompress(buffer, rawLength: Int(block.rawLength))
         }
@@ -121,11 +140,12 @@ final class SegmentReader {
         for (position, row) in rows.enumerated() { rowsOfBlock[Int(index.blockNumbers[row]), default: []].append(position) }
         let work = rowsOfBlock.sorted { $0.key < $1.key }
         let threads = min(Self.cores, work.count)
+        let (header, codec) = try open()
         while decoders.count < threads { decoders.append(ZstdCodec(level: header.level, dictionary: header.dictionary)) }
         var results = [StoreRecord?](repeating: nil, count: rows.count)
         if threads <= 1 {
             for (block, positions) in work {
-                let decoded = try decodeBlock(block, for: positions.map { rows[$0] }, with: codec)
+                let decoded = try decodeBlock(block, for: positions.map { rows[$0] }, with: codec, version: header.version)
                 for position in positions { results[position] = try record(at: rows[position], in: decoded) }
             }
             return results.map { $0! }
@@ -142,7 +162,7 @@ final class SegmentReader {
                     do throws(StoreError) {
                         for (block, positions) in work[thread...].striding(by: threads) {
                             let decoded = try reader.decodeBlock(
-                                block, for: positions.map { rows[$0] }, with: reader.decoders[thread])
+                                block, for: positions.map { rows[$0] }, with: reader.decoders[thread], version: header.version)
                             for position in positions { results[position] = try reader.record(at: rows[position], in: decoded) }
                         }
                     } catch {
@@ -156,11 +176,10 @@ final class SegmentReader {
     }
 
     /// Block `number`, decoded only as far as the records at index rows `rows` need.
-    private func decodeBlock(_ number: Int, for rows: [Int], with codec: ZstdCodec) throws(StoreError) -> DecodedBlock {
+    private func decodeBlock(_ number: Int, for rows: [Int], with codec: ZstdCodec, version: Int) throws(StoreError) -> DecodedBlock {
         let (compressed, block) = try compressedBlock(number)
         let positions = rows.map { Int(index.positions[$0]) }
         let lengths = rows.map { Int(index.lengths[$0]) }
-        let version = header.version
         let rawLength = Int(block.rawLength)
         let (raw, decoded) = try compressed.withBytes { (buffer) throws(StoreError) in
             try codec.decompressPrefix(buffer, rawLength: rawLength) { (prefix) throws(StoreError) in

@@ -1,6 +1,7 @@
 // AuditTrail — test kit
 // SPDX-License-Identifier: Apache-2.0
 
+import AuditArchive
 import Foundation
 import ObjectStore
 import Synchronization
@@ -175,5 +176,22 @@ public func withMotoS3Client<T>(
         var configuration = moto.configuration
         configure(&configuration)
         return try await withS3Client(bucket: moto.bucket, configuration: configuration) { try await body($0, moto) }
+    }
+}
+
+extension MotoS3 {
+    /// Runs `body` with the data directory of the trail under `prefix` in this server's bucket,
+    /// read as every reader reads an object-store trail: the manifests synced into a fresh
+    /// cache, the segments fetched on demand within `cacheBytes`.
+    public func withTrail<T>(prefix: String, cacheBytes: Int64 = 1 << 30, _ body: (String) throws -> T) async throws -> T {
+        try await withS3Client(bucket: bucket, configuration: configuration) { client in
+            let directory = NSTemporaryDirectory() + "bucket-trail-" + UUID().uuidString
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let archive = Archive(store: client, layout: ArchiveLayout(prefix: prefix), signer: nil)
+            let mirror = try ArchiveMirror(archive: archive, directory: directory, cacheBytes: cacheBytes)
+            defer { mirror.close() }
+            try await mirror.sync()
+            return try body(mirror.dataDirectory)
+        }
     }
 }

@@ -6,6 +6,7 @@ import AuditArchive
 import AuditStore
 import Foundation
 import ObjectStore
+import Synchronization
 
 /// `--object-store s3://BUCKET/PREFIX` and `--s3-endpoint URL`: where the trail's sealed segments
 /// live beyond this machine (DESIGN §9). Credentials and region come from `AWS_ACCESS_KEY_ID`,
@@ -19,17 +20,8 @@ struct ObjectStoreOptions: ParsableArguments {
 
     /// The object store, if one is named; `body` runs with it and the client is shut down after.
     func withArchive<T>(signer: SegmentSigner?, _ body: (Archive?) async throws -> T) async throws -> T {
-        guard let objectStore else { return try await body(nil) }
-        let location: S3Location
-        let client: S3Client
-        do {
-            location = try S3Location(objectStore)
-            let configuration = try S3Configuration.fromEnvironment(endpoint: s3Endpoint)
-            client = try S3Client(location: location, configuration: configuration)
-        } catch {
-            throw ValidationError("--object-store: \(error)")
-        }
-        let archive = Archive(store: client, layout: ArchiveLayout(prefix: location.prefix), signer: signer)
+        guard objectStore != nil else { return try await body(nil) }
+        let (client, archive) = try open(signer: signer)
         do {
             let result = try await body(archive)
             try? await client.shutdown()
@@ -39,15 +31,32 @@ struct ObjectStoreOptions: ParsableArguments {
             throw error
         }
     }
+
+    /// A client of the named object store (`--object-store` must be set), and the trail in it.
+    /// Shut the client down after its last request (or keep it for the process).
+    func open(signer: SegmentSigner?) throws -> (S3Client, Archive) {
+        do {
+            let location = try S3Location(objectStore ?? "")
+            let configuration = try S3Configuration.fromEnvironment(endpoint: s3Endpoint)
+            let client = try S3Client(location: location, configuration: configuration)
+            return (client, Archive(store: client, layout: ArchiveLayout(prefix: location.prefix), signer: signer))
+        } catch {
+            throw ValidationError("--object-store: \(error)")
+        }
+    }
 }
 
-/// Reader commands on an object-store trail: the bucket is mirrored into a local cache (a data
-/// directory) first, and the command reads that.
+/// Reader commands on an object-store trail: the bucket's manifests are brought into a local
+/// cache (a data directory), and the command reads that; the segments they list are fetched on
+/// demand into the cache's bounded block store (``ArchiveMirror``, ``SegmentCache``).
 struct ArchiveCacheOptions: ParsableArguments {
     @OptionGroup var store: ObjectStoreOptions
 
-    @Option(help: "With --object-store: the local cache of the trail's segments and indexes (default ~/.cache/audit-trail/<bucket>/<prefix>).")
+    @Option(help: "With --object-store: the local cache of the trail's manifests, indexes and segment blocks (default ~/.cache/audit-trail/<bucket>/<prefix>).")
     var cache: String?
+
+    @Option(help: "With --object-store: the most the cache keeps of indexes and segment blocks, least recently used going first (e.g. 512MiB, 4GiB).")
+    var cacheSize = "1GiB"
 
     var isSet: Bool { store.objectStore != nil }
 
@@ -60,36 +69,50 @@ struct ArchiveCacheOptions: ParsableArguments {
         return "\(home)/audit-trail/\(location.bucket)/\(location.prefix)"
     }
 
-    /// The data directory a reader reads: `data`, or with `--object-store` the cache, mirrored
-    /// from the bucket first. Exactly one of the two must be given.
+    /// The data directory a reader reads: `data`, or with `--object-store` the cache's, its
+    /// manifests brought in line with the bucket first. Exactly one of the two must be given.
     func dataDirectory(data: String?) async throws -> String {
         guard isSet else {
             guard let data else { throw ValidationError("give --data DIR, or --object-store s3://BUCKET/PREFIX") }
             return data
         }
         guard data == nil else { throw ValidationError("give --data or --object-store, not both") }
-        try await mirror()
-        return try cacheDirectory()
+        return try await mirror().dataDirectory
     }
 
-    /// Mirrors the bucket's logs into the cache directory (a data directory): what their
-    /// manifests list, fetching only files the cache does not hold yet.
-    func mirror() async throws {
+    /// The data directory ``dataDirectory(data:)`` returns, without syncing.
+    var dataPath: String? { isSet ? (try? cacheDirectory()).map { $0 + "/logs" } : nil }
+
+    /// The object-store trail's cache, its manifests brought in line with the bucket.
+    @discardableResult
+    func mirror() async throws -> ArchiveMirror {
+        let mirror = try open()
+        var progress = Progress("object store: logs synced", total: nil)
+        var synced = 0
+        try await mirror.sync { done, _ in
+            synced = done
+            progress.update(done)
+        }
+        progress.finish(synced)
+        return mirror
+    }
+
+    /// The cache, opened once per process: its client stays open while readers fetch through it.
+    func open() throws -> ArchiveMirror {
         let directory = try cacheDirectory()
-        try await store.withArchive(signer: nil) { archive in
-            let mirror = ArchiveMirror(archive: archive!, directory: directory)
-            var progress = Progress("object store: logs mirrored", total: nil)
-            var mirrored = 0
-            let report = try await mirror.sync { done, _ in
-                mirrored = done
-                progress.update(done)
-            }
-            progress.finish(mirrored)
-            if !report.missing.isEmpty {
-                printError("object store: \(report.missing.count) object(s) a manifest lists are missing (verify reports them): \(report.missing.prefix(3).joined(separator: ", "))")
-            }
+        guard let limit = ByteText.parse(cacheSize), limit > 0 else {
+            throw ValidationError("--cache-size: give a size such as 512MiB or 4GiB")
+        }
+        return try Self.opened.withLock { opened in
+            if let mirror = opened[directory] { return mirror }
+            let (_, archive) = try store.open(signer: nil)
+            let mirror = try ArchiveMirror(archive: archive, directory: directory, cacheBytes: limit)
+            opened[directory] = mirror
+            return mirror
         }
     }
+
+    private static let opened = Mutex<[String: ArchiveMirror]>([:])
 }
 
 /// Durations as operators write them: `90s`, `15m`, `1h`, `400d` (a bare number is seconds).

@@ -167,12 +167,7 @@ struct VerifyCommand: AsyncParsableCommand {
         var archiveLines: [String] = []
         let report: VerifyReport
         if archive.isSet {
-            let cache = try archive.cacheDirectory()
-            let checked = try await archive.store.withArchive(signer: nil) { archive in
-                try await ArchiveVerifier(
-                    mirror: ArchiveMirror(archive: archive!, directory: cache), publicKey: publicKey, ownerData: data
-                ).verify()
-            }
+            let checked = try await ArchiveVerifier(mirror: try archive.open(), publicKey: publicKey, ownerData: data).verify()
             report = checked.data
             archiveLines.append(
                 "object store: \(checked.checkpoints) checkpoint(s), \(checked.tombstones) tombstone(s), \(checked.unlistedObjects.count) segment object(s) no manifest lists (not read)")

@@ -28,10 +28,10 @@ struct TrailOptions: ParsableArguments {
 
     /// The data directory read: `--data`, or with `--object-store` the local cache of the bucket
     /// (filled by ``prepare()``).
-    var directory: String { data ?? (try? archive.cacheDirectory()) ?? "" }
+    var directory: String { data ?? archive.dataPath ?? "" }
 
-    /// With `--object-store`, mirrors the bucket's logs into the cache first (DESIGN §9); run it
-    /// before reading.
+    /// With `--object-store`, brings the cache's manifests in line with the bucket first (DESIGN
+    /// §9); run it before reading.
     func prepare() async throws {
         _ = try await archive.dataDirectory(data: data)
     }

@@ -79,18 +79,3 @@ public final class Worker: Service {
         }
     }
 }
-
-/// A `TaskExecutor` on a serial Dispatch queue: the worker's blocking disk I/O runs there.
-final class ThreadTaskExecutor: TaskExecutor, @unchecked Sendable {
-    private let queue: DispatchQueue
-
-    init(label: String) {
-        queue = DispatchQueue(label: label)
-    }
-
-    func enqueue(_ job: consuming ExecutorJob) {
-        let unownedJob = UnownedJob(job)
-        let executor = asUnownedTaskExecutor()
-        queue.async { unownedJob.runSynchronously(on: executor) }
-    }
-}

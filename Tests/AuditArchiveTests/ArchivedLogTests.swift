@@ -33,12 +33,17 @@ import Testing
     }
 
     /// `count` request/response pairs from `offset` on, with record times `eventTime` (µs).
-    static func records(from offset: Int64, pairs count: Int, eventTime: Int64) -> [StoreRecord] {
+    /// With `random`, each notification carries 600 random hex digits: segments then outweigh
+    /// their indexes, as real ones do.
+    static func records(from offset: Int64, pairs count: Int, eventTime: Int64, random: Bool = false) -> [StoreRecord] {
         var out: [StoreRecord] = []
         for pair in 0..<count {
             for type in [NotificationFields.EventType.request, .response] {
                 let id = "call-\(offset)-\(pair)"
-                let bytes = Array("{\"id\":\"\(id)\",\"type\":\"\(type)\",\"pad\":\"\(String(repeating: "x", count: 200))\"}".utf8)
+                let pad = random
+                    ? (0..<75).map { _ in String(UInt32.random(in: 0...UInt32.max), radix: 16) }.joined()
+                    : String(repeating: "x", count: 200)
+                let bytes = Array("{\"id\":\"\(id)\",\"type\":\"\(type)\",\"pad\":\"\(pad)\"}".utf8)
                 let fields = NotificationFields(id: id, eventType: type, eventTime: eventTime, projectId: "p1", action: "read")
                 out.append(StoreRecord(offset: offset + Int64(out.count), timestamp: eventTime / 1000, body: .notification(fields, bytes: bytes)))
             }
@@ -55,7 +60,8 @@ import Testing
     static func verify(_ client: S3Client, key: [UInt8]? = nil, ownerData: String? = nil) async throws -> ArchiveVerifier.Report {
         let cache = NSTemporaryDirectory() + "archive-cache-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: cache) }
-        let mirror = ArchiveMirror(archive: archive(client, owner: "reader"), directory: cache)
+        let mirror = try ArchiveMirror(archive: archive(client, owner: "reader"), directory: cache, cacheBytes: 1 << 30)
+        defer { mirror.close() }
         return try await ArchiveVerifier(mirror: mirror, publicKey: key, ownerData: ownerData).verify()
     }
 
@@ -273,5 +279,74 @@ import Testing
             report = try await Self.verify(client, key: key.publicKey)
             #expect(report.data.findings.contains { $0.code == .missingSegment && $0.offset == kept.base }, "\(report.data.findings)")
         }
+    }
+
+    @Test func readersFetchWhatTheyReadAndTheCacheStaysWithinItsBound() async throws {
+        try await withMotoS3Client { client, _ in
+            let a = try Machine("a", options: Self.options())
+            let log = try await ArchivedLog.claim(Self.archive(client, owner: "a"), topic: Self.topic, partition: 5, data: a.data)
+            let writer = try a.store.openWriter(topic: Self.topic, partition: 5)
+            for segment in 0..<6 {
+                try writer.append(Self.records(from: Int64(segment * 200), pairs: 100, eventTime: Self.now * 1000, random: true))
+                try writer.seal()
+            }
+            #expect(try await log.publish(writer).count == 6)
+            let segments = log.manifest.segments
+            let trailBytes = segments.reduce(0) { $0 + $1.segmentBytes + $1.indexBytes }
+            let local = try a.store.reader()
+
+            let cache = NSTemporaryDirectory() + "archive-cache-" + UUID().uuidString
+            defer { try? FileManager.default.removeItem(atPath: cache) }
+            // Room for a third of the trail, read in 4 KiB chunks.
+            let limit = trailBytes / 3
+            let mirror = try ArchiveMirror(
+                archive: Self.archive(client, owner: "reader"), directory: cache, cacheBytes: limit, chunkSize: 4096)
+            defer { mirror.close() }
+            #expect(try await mirror.sync().segments == 6)
+            let logDirectory = LogFiles.logDirectory(data: mirror.dataDirectory, topic: Self.topic, partition: 5)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: logDirectory) == [Manifest.fileName])
+
+            // One call: every index, and only the chunks of the blocks that hold it.
+            let id = "call-1000-7"
+            let found = try StoreReader(directory: mirror.dataDirectory).records(withId: id)
+            let expected = try local.records(withId: id)
+            #expect(found.count == 2 && found == expected)
+            let afterOne = mirror.segments.statistics
+            #expect(afterOne.fetchedBytes < trailBytes / 2, "\(afterOne) of \(trailBytes)")
+
+            // Every record, offset by offset, as the owner has it; the cache stays in its bound.
+            let remote = try StoreReader(directory: mirror.dataDirectory)
+            for offset in Int64(0)..<1200 {
+                let record = try remote.record(topic: Self.topic, partition: 5, offset: offset)
+                let expected = try local.record(topic: Self.topic, partition: 5, offset: offset)
+                #expect(record != nil && record == expected)
+            }
+            let afterAll = mirror.segments.statistics
+            #expect(afterAll.evicted > 0 && afterAll.bytes <= limit, "\(afterAll), limit \(limit)")
+            #expect(Self.bytesOnDisk(cache + "/blocks") <= limit)
+
+            // What was read last is read again from the cache, without a fetch.
+            _ = try StoreReader(directory: mirror.dataDirectory).record(topic: Self.topic, partition: 5, offset: 1199)
+            let again = mirror.segments.statistics
+            #expect(again.fetched == afterAll.fetched && again.hits > afterAll.hits, "\(again)")
+
+            // verify reads every segment through the same bounded cache, clean.
+            let report = try await ArchiveVerifier(mirror: mirror, publicKey: nil).verify()
+            #expect(report.data.findings.isEmpty && report.data.records == 1200, "\(report.data.findings)")
+            #expect(mirror.segments.statistics.bytes <= limit)
+
+            // A new process on the same directory starts from what is there, within its own bound.
+            let smaller = try SegmentCache(archive: Self.archive(client, owner: "reader"), directory: cache + "/blocks", limit: limit / 2)
+            #expect(smaller.statistics.bytes <= limit / 2 && Self.bytesOnDisk(cache + "/blocks") <= limit / 2)
+        }
+    }
+
+    static func bytesOnDisk(_ directory: String) -> Int64 {
+        var total: Int64 = 0
+        for case let name as String in FileManager.default.enumerator(atPath: directory) ?? NSEnumerator() {
+            let attributes = try? FileManager.default.attributesOfItem(atPath: directory + "/" + name)
+            if attributes?[.type] as? FileAttributeType == .typeRegular { total += (attributes?[.size] as? NSNumber)?.int64Value ?? 0 }
+        }
+        return total
     }
 }

@@ -39,7 +39,7 @@ import Testing
             for segment in manifest.segments {
                 let base = path + "/" + LogFiles.name(segment.base, "")
                 let reader = try SegmentReader(segmentPath: base + LogFiles.segment, indexPath: base + LogFiles.index)
-                #expect(reader.header.dictionary.count <= store.memory.share / 8)
+                #expect(try reader.header().dictionary.count <= store.memory.share / 8)
                 for block in reader.index.blocks { #expect(Int(block.rawLength) <= limit + largest + 512) }
             }
         }
