@@ -1,6 +1,7 @@
 // AuditTrail — read server
 // SPDX-License-Identifier: Apache-2.0
 
+import AuditModel
 import AuditQuery
 import AuditStore
 import Foundation
@@ -52,9 +53,12 @@ struct EventsAPI: Sendable {
         let text = try await source.read("event") { reader -> String? in
             let stored = try reader.notifications(withId: id, visibility: visibility)
             guard let final = stored.first(where: { $0.record.fields?.eventType == .response }) ?? stored.first,
-                let payload = final.record.bytes.flatMap(EventPayload.object(from:))
+                let bytes = final.record.bytes
             else { return nil }
-            return try JSON.text(payload)
+            // The stored event written back from the strict parser's tape; Foundation only for
+            // what that parser refuses (nothing the worker stored as a notification).
+            if let text = CADFEventText.json(from: bytes) { return String(decoding: text, as: UTF8.self) }
+            return try EventPayload.object(from: bytes).map(JSON.text)
         }
         guard let text else { throw HTTPError(.notFound, message: "no event \(id)") }
         return JSON.response(text)

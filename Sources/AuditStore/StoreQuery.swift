@@ -108,6 +108,15 @@ struct CompiledQuery {
 
     /// `nil` when no row of `index` can match (the segment is pruned).
     init?(_ query: StoreQuery, index: SegmentIndex) {
+        // The id first: a binary search of the id table that prunes almost every segment of a
+        // lookup by id, before any dictionary is scanned.
+        if let id = query.id {
+            let rows = index.rows(forId: id)
+            if rows.isEmpty { return nil }
+            idRows = rows
+        } else {
+            idRows = nil
+        }
         var mask: UInt8 = 0
         for kind in query.kinds { mask |= 1 << kind.rawValue }
         kindMask = mask
@@ -131,13 +140,6 @@ struct CompiledQuery {
             requestIDCodes.append((filter.column, code))
         }
         self.requestIDCodes = requestIDCodes
-        if let id = query.id {
-            let rows = index.rows(forId: id)
-            if rows.isEmpty { return nil }
-            idRows = rows
-        } else {
-            idRows = nil
-        }
         if (eventType != nil || !codes.isEmpty || !requestIDCodes.isEmpty || query.id != nil) && mask & (1 << 1) == 0 {
             return nil
         }
