@@ -161,6 +161,40 @@ public struct CallQuery: Sendable {
         return Page(calls: page.map { calls[selected[$0]] }, next: next)
     }
 
+    /// The page of `trail`'s calls this query selects: ``page(of:)-([Trail.Call])`` over
+    /// `trail.calls`, the same calls and cursors. In time order (the default) it walks the calls
+    /// the trail holds in that order from the cursor on and stops once the page is full, so a
+    /// page costs what it scans, not what the trail holds.
+    public func page(of trail: Trail) throws(CursorError) -> Page {
+        guard sort == .time else { return try page(of: trail.calls) }
+        let calls = trail.calls
+        func position(_ call: Trail.Call) -> (key: Key, id: String) { (Self.key(of: call, .time), call.id) }
+        // `calls` are in ascending (time, id) order: the first call past the cursor in the walk's
+        // direction is found by binary search.
+        var index = descending ? calls.count - 1 : 0
+        if let after {
+            guard let cursor = Cursor(after), cursor.sort == sort else { throw CursorError(cursor: after) }
+            let mark = (key: cursor.key, id: cursor.id)
+            index = descending
+                ? calls.partitioningIndex { !Self.before(position($0), mark) } - 1  // the last before the mark
+                : calls.partitioningIndex { Self.before(mark, position($0)) }  // the first after it
+        }
+        var selected: [Trail.Call] = []
+        var more = false
+        while descending ? index >= 0 : index < calls.count {
+            if matches(calls[index]) {
+                if let limit, selected.count >= limit {
+                    more = true
+                    break
+                }
+                selected.append(calls[index])
+            }
+            index += descending ? -1 : 1
+        }
+        let next = more ? selected.last.map { Cursor(sort: sort, key: position($0).key, id: $0.id).text } : nil
+        return Page(calls: selected, next: next)
+    }
+
     /// A cursor that does not belong to the query.
     public struct CursorError: Error, CustomStringConvertible {
         /// The cursor given.

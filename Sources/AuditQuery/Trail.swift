@@ -110,8 +110,13 @@ public struct Trail: Sendable {
         public var lastEventTime: Int64?
     }
 
+    /// Every call, oldest first by `eventTime`, ties by id.
     public let calls: [Call]
     public let statistics: Statistics
+    /// Until this instant (µs since the epoch) every call's state stays as settled: then the
+    /// first pending half's correlation window ends and it becomes an orphan. `Int64.max` when
+    /// nothing is pending. A view kept for later reads of an unchanged store is valid until then.
+    public let stableUntil: Int64
 
     /// Reads every record of the store at `directory`. A single half older than `window`
     /// (relative to `now`, both µs) is an orphan; a younger one is pending. With `indexOnly`,
@@ -198,6 +203,7 @@ public struct Trail: Sendable {
         latency: (StoredRecord, StoredRecord) -> Double?
     ) {
         var statistics = statistics
+        var stableUntil = Int64.max
         // The calls leave the dictionary before they settle: a large store's pair view is most of
         // the memory a read command uses.
         var calls = Array(byID.values)
@@ -214,19 +220,23 @@ public struct Trail: Sendable {
             call.settle(now: now, window: window, latency: latency)
             switch call.state {
             case .pair: statistics.pairs += 1
-            case .pending: statistics.pending += 1
+            case .pending:
+                statistics.pending += 1
+                stableUntil = min(stableUntil, (call.eventTime ?? 0) &+ window)
             case .orphanRequest: statistics.orphanRequests += 1
             case .orphanResponse: statistics.orphanResponses += 1
             }
             statistics.byOutcome[call.outcome, default: 0] += 1
             calls[index] = call
         }
-        // Oldest first (ties by id), sorting positions rather than the large call values.
-        let keys = calls.map { (time: $0.eventTime ?? 0, id: $0.id) }
+        // Oldest first (ties by id; a call without an eventTime first), as ``CallQuery`` orders
+        // by time, sorting positions rather than the large call values.
+        let keys = calls.map { (time: $0.eventTime ?? .min, id: $0.id) }
         var order = Array(calls.indices)
         order.sort { keys[$0] < keys[$1] }
         self.calls = order.map { calls[$0] }
         self.statistics = statistics
+        self.stableUntil = stableUntil
     }
 }
 

@@ -45,15 +45,15 @@ struct CallsAPI: Sendable {
         query.limit = min(try HermesQuery.integer(parameters, "limit") ?? Self.defaultLimit, Self.maximumLimit)
         query.after = parameters.get("after").flatMap { $0.isEmpty ? nil : $0 }
         let finalQuery = query
-        let body = try await source.read("calls") { reader -> Result<String, CallQuery.CursorError> in
-            // As the command line does: sorting by latency needs every response's body; any other
-            // order sorts from the indexes and reads the bodies of the page's calls only.
-            let trail = try source.trail(
-                reader, visibility: visibility, indexOnly: finalQuery.sort != .latency,
-                requestIDs: Trail.RequestIDs(filters: finalQuery.filters))
+        // As the command line does: sorting by latency needs every response's body; any other
+        // order sorts from the indexes and reads the bodies of the page's calls only.
+        let body = try await source.read(
+            "calls", visibility: visibility, indexOnly: finalQuery.sort != .latency,
+            requestIDs: Trail.RequestIDs(filters: finalQuery.filters)
+        ) { reader, trail -> Result<String, CallQuery.CursorError> in
             let page: CallQuery.Page
             do {
-                page = try finalQuery.page(of: trail.calls)
+                page = try finalQuery.page(of: trail)
             } catch let error as CallQuery.CursorError {
                 return .failure(error)
             }

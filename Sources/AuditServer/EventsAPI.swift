@@ -20,8 +20,7 @@ struct EventsAPI: Sendable {
     func list(_ request: Request, visibility: Visibility) async throws -> Response {
         let now = StoreSource.now()
         let query = try HermesQuery(request.uri.queryParameters, now: now)
-        let (items, total) = try await source.read("events") { reader in
-            let trail = try source.trail(reader, visibility: visibility, requestIDs: query.requestIDs)
+        let (items, total) = try await source.read("events", visibility: visibility, requestIDs: query.requestIDs) { reader, trail in
             var rows: [(call: Trail.Call, payload: [String: Any]?)] = []
             for call in trail.calls {
                 let payload = query.needsBodies ? try Self.payload(of: call, reader) : nil
@@ -75,10 +74,10 @@ struct EventsAPI: Sendable {
         let parameters = request.uri.queryParameters
         let depth = try HermesQuery.integer(parameters, "max_depth")
         let limit = try HermesQuery.integer(parameters, "limit") ?? 50
-        let values = try await source.read("attributes") { reader in
+        let requestIDs = Trail.RequestIDs(resolve: attribute == .requestID || attribute == .globalRequestID)
+        let values = try await source.read("attributes", visibility: visibility, requestIDs: requestIDs) { reader, trail in
             var values = Set<String>()
-            let requestIDs = Trail.RequestIDs(resolve: attribute == .requestID || attribute == .globalRequestID)
-            for call in try source.trail(reader, visibility: visibility, requestIDs: requestIDs).calls {
+            for call in trail.calls {
                 let payload = attribute.needsBody ? try Self.payload(of: call, reader) : nil
                 guard var value = attribute.value(of: call, payload: payload) else { continue }
                 if let depth, attribute.isHierarchical {

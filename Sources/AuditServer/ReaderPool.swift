@@ -41,8 +41,9 @@ final class ReaderPool: Sendable {
         self.capacity = capacity
     }
 
-    /// Runs `body` with a reader that sees the store as it is now.
-    func withReader<T>(_ body: (StoreReader) throws -> T) throws -> T {
+    /// Runs `body` with a reader that sees the store as it is now, and the fingerprint of the
+    /// store it was opened on (or later: never earlier).
+    func withReader<T>(_ body: (StoreReader, StoreFingerprint) throws -> T) throws -> T {
         let fingerprint = StoreFingerprint(directory: directory)
         let kept = state.withLock { state -> Pooled? in
             if state.fingerprint != fingerprint {
@@ -54,7 +55,7 @@ final class ReaderPool: Sendable {
         // Opened after the fingerprint was taken, a new reader sees at least that state; if the
         // store changed in between, the next request's fingerprint differs and drops it.
         let pooled = try kept ?? Pooled(StoreReader(directory: directory))
-        let result = try body(pooled.reader)
+        let result = try body(pooled.reader, fingerprint)
         state.withLock { state in
             if state.fingerprint == fingerprint && state.idle.count < capacity { state.idle.append(pooled) }
         }

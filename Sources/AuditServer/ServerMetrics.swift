@@ -28,6 +28,8 @@ public struct ServerMetrics: Sendable {
             "Requests refused for their token: 401 (missing, unknown, expired) or 403 (no role, not allowed).",
         "audit_store_query_duration_seconds":
             "Time a request spent reading the store, by query (calls, call, events, event, attributes).",
+        "audit_pair_views_total":
+            "Pair views a request read: kept (the store and its pending calls unchanged since one was built) or built.",
     ]
 
     /// Histogram buckets: a filtered page of a large store takes tens of milliseconds, a lookup by id one.
@@ -72,6 +74,12 @@ public struct ServerMetrics: Sendable {
             descriptor: Self.descriptor("audit_store_query_duration_seconds"), labels: [("query", query)],
             buckets: Self.durationBuckets
         ).record(duration)
+    }
+
+    /// Counts one pair view a request read, `kept` or built.
+    func pairViewRead(kept: Bool) {
+        registry.makeCounter(descriptor: Self.descriptor("audit_pair_views_total"), labels: [("result", kept ? "kept" : "built")])
+            .increment()
     }
 
     private static func descriptor(_ name: String) -> MetricNameDescriptor {

@@ -22,31 +22,57 @@ struct StoreSource: Sendable {
     var metrics: ServerMetrics? = nil
     /// Open readers, one per concurrent read at most (NIO's blocking pool has a thread per core).
     let readers: ReaderPool
+    /// Index-only pair views of the unchanged store, per scope.
+    let trails: TrailCache
 
     init(directory: String, window: Int64, metrics: ServerMetrics? = nil) {
         self.directory = directory
         self.window = window
         self.metrics = metrics
         readers = ReaderPool(directory: directory, capacity: ProcessInfo.processInfo.activeProcessorCount)
+        trails = TrailCache(capacity: 16)
     }
 
     /// Runs `body` with a reader of the store as it is now, off the cooperative pool; its time is
     /// recorded as `query`'s.
     func read<T: Sendable>(_ query: String = "read", _ body: @escaping @Sendable (StoreReader) throws -> T) async throws -> T {
+        try await read(query) { reader, _ in try body(reader) }
+    }
+
+    /// Runs `body` with a reader of the store as it is now and the pair view `visibility` sees
+    /// under `requestIDs`, off the cooperative pool. The view is from the indexes (bodies are
+    /// read per shown call) and kept while the store is unchanged (``TrailCache``); with
+    /// `indexOnly` false (sorting by latency needs every response's bytes) it is built for
+    /// this request alone.
+    func read<T: Sendable>(
+        _ query: String, visibility: Visibility, indexOnly: Bool = true, requestIDs: Trail.RequestIDs = Trail.RequestIDs(),
+        _ body: @escaping @Sendable (StoreReader, Trail) throws -> T
+    ) async throws -> T {
+        let window = window
+        let trails = trails
+        let metrics = metrics
+        return try await read(query) { reader, fingerprint in
+            let now = Self.now()
+            func build() throws -> Trail {
+                try Trail(
+                    reader: reader, window: window, now: now, indexOnly: indexOnly, visibility: visibility,
+                    requestIDs: requestIDs, latency: Trail.responseLatency())
+            }
+            guard indexOnly else { return try body(reader, try build()) }
+            let scope = TrailCache.Scope(visibility: visibility, requestIDs: requestIDs)
+            let trail = try trails.trail(scope, fingerprint: fingerprint, now: now, read: { metrics?.pairViewRead(kept: $0) }, build: build)
+            return try body(reader, trail)
+        }
+    }
+
+    private func read<T: Sendable>(
+        _ query: String, _ body: @escaping @Sendable (StoreReader, StoreFingerprint) throws -> T
+    ) async throws -> T {
         let readers = readers
         let clock = ContinuousClock()
         let start = clock.now
         defer { metrics?.storeQueried(query, duration: clock.now - start) }
         return try await NIOThreadPool.singleton.runIfActive { try readers.withReader(body) }
-    }
-
-    /// The pair view `visibility` sees, from the indexes (bodies are read per shown call).
-    func trail(
-        _ reader: StoreReader, visibility: Visibility, indexOnly: Bool = true, requestIDs: Trail.RequestIDs = Trail.RequestIDs()
-    ) throws -> Trail {
-        try Trail(
-            reader: reader, window: window, now: Self.now(), indexOnly: indexOnly, visibility: visibility,
-            requestIDs: requestIDs, latency: Trail.responseLatency())
     }
 
     /// µs since the epoch.

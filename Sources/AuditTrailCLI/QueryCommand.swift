@@ -56,7 +56,7 @@ struct QueryCommand: AsyncParsableCommand {
         try await options.prepare()
         let reader = try options.reader()
         let trail = try options.trail(indexOnly: key != .latency, reader: reader, filters: query.filters)
-        let page = try query.page(of: trail.calls)
+        let page = try query.page(of: trail)
         let latency = TrailOptions.latency()
         let output = try OutputStream(path: nil)
         let format = json ? .json : format

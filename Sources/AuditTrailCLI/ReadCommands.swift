@@ -119,7 +119,7 @@ struct ExportCommand: AsyncParsableCommand {
         query.filters = try filters.filters(now: microsecondsNow())
         try await options.prepare()
         let reader = try options.reader()
-        let calls = try query.page(of: try options.trail(indexOnly: true, reader: reader, filters: query.filters).calls).calls
+        let calls = try query.page(of: try options.trail(indexOnly: true, reader: reader, filters: query.filters)).calls
         let latency = TrailOptions.latency()
         let out = try OutputStream(path: output)
         var progress = Progress("export", total: calls.count)

@@ -216,7 +216,7 @@ extension Replay {
         var query = CallQuery()
         query.filters = filters
         let reader = try AuditStore(directory: directory).reader()
-        let calls = try query.page(of: Trail(reader: reader, window: 0, now: 0, indexOnly: true, requestIDs: Trail.RequestIDs(filters: filters)).calls).calls
+        let calls = try query.page(of: Trail(reader: reader, window: 0, now: 0, indexOnly: true, requestIDs: Trail.RequestIDs(filters: filters))).calls
         let total = calls.reduce(0) { $0 + ($1.request == nil ? 0 : 1) + ($1.response == nil ? 0 : 1) }
         let producer = try Producer(configuration: kafka)
         let before = producer.summary

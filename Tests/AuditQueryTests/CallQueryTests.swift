@@ -198,6 +198,26 @@ import Testing
                 #expect(Set(whole).count == whole.count)
             }
         }
+        // A trail's own calls in time order: walked from the cursor, the same pages and cursors.
+        for descending in [false, true] {
+            for filters in [[], [CallFilter(.outcome("success"))], [CallFilter(.orphan)], [CallFilter(.id("none"))]] {
+                for limit in [nil, 0, 1, 97, 400] as [Int?] {
+                    var query = CallQuery()
+                    query.descending = descending
+                    query.filters = filters
+                    query.limit = limit
+                    var pages = 0
+                    repeat {
+                        let general = try query.page(of: fixture.trail.calls)
+                        let walked = try query.page(of: fixture.trail)
+                        #expect(walked.calls.map(\.id) == general.calls.map(\.id) && walked.next == general.next,
+                                "descending \(descending), \(filters), limit \(limit.map(String.init) ?? "-"), page \(pages)")
+                        query.after = general.next
+                        pages += 1
+                    } while query.after != nil && pages < (limit == 1 ? 20 : 2_000)
+                }
+            }
+        }
         var byTime = CallQuery()
         let times = try byTime.page(of: calls).calls.map { $0.eventTime ?? .min }
         #expect(times == times.sorted())
