@@ -57,23 +57,24 @@ public struct CallFilter: Sendable, Hashable, CustomStringConvertible {
     /// Whether `call` passes this filter.
     public func matches(_ call: Trail.Call) -> Bool { holds(for: call) != negated }
 
+    // Reads `call.fields` in place in each case: binding it to a local would copy every string.
     private func holds(for call: Trail.Call) -> Bool {
-        let fields = call.fields
         switch condition {
         case .id(let id): return call.id == id
         case .since(let time): return call.eventTime.map { $0 >= time } ?? false
         case .until(let time): return call.eventTime.map { $0 < time } ?? false
-        case .initiator(let who): return fields?.initiatorId == who || fields?.initiatorName == who
-        case .project(let project): return fields?.projectId == project
-        case .actionPrefix(let prefix): return fields?.action?.hasPrefix(prefix) ?? false
+        case .initiator(let who): return call.fields?.initiatorId == who || call.fields?.initiatorName == who
+        case .project(let project): return call.fields?.projectId == project
+        case .actionPrefix(let prefix): return call.fields?.action?.hasPrefix(prefix) ?? false
         case .outcome(let outcome): return call.outcome == outcome
         case .status(let status): return call.status == status
-        case .targetType(let type): return fields?.targetTypeURI == type
-        case .target(let target): return fields?.targetId == target
-        case .publisher(let publisher): return fields?.publisher == publisher
-        case .pathPrefix(let prefix): return fields?.requestPath?.hasPrefix(prefix) ?? false
-        case .requestID(let id): return fields.map { $0.requestIDsRecorded && $0.requestId == id } ?? false
-        case .globalRequestID(let id): return fields.map { $0.requestIDsRecorded && $0.globalRequestId == id } ?? false
+        case .targetType(let type): return call.fields?.targetTypeURI == type
+        case .target(let target): return call.fields?.targetId == target
+        case .publisher(let publisher): return call.fields?.publisher == publisher
+        case .pathPrefix(let prefix): return call.fields?.requestPath?.hasPrefix(prefix) ?? false
+        case .requestID(let id): return call.fields?.requestIDsRecorded == true && call.fields?.requestId == id
+        case .globalRequestID(let id):
+            return call.fields?.requestIDsRecorded == true && call.fields?.globalRequestId == id
         case .orphan: return call.state.isOrphan
         }
     }

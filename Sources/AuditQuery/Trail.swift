@@ -8,26 +8,30 @@ public struct Trail: Sendable {
     /// One HTTP call: its request and response halves as stored.
     public struct Call: Sendable {
         public var id: String
-        public var request: StoredRecord?
-        public var response: StoredRecord?
+        public var request: StoredRecord? { didSet { refresh() } }
+        public var response: StoredRecord? { didSet { refresh() } }
         /// More than one distinct copy of a half (same id and event type, other bytes).
         public var conflicts: [StoredRecord]
 
         /// `success`, `failure`, `unknown`, or `pending` while only the request is stored.
-        public var outcome: String { response?.record.fields?.outcome ?? "pending" }
+        public private(set) var outcome = "pending"
         /// The HTTP status of the response, if any.
-        public var status: Int? { response?.record.fields?.reasonCode.flatMap { Int($0) } }
+        public private(set) var status: Int?
         /// Response reporter time minus event time, when both halves carry them (milliseconds).
         public var latencyMilliseconds: Double?
         /// The call's `eventTime` (µs since the epoch).
-        public var eventTime: Int64? { (request ?? response)?.record.fields?.eventTime }
+        public var eventTime: Int64? { fields?.eventTime }
         /// Both halves are stored.
         public var isPair: Bool { request != nil && response != nil }
         /// Pair, orphan (a single half older than the correlation window) or pending.
         public var state: State = .pending
         /// The call's attributes (initiator, action, target, publisher, path): the request's, or
         /// the response's when only the response is stored.
-        public var fields: NotificationFields? { (request ?? response)?.record.fields }
+        ///
+        /// Kept beside the halves (as ``outcome`` and ``status`` are), not derived on each use:
+        /// a filter reads them from every call a page walks, and taking them out of a half's
+        /// record copied every string they hold.
+        public private(set) var fields: NotificationFields?
 
         /// A call from its halves; ``settle(now:window:latency:)`` sets its state and latency.
         public init(id: String, request: StoredRecord? = nil, response: StoredRecord? = nil, conflicts: [StoredRecord] = []) {
@@ -35,6 +39,14 @@ public struct Trail: Sendable {
             self.request = request
             self.response = response
             self.conflicts = conflicts
+            refresh()
+        }
+
+        private mutating func refresh() {
+            fields = (request ?? response)?.record.fields
+            let response = response?.record.fields
+            outcome = response?.outcome ?? "pending"
+            status = response?.reasonCode.flatMap { Int($0) }
         }
 
         /// Adds one stored copy of a half: the first copy of each half is kept, a later one with
