@@ -252,6 +252,39 @@ public struct Trail: Sendable {
     }
 }
 
+extension [Trail.Call] {
+    /// These calls with their halves read whole from the store, as
+    /// ``Trail/Call/loadingBodies(from:latency:)`` reads each, the halves read together
+    /// (``StoreReader/records(at:)``): a page of calls decodes each block it needs once.
+    /// - Throws: ``StoreError`` when a half cannot be read back.
+    public func loadingBodies(
+        from reader: StoreReader, latency: (StoredRecord, StoredRecord) -> Double?
+    ) throws(StoreError) -> [Trail.Call] {
+        var wanted: [(topic: String, partition: Int32, offset: Int64)] = []
+        for call in self {
+            for half in [call.request, call.response] {
+                if let half, half.record.bytes?.isEmpty ?? true { wanted.append((half.topic, half.partition, half.record.offset)) }
+            }
+        }
+        var read = try reader.records(at: wanted)[...]
+        func load(_ half: StoredRecord?) throws(StoreError) -> StoredRecord? {
+            guard let half, half.record.bytes?.isEmpty ?? true else { return half }
+            guard let record = read.popFirst() ?? nil
+            else { throw StoreError(.corrupt, "\(half.topic)/\(half.partition): offset \(half.record.offset) is gone") }
+            return StoredRecord(topic: half.topic, partition: half.partition, record: record)
+        }
+        var out: [Trail.Call] = []
+        out.reserveCapacity(count)
+        for var call in self {
+            call.request = try load(call.request)
+            call.response = try load(call.response)
+            if let request = call.request, let response = call.response { call.latencyMilliseconds = latency(request, response) }
+            out.append(call)
+        }
+        return out
+    }
+}
+
 extension Trail.Call {
     /// This call with its halves read whole from the store (bytes and origin; a call from an
     /// index-only trail has neither) and its latency computed.

@@ -58,7 +58,7 @@ struct CallsAPI: Sendable {
                 return .failure(error)
             }
             let latency = Trail.responseLatency()
-            let lines = try page.calls.map { CallFormat.jsonLine(try $0.loadingBodies(from: reader, latency: latency)) }
+            let lines = try page.calls.loadingBodies(from: reader, latency: latency).map(CallFormat.jsonLine)
             return .success(
                 "{\"calls\": [\(lines.joined(separator: ", "))], \"next\": \(page.next.map(JSON.quote) ?? "null")}")
         }

@@ -39,6 +39,9 @@ public struct Orphan: Sendable, Hashable {
 /// writes. Not thread-safe: one owner.
 public final class StoreReader {
     let logs: [LogView]
+    /// Records read by offset lately (``records(at:)``): a page of calls shown again (a
+    /// dashboard's refresh, the next reader of a pooled one) decodes no block.
+    private var recent = RecentRecords(budget: 32 << 20)
 
     /// Opens every log under `directory` (`<topic>/<partition>/`).
     public init(directory: String) throws(StoreError) {
@@ -78,6 +81,43 @@ public final class StoreReader {
     /// bounds and the row by the index's offset column (both binary searches); the last blocks
     /// decoded are cached, so reading neighbouring records costs one block decode.
     public func record(topic: String, partition: Int32, offset: Int64) throws(StoreError) -> StoreRecord? {
+        let key = RecentRecords.Key(topic, partition, offset)
+        if let kept = recent.get(key) { return kept }
+        guard let (segment, row) = try locate(topic: topic, partition: partition, offset: offset) else { return nil }
+        let record = try segment.record(at: row)
+        recent.put(key, record)
+        return record
+    }
+
+    /// The records stored at these source offsets, in this order (`nil` where a log holds no
+    /// such offset): ``record(topic:partition:offset:)`` for many at once. The rows of each
+    /// segment are read together, so each block they need is decoded once, and only as far as
+    /// its last wanted record (``SegmentReader/records(at:)``).
+    public func records(at locations: [(topic: String, partition: Int32, offset: Int64)]) throws(StoreError) -> [StoreRecord?] {
+        var out = [StoreRecord?](repeating: nil, count: locations.count)
+        var bySegment: [ObjectIdentifier: (segment: any ReadableSegment, rows: [Int], positions: [Int])] = [:]
+        for (position, location) in locations.enumerated() {
+            if let kept = recent.get(RecentRecords.Key(location.topic, location.partition, location.offset)) {
+                out[position] = kept
+                continue
+            }
+            guard let (segment, row) = try locate(topic: location.topic, partition: location.partition, offset: location.offset)
+            else { continue }
+            bySegment[ObjectIdentifier(segment), default: (segment, [], [])].rows.append(row)
+            bySegment[ObjectIdentifier(segment)]!.positions.append(position)
+        }
+        for (_, batch) in bySegment {
+            for (position, record) in zip(batch.positions, try batch.segment.records(at: batch.rows)) {
+                out[position] = record
+                let location = locations[position]
+                recent.put(RecentRecords.Key(location.topic, location.partition, location.offset), record)
+            }
+        }
+        return out
+    }
+
+    /// The segment and index row holding source `offset` of a log, if it holds it.
+    private func locate(topic: String, partition: Int32, offset: Int64) throws(StoreError) -> (any ReadableSegment, Int)? {
         guard let log = logs.first(where: { $0.topic == topic && $0.partition == partition }) else { return nil }
         var low = 0
         var high = log.segmentCount
@@ -96,7 +136,7 @@ public final class StoreReader {
             if offsets[mid] < offset { row = mid + 1 } else { end = mid }
         }
         guard row < offsets.count, offsets[row] == offset else { return nil }
-        return try segment.record(at: row)
+        return (segment, row)
     }
 
     /// Sizes of the store: what the records take raw and what they take on disk.
@@ -257,5 +297,47 @@ public struct QueryCursor {
             }
         }
         return out
+    }
+}
+
+/// Records by (log, offset), bounded in bytes: two generations, the older dropped whole when the
+/// newer fills half the budget, and a hit in the older moved to the newer (an LRU's behaviour
+/// at a dictionary's cost).
+struct RecentRecords {
+    struct Key: Hashable {
+        var topic: String
+        var partition: Int32
+        var offset: Int64
+
+        init(_ topic: String, _ partition: Int32, _ offset: Int64) {
+            self.topic = topic
+            self.partition = partition
+            self.offset = offset
+        }
+    }
+
+    let budget: Int
+    private var current: [Key: StoreRecord] = [:]
+    private var previous: [Key: StoreRecord] = [:]
+    private var currentBytes = 0
+
+    init(budget: Int) { self.budget = budget }
+
+    mutating func get(_ key: Key) -> StoreRecord? {
+        if let record = current[key] { return record }
+        guard let record = previous.removeValue(forKey: key) else { return nil }
+        put(key, record)
+        return record
+    }
+
+    mutating func put(_ key: Key, _ record: StoreRecord) {
+        guard current.updateValue(record, forKey: key) == nil else { return }
+        // The bytes, and what a dictionary entry and the record's fields take besides.
+        currentBytes += (record.bytes?.count ?? 0) + 512
+        if currentBytes > budget / 2 {
+            previous = current
+            current = [:]
+            currentBytes = 0
+        }
     }
 }

@@ -62,12 +62,14 @@ struct QueryCommand: AsyncParsableCommand {
         let format = json ? .json : format
         var table = CallTable()
         if format == .csv { output.line(CallFormat.csvHeader(withBodies: false)) }
-        for call in page.calls {
-            let call = try call.loadingBodies(from: reader, latency: latency)
-            switch format {
-            case .json: output.line(CallFormat.jsonLine(call))
-            case .csv: output.line(CallFormat.csvLine(call, withBodies: false))
-            case .table: table.add(call)
+        // A thousand calls at a time: their halves read together, each block decoded once.
+        for start in stride(from: 0, to: page.calls.count, by: 1000) {
+            for call in try Array(page.calls[start..<min(page.calls.count, start + 1000)]).loadingBodies(from: reader, latency: latency) {
+                switch format {
+                case .json: output.line(CallFormat.jsonLine(call))
+                case .csv: output.line(CallFormat.csvLine(call, withBodies: false))
+                case .table: table.add(call)
+                }
             }
         }
         if format == .table { table.print(to: output) }

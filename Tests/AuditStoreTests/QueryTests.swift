@@ -42,6 +42,18 @@ import Testing
         }
     }
 
+    @Test func manyOffsetsAtOnceReadWhatOneAtATimeReads() throws {
+        let (reader, truth) = try makeStore()
+        var random = SeededRandom(seed: 12)
+        var locations = (0..<600).map { _ in truth[random.next(below: truth.count)] }
+            .map { (topic: $0.topic, partition: $0.partition, offset: $0.record.offset) }
+        locations += [("none", 0, 0), ("by-id", 0, 1_000_000), ("notifications.info", 7, 3)]
+        let together = try reader.records(at: locations)
+        let alone = try locations.map { try reader.record(topic: $0.topic, partition: $0.partition, offset: $0.offset) }
+        #expect(together == alone)
+        #expect(together.compactMap { $0 }.count == 600)
+    }
+
     @Test func everyFilterAndCombinationEqualsABruteForceScan() throws {
         let (reader, truth) = try makeStore()
         var random = SeededRandom(seed: 32)
