@@ -42,6 +42,9 @@ struct ServeBench: AsyncParsableCommand {
     @Option(help: "The /v1/calls query (the token adds the scope).")
     var callsQuery: String = "outcome=failure&action=read&limit=50"
 
+    @Option(help: "Pages of the /v1/calls query a second run asks in turn, by cursor (a reader paging on, not one page again).")
+    var pages: Int = 200
+
     @Option(help: "wrk threads.")
     var threads: Int = 2
 
@@ -122,13 +125,26 @@ struct ServeBench: AsyncParsableCommand {
 
         let script = "wrk.headers[\"X-Auth-Token\"] = \"\(token)\"\n"
         try script.write(toFile: work + "/calls.lua", atomically: true, encoding: .utf8)
-        try (script + Self.rotation(ids)).write(toFile: work + "/events.lua", atomically: true, encoding: .utf8)
+        try (script + Self.rotation(ids, prefix: events)).write(toFile: work + "/events.lua", atomically: true, encoding: .utf8)
         // Events first: requests wrk leaves unanswered at the end of a run keep the server busy
         // for as long as a slow one takes.
         let eventsRun = try runWrk(base + events + ids[0], script: work + "/events.lua")
         report("GET \(events){id} (scoped, \(ids.count) ids in turn)", eventsRun, p99Goal: 5, rateGoal: nil)
         let callsRun = try runWrk(base + calls, script: work + "/calls.lua")
         report("GET \(calls) (scoped)", callsRun, p99Goal: 50, rateGoal: 500)
+        // The same query's first pages in turn: each asked once in --pages requests, so a page
+        // read before is seldom still among a reader's recent records.
+        var cursors: [String] = []
+        var after: String? = ""
+        while let cursor = after, cursors.count < pages {
+            cursors.append(cursor)
+            let (_, body, _) = try await Self.fetch(base + calls + (cursor.isEmpty ? "" : "&after=" + cursor), token: token)
+            after = ((try? JSONSerialization.jsonObject(with: body)) as? [String: Any])?["next"] as? String
+        }
+        let paths = cursors.map { calls + ($0.isEmpty ? "" : "&after=" + $0) }
+        try (script + Self.rotation(paths, prefix: "")).write(toFile: work + "/pages.lua", atomically: true, encoding: .utf8)
+        let pagesRun = try runWrk(base + calls, script: work + "/pages.lua")
+        report("GET \(calls) (scoped, its first \(paths.count) pages in turn)", pagesRun, p99Goal: 50, rateGoal: 500)
         await printStoreTimes(base)
         if let status = try? String(contentsOfFile: "/proc/\(server.processIdentifier)/status", encoding: .utf8) {
             let memory = status.split(separator: "\n").filter { $0.hasPrefix("VmRSS:") || $0.hasPrefix("VmHWM:") }
@@ -148,9 +164,9 @@ struct ServeBench: AsyncParsableCommand {
         }
     }
 
-    /// A wrk script body that asks for `/v1/events/{id}` of each id in turn, each thread from
+    /// A wrk script body that asks for `prefix` + each of `ids` in turn, each thread from
     /// another place in the list.
-    private static func rotation(_ ids: [String]) -> String {
+    private static func rotation(_ ids: [String], prefix: String) -> String {
         """
         ids = {\(ids.map { "\"\($0)\"" }.joined(separator: ", "))}
         counter = 0
@@ -162,7 +178,7 @@ struct ServeBench: AsyncParsableCommand {
         end
         function request()
           counter = counter + 1
-          return wrk.format("GET", "/v1/events/" .. ids[((start + counter) % #ids) + 1])
+          return wrk.format("GET", "\(prefix)" .. ids[((start + counter) % #ids) + 1])
         end
 
         """
