@@ -30,7 +30,7 @@ struct StoreSource: Sendable {
         self.window = window
         self.metrics = metrics
         readers = ReaderPool(directory: directory, capacity: ProcessInfo.processInfo.activeProcessorCount)
-        trails = TrailCache(capacity: 16)
+        trails = TrailCache(capacity: 16, maximumCalls: 2_000_000)
     }
 
     /// Runs `body` with a reader of the store as it is now, off the cooperative pool; its time is

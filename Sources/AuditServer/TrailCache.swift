@@ -15,7 +15,9 @@ import Synchronization
 /// A request never sees a view of another scope or of an older store.
 ///
 /// Only index-only views are kept (bodies are read per shown call); the least recently used
-/// view goes beyond ``capacity``.
+/// view goes beyond ``capacity`` views or ``maximumCalls`` calls in all (a call of a view takes
+/// about a kilobyte: a cloud admin's view of 10M notifications would hold gigabytes, and is
+/// built per request instead).
 final class TrailCache: Sendable {
     struct Scope: Hashable, Sendable {
         var visibility: Visibility
@@ -35,10 +37,13 @@ final class TrailCache: Sendable {
 
     /// Views kept at most.
     let capacity: Int
+    /// Calls of all kept views at most.
+    let maximumCalls: Int
     private let state = Mutex(State())
 
-    init(capacity: Int) {
+    init(capacity: Int, maximumCalls: Int) {
         self.capacity = capacity
+        self.maximumCalls = maximumCalls
     }
 
     /// The view of `scope` for a store with `fingerprint` at `now` (µs): kept, or built by
@@ -58,12 +63,15 @@ final class TrailCache: Sendable {
         read(kept != nil)
         if let kept { return kept }
         let trail = try build()
+        guard trail.calls.count <= maximumCalls else { return trail }
         state.withLock { state in
             state.clock += 1
             state.entries[scope] = Entry(fingerprint: fingerprint, trail: trail, used: state.clock)
             // Views of another state of the store are never served again.
             state.entries = state.entries.filter { $0.value.fingerprint == fingerprint }
-            while state.entries.count > capacity, let oldest = state.entries.min(by: { $0.value.used < $1.value.used }) {
+            while state.entries.count > capacity || state.entries.values.reduce(0, { $0 + $1.trail.calls.count }) > maximumCalls,
+                let oldest = state.entries.min(by: { $0.value.used < $1.value.used })
+            {
                 state.entries[oldest.key] = nil
             }
         }
