@@ -23,16 +23,9 @@ import Testing
         let admin = "schemathesis-admin"
         try Data("{\"token\": \"\(admin)\", \"roles\": [\"cloud_audit_viewer\"], \"cloud_admin\": true}\n".utf8)
             .write(to: URL(fileURLWithPath: tokens))
-        let port = TestEnvironment.freePort()
-        let server = Process()
-        server.executableURL = TestEnvironment.auditTrailExecutable
-        server.arguments = ["serve", "--data", fixture.directory, "--tokens", tokens, "--port", String(port)]
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        defer { if server.isRunning { server.terminate() } }
-        let base = "http://127.0.0.1:\(port)"
-        try #require(try await WebPageTests.waitUntilServing(base))
+        let server = try ServeProcess(data: fixture.directory, tokens: tokens)
+        let base = server.base
+        try #require(try await server.waitUntilServing())
 
         // schemathesis keeps caches in its working directory: a scratch one, not the repository.
         let scratch = NSTemporaryDirectory() + "audit-schemathesis-" + UUID().uuidString

@@ -18,27 +18,16 @@ import Testing
         let project = fixture.projects[2]
         try Data("{\"token\": \"t1\", \"project_id\": \"\(project)\", \"roles\": [\"audit_viewer\"]}\n".utf8)
             .write(to: URL(fileURLWithPath: tokens))
-        let port = TestEnvironment.freePort()
-        let process = Process()
-        process.executableURL = TestEnvironment.auditTrailExecutable
-        process.arguments = ["serve", "--data", fixture.directory, "--tokens", tokens, "--port", String(port)]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
+        let server = try ServeProcess(data: fixture.directory, tokens: tokens)
+        let process = server.process
+        let port = server.port
         func get(_ path: String, token: String? = nil) async throws -> (Int, Data) {
-            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+            var request = URLRequest(url: URL(string: server.base + path)!)
             if let token { request.setValue(token, forHTTPHeaderField: "X-Auth-Token") }
             let (data, response) = try await URLSession.shared.data(for: request)
             return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
         }
-        // Until the port answers (the process is up), at most 30 s.
-        var health = 0
-        for _ in 0..<300 where health != 200 {
-            health = (try? await get("/healthz").0) ?? 0
-            if health != 200 { try await Task.sleep(for: .milliseconds(100)) }
-        }
-        #expect(health == 200)
+        #expect(try await server.waitUntilServing())
         let document = try await get("/openapi.json")
         #expect(document.0 == 200)
         #expect((try JSONSerialization.jsonObject(with: document.1) as? [String: Any])?["openapi"] as? String == "3.1.0")

@@ -6,6 +6,9 @@ import AuditServer
 import AuditStore
 import AuditTesting
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Hummingbird
 import HummingbirdTesting
 import HTTPTypes
@@ -106,4 +109,32 @@ extension TestClientProtocol {
 /// Percent-encodes a query value.
 func encoded(_ text: String) -> String {
     text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? text
+}
+
+/// `audit-trail serve --data DIR --tokens FILE` as a process of its own on a free port, stopped
+/// (SIGTERM) when released.
+final class ServeProcess {
+    let process = Process()
+    let port = TestEnvironment.freePort()
+    var base: String { "http://127.0.0.1:\(port)" }
+
+    init(data: String, tokens: String) throws {
+        process.executableURL = TestEnvironment.auditTrailExecutable
+        process.arguments = ["serve", "--data", data, "--tokens", tokens, "--port", String(port)]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+    }
+
+    deinit { if process.isRunning { process.terminate() } }
+
+    /// Until `/healthz` answers 200 (the process is up), at most 30 s.
+    func waitUntilServing() async throws -> Bool {
+        for _ in 0..<300 {
+            let status = try? await URLSession.shared.data(from: URL(string: "\(base)/healthz")!).1
+            if (status as? HTTPURLResponse)?.statusCode == 200 { return true }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return false
+    }
 }

@@ -93,16 +93,9 @@ import Testing
             "{\"token\": \"\($0.1)\", \"project_id\": \"\($0.0)\", \"roles\": [\"audit_viewer\"]}"
         } + ["{\"token\": \"web-admin\", \"roles\": [\"cloud_audit_viewer\"], \"cloud_admin\": true}"]
         try Data(lines.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: tokens))
-        let port = TestEnvironment.freePort()
-        let server = Process()
-        server.executableURL = TestEnvironment.auditTrailExecutable
-        server.arguments = ["serve", "--data", fixture.directory, "--tokens", tokens, "--port", String(port)]
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        defer { if server.isRunning { server.terminate() } }
-        let base = "http://127.0.0.1:\(port)"
-        #expect(try await Self.waitUntilServing(base))
+        let server = try ServeProcess(data: fixture.directory, tokens: tokens)
+        let base = server.base
+        #expect(try await server.waitUntilServing())
 
         var arguments = [
             Interop.repositoryRoot.appendingPathComponent("interop/web_page_check.py").path,
@@ -179,24 +172,14 @@ import Testing
         #expect(result["token_after_401"] is NSNull)
         // No script error and no Content-Security-Policy violation.
         #expect((result["log"] as? [String])?.isEmpty == true, "\(result["log"] ?? "")")
-        server.terminate()
-        server.waitUntilExit()
+        server.process.terminate()
+        server.process.waitUntilExit()
     }
 
     /// Debian's `chromium` on the `PATH`, if installed.
     static let chromium: String? = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin")
         .split(separator: ":").flatMap { ["\($0)/chromium", "\($0)/chromium-browser"] }
         .first { FileManager.default.isExecutableFile(atPath: $0) }
-
-    /// Until `/healthz` answers 200 (the process is up), at most 30 s.
-    static func waitUntilServing(_ base: String) async throws -> Bool {
-        for _ in 0..<300 {
-            let status = try? await URLSession.shared.data(from: URL(string: "\(base)/healthz")!).1
-            if (status as? HTTPURLResponse)?.statusCode == 200 { return true }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        return false
-    }
 
     /// The ids `/v1/calls?query` lists for `token`.
     static func ids(_ base: String, _ query: String, token: String) async throws -> [String] {
