@@ -76,10 +76,12 @@ struct StoreFingerprint: Equatable, Sendable {
     }
 
     init(directory: String) {
-        for topic in Self.list(directory) {
-            for partition in Self.list(directory + "/" + topic) where Int32(partition) != nil {
+        // A name that is not a directory (or is gone) lists nothing.
+        func list(_ path: String) -> [String] { (try? Directory.list(path)) ?? [] }
+        for topic in list(directory) {
+            for partition in list(directory + "/" + topic) where Int32(partition) != nil {
                 let log = directory + "/" + topic + "/" + partition
-                for name in Self.list(log) {
+                for name in list(log) {
                     let path = log + "/" + name
                     var status = stat()
                     guard stat(path, &status) == 0 else { continue }
@@ -90,19 +92,5 @@ struct StoreFingerprint: Equatable, Sendable {
                 }
             }
         }
-    }
-
-    /// The names in a directory (none when it is not one), sorted.
-    private static func list(_ path: String) -> [String] {
-        guard let directory = opendir(path) else { return [] }
-        defer { closedir(directory) }
-        var names: [String] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names.sorted()
     }
 }

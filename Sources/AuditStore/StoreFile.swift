@@ -136,7 +136,7 @@ final class StoreFile {
 }
 
 /// Directory operations of the store: 0700 directories, listing, rename, fsync.
-enum Directory {
+package enum Directory {
     /// Creates `path` and its parents with mode 0700 (existing ones are left as they are).
     static func create(_ path: String) throws(StoreError) {
         var prefix = path.hasPrefix("/") ? "" : "."
@@ -149,7 +149,7 @@ enum Directory {
     }
 
     /// Names in `path`, without `.` and `..`, sorted.
-    static func list(_ path: String) throws(StoreError) -> [String] {
+    package static func list(_ path: String) throws(StoreError) -> [String] {
         guard let dir = opendir(path) else {
             let code = errno
             if code == ENOENT { throw StoreError(.notFound, "opendir \(path): no such directory") }
