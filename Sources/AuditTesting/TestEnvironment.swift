@@ -56,4 +56,14 @@ public enum TestEnvironment {
         configuration.set("topic.metadata.refresh.interval.ms", "1000")
         return configuration
     }
+
+    /// Bytes of the regular files under `directory`, at any depth (0 when it does not exist).
+    public static func bytesOfFiles(under directory: String) -> Int64 {
+        var total: Int64 = 0
+        for name in FileManager.default.subpaths(atPath: directory) ?? [] {
+            let attributes = try? FileManager.default.attributesOfItem(atPath: directory + "/" + name)
+            if attributes?[.type] as? FileAttributeType == .typeRegular { total += (attributes?[.size] as? NSNumber)?.int64Value ?? 0 }
+        }
+        return total
+    }
 }

@@ -323,7 +323,7 @@ import Testing
             }
             let afterAll = mirror.segments.statistics
             #expect(afterAll.evicted > 0 && afterAll.bytes <= limit, "\(afterAll), limit \(limit)")
-            #expect(Self.bytesOnDisk(cache + "/blocks") <= limit)
+            #expect(TestEnvironment.bytesOfFiles(under: cache + "/blocks") <= limit)
 
             // What was read last is read again from the cache, without a fetch.
             _ = try StoreReader(directory: mirror.dataDirectory).record(topic: Self.topic, partition: 5, offset: 1199)
@@ -337,16 +337,7 @@ import Testing
 
             // A new process on the same directory starts from what is there, within its own bound.
             let smaller = try SegmentCache(archive: Self.archive(client, owner: "reader"), directory: cache + "/blocks", limit: limit / 2)
-            #expect(smaller.statistics.bytes <= limit / 2 && Self.bytesOnDisk(cache + "/blocks") <= limit / 2)
+            #expect(smaller.statistics.bytes <= limit / 2 && TestEnvironment.bytesOfFiles(under: cache + "/blocks") <= limit / 2)
         }
-    }
-
-    static func bytesOnDisk(_ directory: String) -> Int64 {
-        var total: Int64 = 0
-        for case let name as String in FileManager.default.enumerator(atPath: directory) ?? NSEnumerator() {
-            let attributes = try? FileManager.default.attributesOfItem(atPath: directory + "/" + name)
-            if attributes?[.type] as? FileAttributeType == .typeRegular { total += (attributes?[.size] as? NSNumber)?.int64Value ?? 0 }
-        }
-        return total
     }
 }

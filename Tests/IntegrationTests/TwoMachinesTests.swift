@@ -121,11 +121,7 @@ struct TwoMachinesTests {
             #expect(query.status == 0, "\(query.stderr)")
             let calls = query.stdout.split(separator: "\n").count
             #expect(calls == 3_000)
-            let cached = (FileManager.default.subpaths(atPath: cache + "/blocks") ?? []).reduce(Int64(0)) { total, name in
-                let attributes = try? FileManager.default.attributesOfItem(atPath: cache + "/blocks/" + name)
-                guard attributes?[.type] as? FileAttributeType == .typeRegular else { return total }
-                return total + ((attributes?[.size] as? NSNumber)?.int64Value ?? 0)
-            }
+            let cached = TestEnvironment.bytesOfFiles(under: cache + "/blocks")
             #expect(cached > 0 && cached <= 512 << 10, "the cache holds \(cached) bytes")
 
             // And `serve` serves the bucket's trail: the same calls over HTTP.
