@@ -28,7 +28,7 @@ public struct StoreRecord: Sendable, Hashable {
     /// What a record holds.
     public enum Body: Sendable, Hashable {
         /// An audit notification: the exact bytes as received, plus the fields the index needs.
-        case notification(NotificationFields, bytes: [UInt8])
+        indirect case notification(NotificationFields, bytes: [UInt8])
         /// Bad input: the exact bytes, a reason code (e.g. `notJSON`) and human detail.
         case quarantined(reason: String, detail: String, bytes: [UInt8])
         /// A non-audit notification, counted but not kept: its event type only.
