@@ -3,9 +3,8 @@
 
 /// The records one durability barrier makes durable together, before they are compressed into
 /// a version 3 journal frame (FORMAT.md §4.1): each record whole, its fields right before its
-/// bytes (which hold the same strings), and each notification followed by the later ones of the
-/// frame with the same CADF id, so that a response costs zstd a few dozen bytes, as in a sealed
-/// block. (Heads apart from bodies, as sealed blocks have them, compressed 9 % larger here: a
+/// bytes (which hold the same strings), grouped by initiator and CADF id (``take()``) so that a
+/// response costs zstd a few dozen bytes, as in a sealed block. (Heads apart from bodies, as sealed blocks have them, compressed 9 % larger here: a
 /// head's fields then sit far from the bytes that repeat them.)
 ///
 /// Adding a notification fixes its content digest (first 8 bytes of the SHA-256 of its bytes)
@@ -40,23 +39,41 @@ struct PendingFrame {
     }
 
     /// The frame's raw bytes; the frame is empty afterwards.
+    ///
+    /// Records are laid out as a sealed block's window lays them (``SegmentWriter``): the
+    /// notifications of one initiator together, in the order their initiators first appear, and
+    /// within them the notifications of one CADF id together, in the order the ids first appear;
+    /// other records in offset order. One sort of 64-bit keys does it, with no list per key.
     mutating func take() -> [UInt8] {
+        // ``add(_:hash:)`` counts at least 256 bytes a record and ``LogWriter`` cuts a frame at
+        // 8 MiB, so a frame holds far fewer than the 2^21 records a key's fields can number.
+        precondition(records.count < 1 << 21, "a frame of \(records.count) records")
         var block = BlockBuilder(version: 1, includeFields: true)
-        var later: [UInt64: [Int]] = [:]
+        var firstOfInitiator: [UInt64: Int] = [:]
+        var firstOfID: [UInt64: Int] = [:]
+        firstOfInitiator.reserveCapacity(records.count)
+        firstOfID.reserveCapacity(records.count)
+        var keys: [UInt64] = []
+        keys.reserveCapacity(records.count)
         for (i, entry) in records.enumerated() {
-            if let id = entry.record.fields?.id { later[StringInterner.hash(id), default: []].append(i) }
+            var initiator = i
+            var id = i
+            if case .notification(let fields, _) = entry.record.body {
+                let idHash = StringInterner.hash(fields.id)
+                id = firstOfID[idHash, default: i]
+                firstOfID[idHash] = id
+                if let value = fields.initiatorId {
+                    let initiatorHash = StringInterner.hash(value)
+                    initiator = firstOfInitiator[initiatorHash, default: i]
+                    firstOfInitiator[initiatorHash] = initiator
+                }
+            }
+            keys.append(UInt64(initiator) << 42 | UInt64(id) << 21 | UInt64(i))
         }
-        var placed = [Bool](repeating: false, count: records.count)
-        for i in records.indices where !placed[i] {
-            let partners = records[i].record.fields.flatMap { later[StringInterner.hash($0.id)] } ?? [i]
-            for j in partners where j >= i && !placed[j] {
-                placed[j] = true
-                _ = block.add(records[j].record, digest: records[j].digest)
-            }
-            if !placed[i] {
-                placed[i] = true
-                _ = block.add(records[i].record, digest: records[i].digest)
-            }
+        keys.sort()
+        for key in keys {
+            let entry = records[Int(key & (1 << 21 - 1))]
+            _ = block.add(entry.record, digest: entry.digest)
         }
         records.removeAll()
         rawLength = 0

@@ -203,4 +203,31 @@ import Testing
         #expect(firstDifference(try readAll(directory), records.map(normalized)) == nil)
         #expect(StoreVerifier(directory: directory.path).verify().isValid)
     }
+    /// A frame lays its notifications out as a sealed block's window does: an initiator's
+    /// together, in the order initiators first appear, each CADF id's halves together within
+    /// them; records without fields keep their place in offset order. Readers sort by offset.
+    @Test func aFrameGroupsAnInitiatorsNotificationsAndEachCallsHalves() throws {
+        // (id, initiator) by offset; nil: a gap record.
+        let layout: [(String, String)?] = [
+            ("c1", "alice"), ("c2", "bob"), nil, ("c3", "alice"), ("c2", "bob"), ("c1", "alice"), ("c4", "carol"),
+            ("c3", "alice"),
+        ]
+        var frame = PendingFrame()
+        for (offset, entry) in layout.enumerated() {
+            let body: StoreRecord.Body
+            if let (id, initiator) = entry {
+                let type: NotificationFields.EventType = layout[..<offset].contains { $0?.0 == id } ? .response : .request
+                body = .notification(
+                    NotificationFields(id: id, eventType: type, initiatorId: initiator), bytes: Array("\(id) \(type)".utf8))
+            } else {
+                body = .gap(to: Int64(offset) + 1)
+            }
+            frame.add(StoreRecord(offset: Int64(offset), timestamp: 0, body: body), hash: nil)
+        }
+        var laid: [Int64] = []
+        try DecodedBlock(frame.take(), version: 1).forEachRecord { laid.append($0.offset) }
+        // alice: c1 (0, 5), c3 (3, 7); bob: c2 (1, 4); the gap at 2; carol: c4 (6).
+        #expect(laid == [0, 5, 3, 7, 1, 4, 2, 6])
+        #expect(frame.isEmpty)
+    }
 }
