@@ -7,7 +7,7 @@ import Synchronization
 ///
 /// A writer holds records waiting for their partner, the block it is filling and, in a log's
 /// first segment, the blocks waiting for the dictionary. Bounded per writer alone, that memory
-/// grows with the number of partitions a worker owns: 1,000 partitions at 8 MiB of window each
+/// grows with the number of partitions a worker owns: 1,000 partitions at 32 MiB of window each
 /// could hold a whole backlog (DESIGN §6.6). Each writer's share is therefore the budget divided
 /// by the writers open now, so the sum stays within the budget however many partitions come.
 final class WriterMemory: Sendable {
