@@ -4,8 +4,9 @@
 /// The records one durability barrier makes durable together, before they are compressed into
 /// a version 3 journal frame (FORMAT.md §4.1): each record whole, its fields right before its
 /// bytes (which hold the same strings), grouped by initiator and CADF id (``take()``) so that a
-/// response costs zstd a few dozen bytes, as in a sealed block. (Heads apart from bodies, as sealed blocks have them, compressed 9 % larger here: a
-/// head's fields then sit far from the bytes that repeat them.)
+/// response costs zstd a few dozen bytes, as in a sealed block. (Heads apart from bodies, as
+/// sealed blocks have them, compressed 9 % larger here: a head's fields then sit far from the
+/// bytes that repeat them.)
 ///
 /// Adding a notification fixes its content digest (first 8 bytes of the SHA-256 of its bytes)
 /// unless the caller gave one: this is the only pass of SHA-256 over its bytes. The chain links

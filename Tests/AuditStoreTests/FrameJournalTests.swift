@@ -203,9 +203,10 @@ import Testing
         #expect(firstDifference(try readAll(directory), records.map(normalized)) == nil)
         #expect(StoreVerifier(directory: directory.path).verify().isValid)
     }
+
     /// A frame lays its notifications out as a sealed block's window does: an initiator's
     /// together, in the order initiators first appear, each CADF id's halves together within
-    /// them; records without fields keep their place in offset order. Readers sort by offset.
+    /// them; a record without fields is a group of its own. Readers sort by offset.
     @Test func aFrameGroupsAnInitiatorsNotificationsAndEachCallsHalves() throws {
         // (id, initiator) by offset; nil: a gap record.
         let layout: [(String, String)?] = [
