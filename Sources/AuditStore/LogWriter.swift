@@ -226,6 +226,20 @@ public final class LogWriter {
             && activeBytes >= Int64(min(options.dictionaryTrainingBytes, memory.share / 4))
     }
 
+    /// Compresses the records appended since the last frame into a frame of the journal now
+    /// (written, not yet durable), as the next ``Barrier`` would: an owner of many logs calls it
+    /// for each on several threads, one thread per writer, before the barrier.
+    /// - Throws: ``StoreError/Code/fenced``, ``StoreError/Code/closed``, ``StoreError/Code/io``.
+    public func writeFrame() throws(StoreError) {
+        try checkFence()
+        do throws(StoreError) {
+            try writePending()
+        } catch {
+            failure.record(error)
+            throw error
+        }
+    }
+
     /// Version 3: compresses the records appended since the last frame into a frame of the
     /// journal (written, not yet durable).
     private func writePending() throws(StoreError) {

@@ -39,9 +39,27 @@ extension WorkerLoop {
         guard !unsynced.isEmpty else { return }
         let partitions = Array(unsynced.filter { logs[$0] != nil })
         unsynced = []
-        let barrier = try LogWriter.Barrier(partitions.map { logs[$0]!.writer })
+        let writers = partitions.map { logs[$0]!.writer }
+        // Each log's frame is compressed on the lanes first; the barrier then finds none to write.
+        try Self.writeFrames(writers, lanes: decoders.count)
+        let barrier = try LogWriter.Barrier(writers)
         let flush = Task(executorPreference: flusher) { try barrier.flush() }
         flushing = Flushing(partitions: partitions, barrier: barrier, flush: flush, started: .now, counts: appended)
+    }
+
+    /// Writes each writer's pending frame, the writers spread over `lanes` threads (one writer
+    /// per thread at a time); the first failure in `writers`' order is thrown once all are done.
+    private static func writeFrames(_ writers: [LogWriter], lanes: Int) throws(StoreError) {
+        nonisolated(unsafe) let writers = writers
+        let failures = onLanes(writers.count, lanes: writers.count >= 16 ? lanes : 1) { (_, i) -> StoreError? in
+            do throws(StoreError) {
+                try writers[i].writeFrame()
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if let failure = failures.lazy.compactMap({ $0 }).first { throw failure }
     }
 
     /// Waits for the barrier in flight, if any, then commits the resume offsets it made durable.

@@ -31,6 +31,43 @@ import Testing
         #expect(StoreVerifier(directory: directory.path).verify().isValid)
     }
 
+    /// A frame written ahead of the barrier (``LogWriter/writeFrame()``, which a worker calls on
+    /// its lanes) holds the records appended since the last frame; the barrier then writes no
+    /// other frame, makes that one durable and returns the offset after it.
+    @Test func aFrameWrittenBeforeTheBarrierIsTheOneItMakesDurable() throws {
+        let directory = TemporaryDirectory()
+        var options = StoreOptions()
+        options.dictionaryCapacity = 0
+        let store = try AuditStore(directory: directory.path, options: options)
+        let writer = try store.openWriter(topic: "t", partition: 0)
+        func journalBytes() throws -> Int {
+            let log = directory.file("t/0")
+            return try FileManager.default.contentsOfDirectory(atPath: log).filter { $0.hasSuffix(".journal") }.reduce(0) {
+                $0 + ((try FileManager.default.attributesOfItem(atPath: log + "/" + $1)[.size] as? Int) ?? 0)
+            }
+        }
+        var factory = RecordFactory(seed: 7)
+        let first = factory.batch(40)
+        try writer.append(first)
+        #expect(try writer.sync() == factory.nextOffset)
+        let synced = try journalBytes()
+        let second = factory.batch(30)
+        try writer.append(second)
+        #expect(try journalBytes() == synced, "appended records wait in memory for their frame")
+        try writer.writeFrame()
+        let written = try journalBytes()
+        #expect(written > synced)
+        try writer.writeFrame()
+        #expect(try journalBytes() == written, "no records, no frame")
+        #expect(try writer.sync() == factory.nextOffset)
+        #expect(try journalBytes() == written, "the barrier found its frame written")
+        try writer.close()
+        var query = StoreQuery()
+        query.kinds = Set(StoreRecord.Kind.allCases)
+        let read = try store.reader().records(matching: query).map(\.record)
+        #expect(firstDifference(read, (first + second).map(normalized)) == nil)
+    }
+
     @Test func contentHashesFromTheCallerMakeTheSameLog() throws {
         let directory = TemporaryDirectory()
         let store = try AuditStore(directory: directory.path, options: smallOptions())
