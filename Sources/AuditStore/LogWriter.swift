@@ -177,12 +177,7 @@ public final class LogWriter {
             }
             expected = record.nextOffset
         }
-        do throws(StoreError) {
-            try append(checked: records, hashes: hashes)
-        } catch {
-            failure.record(error)
-            throw error
-        }
+        try failingClosed { () throws(StoreError) in try append(checked: records, hashes: hashes) }
     }
 
     private func append(checked records: [StoreRecord], hashes: [ContentHash?]) throws(StoreError) {
@@ -232,12 +227,7 @@ public final class LogWriter {
     /// - Throws: ``StoreError/Code/fenced``, ``StoreError/Code/closed``, ``StoreError/Code/io``.
     public func writeFrame() throws(StoreError) {
         try checkFence()
-        do throws(StoreError) {
-            try writePending()
-        } catch {
-            failure.record(error)
-            throw error
-        }
+        try failingClosed(writePending)
     }
 
     /// Version 3: compresses the records appended since the last frame into a frame of the
@@ -295,14 +285,7 @@ public final class LogWriter {
         /// - Throws: ``StoreError/Code/fenced``, ``StoreError/Code/closed``, ``StoreError/Code/io``.
         public init(_ writers: [LogWriter], fileSystemThreshold: Int = 8) throws(StoreError) {
             for writer in writers { try writer.checkFence() }
-            for writer in writers {
-                do throws(StoreError) {
-                    try writer.writePending()
-                } catch {
-                    writer.failure.record(error)
-                    throw error
-                }
-            }
+            for writer in writers { try writer.failingClosed(writer.writePending) }
             self.writers = writers
             failures = writers.map(\.failure)
             journals = writers.filter(\.unsynced).compactMap(\.journal?.file)
@@ -394,6 +377,17 @@ public final class LogWriter {
         return journal
     }
 
+    /// Runs `body`; a failure stops the writer before it is rethrown (fail closed, see the type's
+    /// discussion).
+    private func failingClosed(_ body: () throws(StoreError) -> Void) throws(StoreError) {
+        do throws(StoreError) {
+            try body()
+        } catch {
+            failure.record(error)
+            throw error
+        }
+    }
+
     private var chainHead: [UInt8] {
         (manifest.segments.last?.chainHead ?? manifest.retired?.chainHead).flatMap { [UInt8](hex: $0) }
             ?? HashChain.genesis(topic: topic, partition: partition)
@@ -402,12 +396,7 @@ public final class LogWriter {
     /// Seals the active segment now (a roll).
     public func seal() throws(StoreError) {
         try checkFence()
-        do throws(StoreError) {
-            try sealActive()
-        } catch {
-            failure.record(error)
-            throw error
-        }
+        try failingClosed(sealActive)
     }
 
     private func sealActive() throws(StoreError) {

@@ -1,6 +1,7 @@
 // AuditTrail — worker
 // SPDX-License-Identifier: Apache-2.0
 
+import AuditStore
 import Dispatch
 import Synchronization
 
@@ -24,4 +25,19 @@ func onLanes<T>(_ count: Int, lanes: Int, _ body: @Sendable (_ lane: Int, _ inde
         }
         initialized = count
     }
+}
+
+/// Runs `body(index)` for each index below `count` on `lanes` threads, as ``onLanes(_:lanes:_:)``
+/// does, and throws the first failure in index order once every index is done (a failure does
+/// not stop the others: each index owns what it touches, such as one log's writer).
+func eachOnLanes(_ count: Int, lanes: Int, _ body: @Sendable (_ index: Int) throws(StoreError) -> Void) throws(StoreError) {
+    let failures = onLanes(count, lanes: lanes) { (_, i) -> StoreError? in
+        do throws(StoreError) {
+            try body(i)
+            return nil
+        } catch {
+            return error
+        }
+    }
+    if let failure = failures.lazy.compactMap({ $0 }).first { throw failure }
 }

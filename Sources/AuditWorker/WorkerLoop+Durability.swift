@@ -51,15 +51,9 @@ extension WorkerLoop {
     /// per thread at a time); the first failure in `writers`' order is thrown once all are done.
     private static func writeFrames(_ writers: [LogWriter], lanes: Int) throws(StoreError) {
         nonisolated(unsafe) let writers = writers
-        let failures = onLanes(writers.count, lanes: writers.count >= 16 ? lanes : 1) { (_, i) -> StoreError? in
-            do throws(StoreError) {
-                try writers[i].writeFrame()
-                return nil
-            } catch {
-                return error
-            }
+        try eachOnLanes(writers.count, lanes: writers.count >= 16 ? lanes : 1) { (i) throws(StoreError) in
+            try writers[i].writeFrame()
         }
-        if let failure = failures.lazy.compactMap({ $0 }).first { throw failure }
     }
 
     /// Waits for the barrier in flight, if any, then commits the resume offsets it made durable.

@@ -275,15 +275,9 @@ struct WorkerLoop {
         }
         // Each log is taken by exactly one lane (``onLanes`` hands each index out once).
         nonisolated(unsafe) let appends = appends
-        let failures = onLanes(appends.count, lanes: lanes) { (_, i) -> StoreError? in
-            do throws(StoreError) {
-                try appends[i].writer.append(appends[i].records, hashes: appends[i].hashes)
-                return nil
-            } catch {
-                return error
-            }
+        try eachOnLanes(appends.count, lanes: lanes) { (i) throws(StoreError) in
+            try appends[i].writer.append(appends[i].records, hashes: appends[i].hashes)
         }
-        if let failure = failures.lazy.compactMap({ $0 }).first { throw failure }
     }
 
     /// Decides what a message becomes (``Planner``), and counts and reports it.

@@ -111,7 +111,7 @@ struct FullDiskTests {
             for (partition, bytes) in [(1, [UInt8]()), (2, Array("ATJRNL02".utf8) + [200, 0]), (3, [UInt8](repeating: 0, count: 40))] {
                 let directory = "\(disk.path)/t/\(partition)"
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-                FileManager.default.createFile(atPath: directory + "/00000000000000000000.journal", contents: Data(bytes))
+                try #require(FileManager.default.createFile(atPath: directory + "/00000000000000000000.journal", contents: Data(bytes)))
                 let writer = try store.openWriter(topic: "t", partition: Int32(partition))
                 #expect(writer.resumeOffset == nil)
                 #expect(!FileManager.default.fileExists(atPath: directory + "/00000000000000000000.journal"))
