@@ -71,32 +71,6 @@ extension WorkerLoop {
         return true
     }
 
-    /// Counts and reports offsets of `tp` that Kafka no longer had when the worker reached them.
-    ///
-    /// They are recorded as a `gap` (so verify proves the log contiguous) and are a loss: of
-    /// source notifications that were never read, or, on the by-id topic, of forwarded copies
-    /// the broker deleted before they were stored (`audit-trail verify` names each source offset
-    /// whose copy is missing, and `audit-trail repair` fetches it again from its source). A loss
-    /// is an error, never a warning line alone: it is counted in `audit_lost_total{reason}`.
-    func recordLoss(_ tp: TopicPartition, _ offsets: Range<Int64>, counts: inout Worker.Counts) {
-        let count = Int(offsets.upperBound - offsets.lowerBound)
-        metrics.gapOffsets.increment(by: Int64(count))
-        counts.gapOffsets += count
-        if tp.topic == configuration.byIDTopic {
-            metrics.lost("by_id_gap").increment(by: Int64(count))
-            counts.lostCopies += count
-            logger.error(
-                "lost \(count) forwarded cop\(count == 1 ? "y" : "ies"): offsets \(offsets.lowerBound)..<\(offsets.upperBound) of \(tp) were deleted by the broker before they were stored; `audit-trail verify` names their source offsets and `audit-trail repair` fetches them again (check the retention of \(tp.topic))",
-                metadata: ["audit.partition": "\(tp)"])
-        } else {
-            metrics.lost("source_gap").increment(by: Int64(count))
-            counts.lostSource += count
-            logger.error(
-                "lost \(count) notification(s): offsets \(offsets.lowerBound)..<\(offsets.upperBound) of \(tp) no longer exist in Kafka (deleted before the workers read them)",
-                metadata: ["audit.partition": "\(tp)"])
-        }
-    }
-
     /// Waits until the forwarded copies and dead letters queued so far are acknowledged, for as
     /// long as the broker is away (its copies never time out: `message.timeout.ms=0`), but
     /// returns `false` as soon as `stop` holds. A copy that fails for good throws.

@@ -46,6 +46,10 @@ struct WorkerLoop {
 
     var configuration: WorkerConfiguration { worker.configuration }
     var metrics: WorkerMetrics { worker.metrics }
+    var planning: BatchPlanning {
+        BatchPlanning(
+            metrics: metrics, logger: logger, byIDTopic: configuration.byIDTopic, deadLetterTopic: configuration.deadLetterTopic)
+    }
 
     init(worker: Worker, validator: SchemaValidator, logger: Logger) throws {
         self.worker = worker
@@ -119,24 +123,11 @@ struct WorkerLoop {
 
     // MARK: - Batches
 
-    /// What one consumed message becomes.
-    private enum Planned {
-        /// A record to store, with the content hash of its bytes where the worker took one.
-        case record(StoreRecord, ContentHash? = nil)
-        case forward(StoreRecord, ProducerRecord)
-    }
-
-    /// What a message's bytes alone decide: the decoded notification, and the content hash of
-    /// an audit notification.
-    private struct Prepared {
-        var decoded: DecodedNotification
-        var hash: ContentHash?
-    }
-
     /// Decodes, validates and hashes the values of `messages` on every core: the part of a
     /// message's work that depends on its bytes alone (about half of it). Planning, which
-    /// correlates and must see messages in order, stays on the loop's task.
-    private mutating func prepare(_ messages: [KafkaMessage]) -> [Prepared?] {
+    /// correlates and must see a partition's messages in order, follows partition by partition
+    /// (``BatchPlanning``).
+    mutating func prepare(_ messages: [KafkaMessage]) -> [Prepared?] {
         // Below a few hundred messages, waking other threads costs more than it saves.
         let lanes = messages.count >= 256 ? decoders.count : 1
         return decoders.withUnsafeMutableBufferPointer { decoders in
@@ -156,37 +147,9 @@ struct WorkerLoop {
         let prepared = prepare(messages)
         addTime("decode", since: phase)
         phase = .now
-        var planned: [TopicPartition: [Planned]] = [:]
-        var order: [TopicPartition] = []
-        var next: [TopicPartition: Int64?] = [:]
-        var deadLetters: [ProducerRecord] = []
+        let shares = planning.plan(messages, prepared, logs: logs, lanes: decoders.count)
         var counts = Worker.Counts()
-        for (message, prepared) in zip(messages, prepared) {
-            let tp = message.topicPartition
-            guard let log = logs[tp] else {
-                metrics.unassignedMessages.increment()
-                continue
-            }
-            if planned[tp] == nil {
-                planned[tp] = []
-                order.append(tp)
-                next[tp] = log.writer.nextOffset
-            }
-            let expected = next[tp] ?? nil
-            if let expected, message.offset < expected {
-                // Already durable in the log (redelivered after a rebalance or restart).
-                metrics.redelivered.increment()
-                continue
-            }
-            let gapStart = expected ?? 0
-            if message.offset > gapStart {
-                recordLoss(tp, gapStart..<message.offset, counts: &counts)
-                planned[tp]!.append(.record(StoreRecord(offset: gapStart, timestamp: -1, body: .gap(to: message.offset))))
-            }
-            let item = plan(message, prepared, log: log, deadLetters: &deadLetters, counts: &counts)
-            planned[tp]!.append(item)
-            next[tp] = message.offset + 1
-        }
+        for share in shares { counts += share.counts }
         addTime("plan", since: phase)
         phase = .now
         // Forwarded copies and dead letters are acknowledged before any marker becomes durable,
@@ -194,14 +157,14 @@ struct WorkerLoop {
         // accounted for until it is stored).
         var produced = false
         var tickets: [TopicPartition: [Int: DeliveryTicket]] = [:]
-        for tp in order {
-            for (i, item) in planned[tp]!.enumerated() {
+        for share in shares {
+            for (i, item) in share.planned.enumerated() {
                 guard case .forward(_, let record) = item else { continue }
-                tickets[tp, default: [:]][i] = try await producer.enqueueTracked(record)
+                tickets[share.topicPartition, default: [:]][i] = try await producer.enqueueTracked(record)
                 produced = true
             }
         }
-        for record in deadLetters {
+        for record in shares.lazy.flatMap(\.deadLetters) {
             try await producer.enqueue(record)
             produced = true
         }
@@ -216,9 +179,9 @@ struct WorkerLoop {
         addTime("forward", since: phase)
         phase = .now
         var appends: [LogAppend] = []
-        for tp in order {
-            guard let log = logs[tp], let items = planned[tp], !items.isEmpty else { continue }
-            var append = LogAppend(writer: log.writer)
+        for share in shares where !share.planned.isEmpty {
+            let (tp, items) = (share.topicPartition, share.planned)
+            var append = LogAppend(writer: share.log.writer)
             append.records.reserveCapacity(items.count)
             append.hashes.reserveCapacity(items.count)
             for (i, item) in items.enumerated() {
@@ -277,54 +240,6 @@ struct WorkerLoop {
         nonisolated(unsafe) let appends = appends
         try eachOnLanes(appends.count, lanes: lanes) { (i) throws(StoreError) in
             try appends[i].writer.append(appends[i].records, hashes: appends[i].hashes)
-        }
-    }
-
-    /// Decides what a message becomes (``Planner``), and counts and reports it.
-    private mutating func plan(
-        _ message: KafkaMessage, _ prepared: Prepared?, log: PartitionLog, deadLetters: inout [ProducerRecord],
-        counts: inout Worker.Counts
-    ) -> Planned {
-        let isByID = message.topic == configuration.byIDTopic
-        let decision = Planner.decide(
-            prepared?.decoded, value: message.value, hash: prepared?.hash, offset: message.offset, timestamp: message.timestamp,
-            origin: isByID ? OriginHeader.origin(of: message) : nil,
-            routing: isByID ? .store : .forwardUnlessKeyed(key: message.key, byIDTopic: configuration.byIDTopic)
-        ) { id, eventType, digest in
-            log.admit(id: id, eventType: eventType, digest: digest, now: currentMicroseconds())
-        }
-        switch decision {
-        case .notification(let record, let hash, let conflict):
-            if conflict { metrics.conflicts.increment() }
-            metrics.stored.increment()
-            (record.fields?.eventType == .request ? metrics.requests : metrics.responses).increment()
-            counts.stored += 1
-            return .record(record, hash)
-        case .duplicate(let record):
-            metrics.duplicates.increment()
-            counts.duplicates += 1
-            return .record(record)
-        case .forward(let marker, let id):
-            metrics.forwarded.increment()
-            counts.forwarded += 1
-            let copy = ProducerRecord(
-                topic: configuration.byIDTopic, key: Array(id.utf8), value: message.value ?? [], headers: OriginHeader.headers(of: message))
-            return .forward(marker, copy)
-        case .skipped(let record):
-            metrics.skipped.increment()
-            counts.skipped += 1
-            return .record(record)
-        case .quarantined(let record, let reason, let detail):
-            metrics.quarantined(reason).increment()
-            counts.quarantined += 1
-            logger.warning("quarantined \(message.topicPartition)@\(message.offset): \(detail)", metadata: ["audit.reason": "\(reason)"])
-            if let topic = configuration.deadLetterTopic {
-                deadLetters.append(ProducerRecord(
-                    topic: topic, key: message.key, value: record.bytes ?? [],
-                    headers: [KafkaHeader(key: "audit.reason", value: Array(detail.utf8))]
-                        + OriginHeader.headers(of: message).filter { $0.key != OriginHeader.timestamp }))
-            }
-            return .record(record)
         }
     }
 

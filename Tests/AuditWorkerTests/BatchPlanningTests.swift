@@ -1,0 +1,120 @@
+// AuditTrail — AuditWorker tests
+// SPDX-License-Identifier: Apache-2.0
+
+import AuditModel
+import AuditStore
+import AuditTesting
+import Foundation
+import Kafka
+import Logging
+import Testing
+
+@testable import AuditWorker
+
+/// A batch's partitions are planned on several threads: each partition's messages in order,
+/// with the redeliveries, gaps, duplicates, forwards and quarantines one thread would make.
+@Suite struct BatchPlanningTests {
+    private static let topic = "notifications.info"
+    private static let byID = "audit.by-id"
+
+    /// Logs for partitions 0, 1 and 2 in a fresh store: partition 0 already holds offsets 0..<5.
+    private func makeLogs(_ directory: String) throws -> [TopicPartition: PartitionLog] {
+        let store = try AuditStore(directory: directory)
+        var logs: [TopicPartition: PartitionLog] = [:]
+        for partition: Int32 in 0...2 {
+            let writer = try store.openWriter(topic: Self.topic, partition: partition)
+            if partition == 0 { try writer.append([StoreRecord(offset: 0, timestamp: -1, body: .gap(to: 5))]) }
+            let tp = TopicPartition(Self.topic, partition)
+            logs[tp] = PartitionLog(topicPartition: tp, writer: writer, now: 0)
+        }
+        return logs
+    }
+
+    /// 600 messages over partitions 0, 1, 2 and 9 (which has no log), round robin: keyed
+    /// notifications, one redelivered copy, unkeyed ones, bad bytes; partition 0 starts at
+    /// offset 3 (3 and 4 are durable already), partition 1 at offset 2 (0 and 1 are gone).
+    private func makeBatch() throws -> ([KafkaMessage], [Prepared?]) {
+        var generator = SyntheticNotifications(seed: 7)
+        let notifications = generator.next(600)
+        var next: [Int32: Int64] = [0: 3, 1: 2, 2: 0, 9: 0]
+        var messages: [KafkaMessage] = []
+        for (i, n) in notifications.enumerated() {
+            let partition: Int32 = [0, 1, 2, 9][i % 4]
+            var value = n.bytes
+            var key: [UInt8]? = Array(n.id.utf8)
+            if i == 402 { value = messages[2].value! }  // partition 2 again: a redelivered copy
+            if i % 45 == 5 { key = nil }  // unkeyed: forwarded
+            if i % 63 == 6 { value = Array("{not json".utf8) }  // quarantined
+            if i == 402 { key = messages[2].key }
+            messages.append(KafkaMessage(
+                topic: Self.topic, partition: partition, offset: next[partition]!, key: key, value: value,
+                timestamp: 1_795_000_000_000 + Int64(i)))
+            next[partition]! += 1
+        }
+        var decoder = NotificationDecoder(validator: try SchemaValidator.bundled())
+        let prepared = messages.map { message -> Prepared? in
+            let decoded = decoder.decode(message.value!)
+            guard case .audit = decoded else { return Prepared(decoded: decoded) }
+            return Prepared(decoded: decoded, hash: ContentHash(of: message.value!))
+        }
+        return (messages, prepared)
+    }
+
+    private func summary(_ planned: Planned) -> String {
+        switch planned {
+        case .record(let record, let hash):
+            if case .skipped(let eventType) = record.body {
+                "\(record.offset) skipped \(eventType)"
+            } else {
+                "\(record.offset) \(record.kind) \(record.fields?.id ?? "") \(hash.map { "\($0.digest)" } ?? "-")"
+            }
+        case .forward(let marker, let copy):
+            "\(marker.offset) forward \(String(decoding: copy.key ?? [], as: UTF8.self)) \(copy.topic)"
+        }
+    }
+
+    @Test func partitionsPlannedOnLanesMatchOneThreadInOrder() throws {
+        let (messages, prepared) = try makeBatch()
+        let planning = BatchPlanning(
+            metrics: WorkerMetrics(), logger: Logger(label: "test"), byIDTopic: Self.byID, deadLetterTopic: nil)
+        var results: [[BatchPlanning.Share]] = []
+        for lanes in [1, 2] {
+            let directory = NSTemporaryDirectory() + "batch-planning-" + UUID().uuidString
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let logs = try makeLogs(directory)
+            results.append(planning.plan(messages, prepared, logs: logs, lanes: lanes))
+            for log in logs.values { try log.writer.close() }
+        }
+        let (one, two) = (results[0], results[1])
+        // A share per partition with a log, in the order each first appears.
+        #expect(one.map(\.topicPartition.partition) == [0, 1, 2])
+        #expect(two.map(\.topicPartition.partition) == [0, 1, 2])
+        for (a, b) in zip(one, two) {
+            #expect(a.planned.map(summary) == b.planned.map(summary))
+            #expect(a.messages == b.messages)
+            #expect(a.counts.stored == b.counts.stored && a.counts.duplicates == b.counts.duplicates)
+            #expect(a.counts.forwarded == b.counts.forwarded && a.counts.quarantined == b.counts.quarantined)
+            #expect(a.counts.gapOffsets == b.counts.gapOffsets && a.counts.lostSource == b.counts.lostSource)
+        }
+        // Partition 0: 3 and 4 are durable already, so its plan starts at 5, one record per offset.
+        let zero = two[0]
+        #expect(zero.messages == Array(stride(from: 0, to: 600, by: 4)))
+        #expect(zero.planned.map { summary($0).split(separator: " ")[0] } == (5..<153).map { "\($0)" })
+        // Partition 1: offsets 0 and 1 are gone, recorded as a gap and counted as lost.
+        let one1 = two[1]
+        #expect(summary(one1.planned[0]).hasPrefix("0 gap"))
+        #expect(one1.counts.gapOffsets == 2 && one1.counts.lostSource == 2)
+        #expect(one1.planned.count == 151)
+        // Partition 2: the copy of its first notification is a duplicate; what each message
+        // became adds up to the 150 messages.
+        let twoShare = two[2]
+        #expect(twoShare.counts.duplicates == 1)
+        #expect(summary(twoShare.planned[100]).hasPrefix("100 skipped \(DuplicateMarker.prefix)"))
+        for share in two {
+            let c = share.counts
+            #expect(c.stored + c.duplicates + c.forwarded + c.quarantined + c.skipped == share.messages.count
+                - (share.topicPartition.partition == 0 ? 2 : 0))
+            #expect(c.forwarded > 0 && c.quarantined > 0)
+        }
+    }
+}
