@@ -91,7 +91,7 @@ public final class MotoS3: @unchecked Sendable {
         for _ in 0..<3 {
             let port = TestEnvironment.freePort()
             let logPath = NSTemporaryDirectory() + "moto-\(port)-\(UInt32.random(in: 0...UInt32.max)).log"
-            FileManager.default.createFile(atPath: logPath, contents: nil)
+            _ = FileManager.default.createFile(atPath: logPath, contents: nil)  // opening it reports a failure
             let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
             let process = Process()
             process.executableURL = python

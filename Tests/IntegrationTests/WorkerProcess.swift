@@ -42,7 +42,7 @@ struct WorkerProcess {
     ///   - environment: more variables (e.g. the object store's credentials).
     init(bootstrap: String, group: String, data: String, arguments: [String] = [], environment: [String: String] = [:]) throws {
         logPath = data + ".worker.log"
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)  // opening it reports a failure
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         log.seekToEndOfFile()
         process.executableURL = TestEnvironment.auditTrailExecutable
