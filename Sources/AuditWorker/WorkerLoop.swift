@@ -127,7 +127,7 @@ struct WorkerLoop {
     /// message's work that depends on its bytes alone (about half of it). Planning, which
     /// correlates and must see a partition's messages in order, follows partition by partition
     /// (``BatchPlanning``).
-    mutating func prepare(_ messages: [KafkaMessage]) -> [Prepared?] {
+    private mutating func prepare(_ messages: [KafkaMessage]) -> [Prepared?] {
         // Below a few hundred messages, waking other threads costs more than it saves.
         let lanes = messages.count >= 256 ? decoders.count : 1
         return decoders.withUnsafeMutableBufferPointer { decoders in

@@ -42,10 +42,9 @@ import Testing
             let partition: Int32 = [0, 1, 2, 9][i % 4]
             var value = n.bytes
             var key: [UInt8]? = Array(n.id.utf8)
-            if i == 402 { value = messages[2].value! }  // partition 2 again: a redelivered copy
             if i % 45 == 5 { key = nil }  // unkeyed: forwarded
             if i % 63 == 6 { value = Array("{not json".utf8) }  // quarantined
-            if i == 402 { key = messages[2].key }
+            if i == 402 { (key, value) = (messages[2].key, messages[2].value!) }  // partition 2's first, again
             messages.append(KafkaMessage(
                 topic: Self.topic, partition: partition, offset: next[partition]!, key: key, value: value,
                 timestamp: 1_795_000_000_000 + Int64(i)))
@@ -85,11 +84,11 @@ import Testing
             results.append(planning.plan(messages, prepared, logs: logs, lanes: lanes))
             for log in logs.values { try log.writer.close() }
         }
-        let (one, two) = (results[0], results[1])
+        let (oneLane, twoLanes) = (results[0], results[1])
         // A share per partition with a log, in the order each first appears.
-        #expect(one.map(\.topicPartition.partition) == [0, 1, 2])
-        #expect(two.map(\.topicPartition.partition) == [0, 1, 2])
-        for (a, b) in zip(one, two) {
+        #expect(oneLane.map(\.topicPartition.partition) == [0, 1, 2])
+        #expect(twoLanes.map(\.topicPartition.partition) == [0, 1, 2])
+        for (a, b) in zip(oneLane, twoLanes) {
             #expect(a.planned.map(summary) == b.planned.map(summary))
             #expect(a.messages == b.messages)
             #expect(a.counts.stored == b.counts.stored && a.counts.duplicates == b.counts.duplicates)
@@ -97,20 +96,20 @@ import Testing
             #expect(a.counts.gapOffsets == b.counts.gapOffsets && a.counts.lostSource == b.counts.lostSource)
         }
         // Partition 0: 3 and 4 are durable already, so its plan starts at 5, one record per offset.
-        let zero = two[0]
-        #expect(zero.messages == Array(stride(from: 0, to: 600, by: 4)))
-        #expect(zero.planned.map { summary($0).split(separator: " ")[0] } == (5..<153).map { "\($0)" })
+        let partition0 = twoLanes[0]
+        #expect(partition0.messages == Array(stride(from: 0, to: 600, by: 4)))
+        #expect(partition0.planned.map { summary($0).split(separator: " ")[0] } == (5..<153).map { "\($0)" })
         // Partition 1: offsets 0 and 1 are gone, recorded as a gap and counted as lost.
-        let one1 = two[1]
-        #expect(summary(one1.planned[0]).hasPrefix("0 gap"))
-        #expect(one1.counts.gapOffsets == 2 && one1.counts.lostSource == 2)
-        #expect(one1.planned.count == 151)
+        let partition1 = twoLanes[1]
+        #expect(summary(partition1.planned[0]).hasPrefix("0 gap"))
+        #expect(partition1.counts.gapOffsets == 2 && partition1.counts.lostSource == 2)
+        #expect(partition1.planned.count == 151)
         // Partition 2: the copy of its first notification is a duplicate; what each message
         // became adds up to the 150 messages.
-        let twoShare = two[2]
-        #expect(twoShare.counts.duplicates == 1)
-        #expect(summary(twoShare.planned[100]).hasPrefix("100 skipped \(DuplicateMarker.prefix)"))
-        for share in two {
+        let partition2 = twoLanes[2]
+        #expect(partition2.counts.duplicates == 1)
+        #expect(summary(partition2.planned[100]).hasPrefix("100 skipped \(DuplicateMarker.prefix)"))
+        for share in twoLanes {
             let c = share.counts
             #expect(c.stored + c.duplicates + c.forwarded + c.quarantined + c.skipped == share.messages.count
                 - (share.topicPartition.partition == 0 ? 2 : 0))
