@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import AuditTesting
+import CRdKafka
 import Kafka
 import Testing
 
@@ -204,11 +205,7 @@ struct GroupConsumptionTests {
                 var consumer: Consumer? = try Consumer(
                     configuration: TestEnvironment.consumerConfiguration(bootstrap: bootstrap, group: group))
                 try consumer!.subscribe([topic])
-                let deadline = ContinuousClock.now + .seconds(20)
-                while consumer!.memberID.isEmpty && ContinuousClock.now < deadline {
-                    try await Task.sleep(for: .milliseconds(10))
-                }
-                #expect(!consumer!.memberID.isEmpty, "the member never joined")
+                try await waitUntil(seconds: 20, "the member joined") { !consumer!.memberID.isEmpty }
                 let start = ContinuousClock.now
                 switch release {
                 case .close:
@@ -224,6 +221,70 @@ struct GroupConsumptionTests {
             #expect(waited >= .milliseconds(500), "let go before the assignment came: \(waited)")
             #expect(waited < .seconds(12))
         }
+    }
+
+    /// The same window with no member id: the coordinator answers the first SyncGroup with
+    /// `UNKNOWN_MEMBER_ID`, so librdkafka clears the member id but keeps the assignor it chose,
+    /// and rejoins; the rejoin's JoinGroup response is held back 12 s. Taking only a member id as
+    /// the sign of having joined, a member closed then was destroyed and aborted the process
+    /// (it aborted a whole test run once). It must wait, then be kept.
+    @Test func closingAMemberThatLostItsMemberIDMidJoinKeepsItUndestroyed() async throws {
+        let topic = TestEnvironment.uniqueName("rejoining")
+        let group = TestEnvironment.uniqueName("group")
+        try await withMockCluster(topics: [topic: 2]) { cluster in
+            try cluster.failRequests(broker: 1, apiKey: 14, with: RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID, count: 1, milliseconds: 1000)
+            let bootstrap = cluster.bootstrapServers
+            let kept = Consumer.handlesKeptUndestroyed
+            let waited = try await Task {
+                var consumer: Consumer? = try Consumer(
+                    configuration: TestEnvironment.consumerConfiguration(bootstrap: bootstrap, group: group))
+                try consumer!.subscribe([topic])
+                try await waitUntil(seconds: 20, "the member joined") { !consumer!.memberID.isEmpty }
+                try cluster.delayNextResponse(broker: 1, apiKey: 11, milliseconds: 12_000)  // the rejoin's JoinGroup
+                try await waitUntil(seconds: 20, "the failed SyncGroup cleared the member id") { consumer!.memberID.isEmpty }
+                let start = ContinuousClock.now
+                _ = try? await consumer!.close(timeout: .seconds(1))
+                consumer = nil
+                return start.duration(to: .now)
+            }.value
+            #expect(waited >= .milliseconds(900), "closed without waiting for the assignment: \(waited)")
+            #expect(Consumer.handlesKeptUndestroyed == kept + 1)
+        }
+    }
+
+    /// A member still inside the window when the wait ends cannot be destroyed: it leaves its
+    /// group and its handle is kept, counted, for the life of the process. `close(timeout:)`
+    /// allows 1 s of a 6 s SyncGroup delay; a dropped member's `deinit` waits 10 s of 12 s.
+    @Test(arguments: Release.allCases)
+    func aMemberStillJoiningWhenTheWaitEndsIsKeptUndestroyed(_ release: Release) async throws {
+        let topic = TestEnvironment.uniqueName("joining")
+        let group = TestEnvironment.uniqueName("group")
+        try await withMockCluster(topics: [topic: 2]) { cluster in
+            try cluster.delayNextResponse(broker: 1, apiKey: 14, milliseconds: release == .release ? 12_000 : 6000)
+            let bootstrap = cluster.bootstrapServers
+            let kept = Consumer.handlesKeptUndestroyed
+            try await Task {
+                var consumer: Consumer? = try Consumer(
+                    configuration: TestEnvironment.consumerConfiguration(bootstrap: bootstrap, group: group))
+                try consumer!.subscribe([topic])
+                try await waitUntil(seconds: 20, "the member joined") { !consumer!.memberID.isEmpty }
+                if release == .closeWhenCancelled { withUnsafeCurrentTask { $0?.cancel() } }
+                if release != .release {
+                    // librdkafka's close outlasts the timeout: its LeaveGroup waits for the SyncGroup.
+                    _ = try? await consumer!.close(timeout: .seconds(1))
+                }
+                consumer = nil
+            }.value
+            #expect(Consumer.handlesKeptUndestroyed == kept + 1)
+        }
+    }
+
+    private func waitUntil(seconds: Int, _ what: String, _ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while !condition() && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        try #require(condition(), "timed out waiting: \(what)")
     }
 
     @Test func revokeReachesOwnerBeforePartitionsMoveAndItsCommitIsHonoured() async throws {

@@ -61,12 +61,26 @@ public final class Consumer {
     deinit {
         // An owner that let go without closing (it threw) must not abort the process (#4312).
         if !closed { settleFirstAssignment(until: .now + Self.firstAssignmentWait) }
+        if joinedWithoutAssignment {
+            // Still inside #4312's window: destroying the handle would abort. The member leaves
+            // its group (so no partition waits for it) and the handle is kept, not destroyed.
+            if !closed {
+                context.beginClosing()
+                _ = rd_kafka_consumer_close(handle.pointer)
+            }
+            handle.keepUndestroyed()
+            Self.keptUndestroyed.add(1, ordering: .relaxed)
+            logger.warning(
+                "a consumer that joined its group but was never assigned is left undestroyed: librdkafka before 2.3.0 aborts on destroying it (librdkafka #4312)"
+            )
+        } else if !closed {
+            handle.destroyFlags = Int32(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE)
+        }
         // Stop callbacks before the signal they point to can go away, then free the queue;
         // the handle is destroyed after (KafkaHandle.deinit), closing the group session if needed.
         rd_kafka_queue_cb_event_enable(queue, nil, nil)
         rd_kafka_queue_destroy(queue)
         messageBuffer.deallocate()
-        if !closed { handle.destroyFlags = Int32(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE) }
     }
 
     /// Joins the group (from `group.id`) and subscribes to `topics`.
@@ -362,14 +376,36 @@ public final class Consumer {
     /// The longest ``close(timeout:)`` waits for a joining member's first assignment.
     static let firstAssignmentWait = Duration.seconds(10)
 
+    /// librdkafka before 2.3.0 aborts when a cooperative-sticky member is destroyed between a
+    /// successful JoinGroup and its first assignment (#4312).
+    private static let destroyMidJoinAborts = rd_kafka_version() < 0x0203_0000
+
+    /// Consumers whose handle was left undestroyed (see `deinit`), counted for the process.
+    public static var handlesKeptUndestroyed: Int { keptUndestroyed.load(ordering: .relaxed) }
+    private static let keptUndestroyed = Atomic<Int>(0)
+
+    /// This member is inside #4312's window: a JoinGroup succeeded (librdkafka chose an assignor,
+    /// so `rd_kafka_rebalance_protocol` is no longer `NONE`) and no assignment came since.
+    ///
+    /// The member id alone does not tell: librdkafka clears it when a SyncGroup or JoinGroup
+    /// fails with `UNKNOWN_MEMBER_ID`, or when the member leaves, and keeps the assignor. After
+    /// `rd_kafka_consumer_close` the answer is final: later JoinGroup responses are discarded.
+    private var joinedWithoutAssignment: Bool {
+        guard Self.destroyMidJoinAborts, subscribed, !assignedOnce else { return false }
+        // NULL: librdkafka could not say; count the member as inside the window.
+        guard let name = rd_kafka_rebalance_protocol(handle.pointer) else { return true }
+        return String(cString: name) != "NONE"
+    }
+
     /// Works around librdkafka 2.0's abort (#4312, fixed in 2.3.0) when a cooperative-sticky
     /// member is destroyed after its JoinGroup but before its first assignment
     /// (`rd_kafka_sticky_assignor_state_destroy: Assertion 'assignor_state' failed`): a member
-    /// that joined (it has a member id) and was never assigned first polls, for at most `limit`,
-    /// until its assignment comes, and takes it. Messages polled meanwhile are dropped: nothing
-    /// was processed or committed, so the next owner reads them.
+    /// inside that window first polls, for at most `limit`, until its assignment comes, and
+    /// takes it. Messages polled meanwhile are dropped: nothing was processed or committed, so
+    /// the next owner reads them. A member still inside the window after that is not destroyed
+    /// (`deinit`).
     private func awaitFirstAssignment(for limit: Duration) async {
-        guard subscribed, !assignedOnce, pendingRebalance == nil, !memberID.isEmpty else { return }
+        guard pendingRebalance == nil, joinedWithoutAssignment else { return }
         logger.debug("closing a member that joined its group but has no assignment yet: waiting for it")
         let deadline = ContinuousClock.now + limit
         while !assignedOnce, ContinuousClock.now < deadline {
@@ -385,7 +421,7 @@ public final class Consumer {
     /// cancelled owner, and for `deinit` (an owner that let go of the consumer without closing
     /// it, e.g. when it threw). A rebalance the owner left pending is completed first.
     private func settleFirstAssignment(until deadline: ContinuousClock.Instant) {
-        guard subscribed, !assignedOnce, !memberID.isEmpty else { return }
+        guard joinedWithoutAssignment else { return }
         logger.debug("letting go of a member that joined its group but has no assignment yet: waiting for it")
         if let pending = pendingRebalance, (try? completeRebalance(pending)) == nil { return }
         while !assignedOnce, ContinuousClock.now < deadline {

@@ -16,6 +16,8 @@ final class KafkaHandle: @unchecked Sendable {
     private let retainedContext: Unmanaged<HandleContext>
     /// Flags for `rd_kafka_destroy_flags`, settable by the owner before release.
     var destroyFlags: Int32 = 0
+    /// Set by ``keepUndestroyed()``: `deinit` leaves the librdkafka handle alone.
+    private var kept = false
 
     init(role: KafkaConfiguration.Role, configuration: KafkaConfiguration, context: HandleContext,
          prepare: (OpaquePointer) -> Void = { _ in }) throws(KafkaError) {
@@ -37,8 +39,18 @@ final class KafkaHandle: @unchecked Sendable {
     }
 
     deinit {
+        guard !kept else { return }
         rd_kafka_destroy_flags(pointer, destroyFlags)
         retainedContext.release()
+    }
+
+    /// Never destroys the librdkafka handle, for a handle whose destruction would abort the
+    /// process (librdkafka #4312, see ``Consumer``). Its threads and memory stay for the life of
+    /// the process, its context with them (callbacks may still use it); its logs are silenced,
+    /// since nobody owns it any more.
+    func keepUndestroyed() {
+        kept = true
+        rd_kafka_set_log_level(pointer, 0)
     }
 
     /// The client's name as librdkafka reports it (e.g. `rdkafka#consumer-1`).
