@@ -65,8 +65,7 @@ struct BatchPlanning: Sendable {
                 metrics.unassignedMessages.increment()
             }
         }
-        // Below a few hundred messages, waking other threads costs more than it saves.
-        let lanes = messages.count >= 256 && shares.count > 1 ? lanes : 1
+        let lanes = messages.count >= laneWorthyBatch && shares.count > 1 ? lanes : 1
         // Each share, with its log, is taken by exactly one lane (``onLanes`` hands each index out once).
         nonisolated(unsafe) let unplanned = shares
         return onLanes(unplanned.count, lanes: lanes) { (_, i) -> Share in

@@ -5,6 +5,10 @@ import AuditStore
 import Dispatch
 import Synchronization
 
+/// Below this many messages (or records) a batch's work stays on the calling thread: waking the
+/// other lanes costs more than it saves.
+let laneWorthyBatch = 256
+
 /// Runs `body(lane, index)` for each index below `count` on `lanes` threads at once
 /// (`concurrentPerform`) and returns the results in index order. Indexes are handed out one at a
 /// time, so no lane waits for a slower lane's share, and a lane runs one `body` at a time, so

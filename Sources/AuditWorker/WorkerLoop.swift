@@ -128,8 +128,7 @@ struct WorkerLoop {
     /// correlates and must see a partition's messages in order, follows partition by partition
     /// (``BatchPlanning``).
     private mutating func prepare(_ messages: [KafkaMessage]) -> [Prepared?] {
-        // Below a few hundred messages, waking other threads costs more than it saves.
-        let lanes = messages.count >= 256 ? decoders.count : 1
+        let lanes = messages.count >= laneWorthyBatch ? decoders.count : 1
         return decoders.withUnsafeMutableBufferPointer { decoders in
             // A lane decodes one message at a time, with its own decoder.
             nonisolated(unsafe) let decoders = decoders
@@ -231,8 +230,7 @@ struct WorkerLoop {
     /// appended meanwhile are not yet durable, so nothing of the batch is committed.
     private static func append(_ appends: [LogAppend], lanes: Int) throws(StoreError) {
         let total = appends.reduce(0) { $0 + $1.records.count }
-        // Below a few hundred records, waking other threads costs more than it saves.
-        guard lanes > 1, appends.count > 1, total >= 256 else {
+        guard lanes > 1, appends.count > 1, total >= laneWorthyBatch else {
             for append in appends { try append.writer.append(append.records, hashes: append.hashes) }
             return
         }
