@@ -60,7 +60,7 @@ struct ChurnTests {
                     counts.joined += 1
                 case 1:
                     let leaving = members.remove(at: Int.random(in: 0..<members.count, using: &random))
-                    #expect(await leaving.terminate() == 0, "a member did not leave cleanly:\n\(leaving.logTail())")
+                    #expect(await leaving.terminate() == 0, "a member did not leave cleanly (\(leaving.ending)):\n\(leaving.logTail())")
                     counts.left += 1
                 default:
                     members.remove(at: Int.random(in: 0..<members.count, using: &random)).kill()
@@ -78,7 +78,7 @@ struct ChurnTests {
             // Everything published, and the copies forwarded from it, durable in the store.
             try await waitUntilEverythingDurable(probe, partitions) { try await waitUntilDurable(members, $0) }
             for member in members {
-                #expect(await member.terminate() == 0, "a member did not drain cleanly:\n\(member.logTail())")
+                #expect(await member.terminate() == 0, "a member did not drain cleanly (\(member.ending)):\n\(member.logTail())")
             }
             members = []
             try await probe.close()

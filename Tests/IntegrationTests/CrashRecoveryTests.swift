@@ -74,7 +74,7 @@ struct CrashRecoveryTests {
             let summary = try await producer.flush(timeout: .seconds(120))
             #expect(summary.failed == 0)
             try await waitUntilEverythingDurable(probe, partitions) { try await worker.waitUntilDurable($0, timeout: .seconds(300)) }
-            #expect(await worker.terminate() == 0, "the last worker did not drain cleanly:\n\(worker.logTail())")
+            #expect(await worker.terminate() == 0, "the last worker did not drain cleanly (\(worker.ending)):\n\(worker.logTail())")
             try await probe.close()
             print("crash run: \(killed) kills, \(published) notifications published")
         }

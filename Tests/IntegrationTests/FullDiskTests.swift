@@ -181,7 +181,7 @@ struct FullDiskTests {
                 // The forwarded copies reach the by-id topic after their source batch: wait until
                 // the high watermarks stop moving and are durable.
                 try await waitUntilEverythingDurable(probe, partitions) { try await worker.waitUntilDurable($0, timeout: .seconds(120)) }
-                #expect(await worker.terminate() == 0, "the worker did not drain cleanly:\n\(worker.logTail())")
+                #expect(await worker.terminate() == 0, "the worker did not drain cleanly (\(worker.ending)):\n\(worker.logTail())")
                 try await probe.close()
             }
 

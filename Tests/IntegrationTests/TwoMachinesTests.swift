@@ -80,7 +80,7 @@ struct TwoMachinesTests {
                 try await waitUntilEverythingDurable(probe, partitions) { try await b.waitUntilDurable($0, timeout: .seconds(180)) }
                 try await probe.close()
                 // SIGTERM: B seals and uploads its active segments before it leaves the group.
-                #expect(await b.terminate() == 0, "B did not drain cleanly:\n\(b.logTail())")
+                #expect(await b.terminate() == 0, "B did not drain cleanly (\(b.ending)):\n\(b.logTail())")
                 let log = (try? String(contentsOfFile: b.logPath, encoding: .utf8)) ?? ""
                 #expect(log.contains("continuing the object store's log"), "B never took over a log from the bucket:\n\(b.logTail())")
                 // repair reads the bucket too: nothing forwarded is missing from it.
@@ -216,7 +216,7 @@ struct TwoMachinesTests {
                 #expect(logA.contains("fenced"), "\(a.logTail())")
                 try await waitUntilEverythingDurable(probe, partitions) { try await b.waitUntilDurable($0, timeout: .seconds(120)) }
                 try await probe.close()
-                #expect(await b.terminate() == 0, "B did not drain cleanly:\n\(b.logTail())")
+                #expect(await b.terminate() == 0, "B did not drain cleanly (\(b.ending)):\n\(b.logTail())")
             }
             let verify = try Interop.run(
                 TestEnvironment.auditTrailExecutable,

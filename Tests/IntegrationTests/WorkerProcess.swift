@@ -89,6 +89,12 @@ struct WorkerProcess {
         return process.terminationStatus
     }
 
+    /// How the process ended, for a failure message: `exit 1`, `signal 6`.
+    var ending: String {
+        if process.isRunning { return "still running" }
+        return process.terminationReason == .uncaughtSignal ? "signal \(process.terminationStatus)" : "exit \(process.terminationStatus)"
+    }
+
     func logTail() -> String {
         let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
         return text.split(separator: "\n").suffix(20).joined(separator: "\n")

@@ -34,6 +34,9 @@ public final class Consumer {
     private var subscribed = false
     /// The group has given this member an assignment (possibly empty) at least once.
     private var assignedOnce = false
+    /// The member was inside #4312's window when it was closed, so its handle must never be
+    /// destroyed (see `joinedWithoutAssignment`).
+    private var insideJoinWindow = false
     private var topicNames: [OpaquePointer: String] = [:]
 
     /// Creates a consumer. It joins a group only after ``subscribe(_:)``.
@@ -59,22 +62,25 @@ public final class Consumer {
     }
 
     deinit {
-        // An owner that let go without closing (it threw) must not abort the process (#4312).
-        if !closed { settleFirstAssignment(until: .now + Self.firstAssignmentWait) }
-        if joinedWithoutAssignment {
-            // Still inside #4312's window: destroying the handle would abort. The member leaves
-            // its group (so no partition waits for it) and the handle is kept, not destroyed.
-            if !closed {
+        if !closed {
+            // An owner that let go without closing (it threw) must not abort the process (#4312).
+            settleFirstAssignment(until: .now + Self.firstAssignmentWait)
+            insideJoinWindow = joinedWithoutAssignment
+            if insideJoinWindow {
+                // The member leaves its group, so no partition waits for it.
                 context.beginClosing()
                 _ = rd_kafka_consumer_close(handle.pointer)
+            } else {
+                handle.destroyFlags = Int32(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE)
             }
+        }
+        if insideJoinWindow {
+            // Destroying the handle would abort the process (#4312): it is kept instead.
             handle.keepUndestroyed()
             Self.keptUndestroyed.add(1, ordering: .relaxed)
             logger.warning(
                 "a consumer that joined its group but was never assigned is left undestroyed: librdkafka before 2.3.0 aborts on destroying it (librdkafka #4312)"
             )
-        } else if !closed {
-            handle.destroyFlags = Int32(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE)
         }
         // Stop callbacks before the signal they point to can go away, then free the queue;
         // the handle is destroyed after (KafkaHandle.deinit), closing the group session if needed.
@@ -346,6 +352,7 @@ public final class Consumer {
         guard !closed else { return }
         let started = ContinuousClock.now
         await awaitFirstAssignment(for: min(timeout ?? Self.firstAssignmentWait, Self.firstAssignmentWait))
+        insideJoinWindow = joinedWithoutAssignment
         closed = true
         context.beginClosing()
         let handle = self.handle
@@ -388,8 +395,9 @@ public final class Consumer {
     /// so `rd_kafka_rebalance_protocol` is no longer `NONE`) and no assignment came since.
     ///
     /// The member id alone does not tell: librdkafka clears it when a SyncGroup or JoinGroup
-    /// fails with `UNKNOWN_MEMBER_ID`, or when the member leaves, and keeps the assignor. After
-    /// `rd_kafka_consumer_close` the answer is final: later JoinGroup responses are discarded.
+    /// fails with `UNKNOWN_MEMBER_ID`, and keeps the assignor. Asked just before
+    /// `rd_kafka_consumer_close`: a JoinGroup response that arrives after the close began is
+    /// discarded, and after the close librdkafka no longer answers (NULL).
     private var joinedWithoutAssignment: Bool {
         guard Self.destroyMidJoinAborts, subscribed, !assignedOnce else { return false }
         // NULL: librdkafka could not say; count the member as inside the window.
