@@ -16,7 +16,10 @@ struct Broker: AsyncParsableCommand {
             Prints the bootstrap address as the first line on stdout, then runs until SIGINT or SIGTERM \
             (exit 0). Messages live in memory only; each partition keeps a bounded log, like retention would.
 
-            Example: audit-trail broker --brokers 1 --topic notifications.info:6
+            The embedded brokers cannot create topics on request: a worker group's by-id topic \
+            (<group>.by-id) is created here with --group, as the worker would on a real Kafka.
+
+            Example: audit-trail broker --brokers 1 --topic notifications.info:6 --group audit-trail
             """
     )
 
@@ -26,12 +29,21 @@ struct Broker: AsyncParsableCommand {
     @Option(name: .customLong("topic"), help: "A topic to create, as NAME:PARTITIONS (repeatable).")
     var topics: [String] = []
 
+    @Option(
+        name: .customLong("group"),
+        help: "A worker group that will use the cluster: creates its <group>.by-id topic with as many partitions as the largest --topic (repeatable).")
+    var groups: [String] = []
+
     func run() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let cluster = try MockCluster(brokers: brokers)
-        for spec in topics {
-            let (name, partitions) = try parseTopic(spec)
+        let parsed = try topics.map(parseTopic)
+        for (name, partitions) in parsed {
             try cluster.createTopic(name, partitions: partitions)
+        }
+        let byIDPartitions = parsed.map(\.1).max() ?? 1
+        for group in groups {
+            try cluster.createTopic("\(group).by-id", partitions: byIDPartitions)
         }
         print(cluster.bootstrapServers)
         fflush(nil)

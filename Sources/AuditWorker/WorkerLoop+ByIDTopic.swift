@@ -45,7 +45,7 @@ extension WorkerLoop {
             } catch {
                 let settings = Self.byIDTopicSettings.sorted { $0.key < $1.key }.map { "--config \($0.key)=\($0.value)" }
                 throw WorkerError(
-                    "the by-id topic \(topic) does not exist and the broker did not create it (\(error)); create it first: kafka-topics.sh --bootstrap-server \(configuration.kafka["bootstrap.servers"] ?? "B") --create --topic \(topic) --partitions \(partitions) \(settings.joined(separator: " "))")
+                    "the by-id topic \(topic) does not exist and the broker did not create it (\(error)); create it first: kafka-topics.sh --bootstrap-server \(configuration.kafka["bootstrap.servers"] ?? "B") --create --topic \(topic) --partitions \(partitions) \(settings.joined(separator: " ")) (with `audit-trail broker`, which cannot create topics on request: start it with --group \(configuration.group))")
             }
             logger.notice("created the by-id topic \(topic) with \(partitions) partitions, retention.ms=-1")
             return true

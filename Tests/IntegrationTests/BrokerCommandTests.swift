@@ -10,7 +10,7 @@ struct BrokerCommandTests {
     @Test func brokerProcessIsListedByKcatAndStopsOnSigterm() async throws {
         let process = Process()
         process.executableURL = TestEnvironment.auditTrailExecutable
-        process.arguments = ["broker", "--brokers", "1", "--topic", "notifications.info:6", "--topic", "other:2"]
+        process.arguments = ["broker", "--brokers", "1", "--topic", "notifications.info:6", "--topic", "other:2", "--group", "audit-trail"]
         let stdout = Pipe()
         process.standardOutput = stdout
         try process.run()
@@ -30,6 +30,8 @@ struct BrokerCommandTests {
         #expect(kcat.terminationStatus == 0)
         #expect(output.contains("topic \"notifications.info\" with 6 partitions"), "\(output)")
         #expect(output.contains("topic \"other\" with 2 partitions"))
+        // A group's by-id topic, which the embedded brokers could not create on the worker's request.
+        #expect(output.contains("topic \"audit-trail.by-id\" with 6 partitions"))
         #expect(output.contains("1 brokers"))
 
         process.terminate()  // SIGTERM

@@ -66,7 +66,7 @@ struct WorkerCommandTests {
     @Test func workerProcessStoresPublishedTrafficServesMetricsAndDrainsOnSigterm() async throws {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("data")).path
         defer { try? FileManager.default.removeItem(atPath: data) }
-        let broker = try ChildProcess(["broker", "--topic", "notifications.info:3", "--topic", "cli.by-id:3"])
+        let broker = try ChildProcess(["broker", "--topic", "notifications.info:3", "--group", "cli"])
         defer { broker.process.terminate() }
         let bootstrap = await broker.firstOutputLine()
         let port = TestEnvironment.freePort()
@@ -112,7 +112,7 @@ struct WorkerCommandTests {
     @Test func workerExitsPromptlyOnSigtermWithTheBrokerGone() async throws {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("data")).path
         defer { try? FileManager.default.removeItem(atPath: data) }
-        let broker = try ChildProcess(["broker", "--topic", "notifications.info:3", "--topic", "gone.by-id:3"])
+        let broker = try ChildProcess(["broker", "--topic", "notifications.info:3", "--group", "gone"])
         defer { if broker.process.isRunning { broker.process.terminate() } }
         let bootstrap = await broker.firstOutputLine()
         let worker = try ChildProcess(["worker", "--brokers", bootstrap, "--group", "gone", "--data", data, "--log-level", "debug"])
