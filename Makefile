@@ -38,7 +38,7 @@ FUZZ_SECONDS ?= 20
 # Keystone from PyPI for the Keystone auth tests, in a venv of its own; reused while
 # interop/keystone-requirements.txt is unchanged (the tests also build it when it is missing).
 keystone-deps: deps
-	@interop/setup-keystone-venv.sh >/dev/null
+	@interop/setup-venv.sh keystone >/dev/null
 
 test: interop-deps keystone-deps
 	docker-compose config -q   # docker-compose.yml is a valid Compose file

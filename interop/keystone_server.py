@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A throwaway Keystone for AuditTrail's Keystone auth tests.
 
-    PY=$(interop/setup-keystone-venv.sh) && "$PY" interop/keystone_server.py DIR
+    PY=$(interop/setup-venv.sh keystone) && "$PY" interop/keystone_server.py DIR
 
 Sets up Keystone with a sqlite database and fernet keys under DIR (db_sync, fernet_setup,
 credential_setup, bootstrap), serves its public API on a free loopback port, and provisions:

@@ -211,8 +211,8 @@ final class KeystoneFixture: @unchecked Sendable {
 
     private init() throws {
         let root = Interop.repositoryRoot
-        let setup = try Interop.run(root.appendingPathComponent("interop/setup-keystone-venv.sh"), [])
-        guard setup.status == 0 else { throw Interop.Failure("setup-keystone-venv.sh: \(setup.stderr)") }
+        let setup = try Interop.run(root.appendingPathComponent("interop/setup-venv.sh"), ["keystone"])
+        guard setup.status == 0 else { throw Interop.Failure("interop/setup-venv.sh keystone: \(setup.stderr)") }
         let python = setup.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let directory = NSTemporaryDirectory() + "audit-keystone-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

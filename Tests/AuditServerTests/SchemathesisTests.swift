@@ -5,15 +5,15 @@ import AuditTesting
 import Foundation
 import Testing
 
-/// schemathesis (PyPI, in `.venv-schemathesis` by `interop/setup-schemathesis-venv.sh`) reads
+/// schemathesis (PyPI, in `.venv-schemathesis` by `interop/setup-venv.sh schemathesis`) reads
 /// `/openapi.json` of a running `audit-trail serve` and calls every operation with generated
 /// valid and invalid parameters: no answer is a 5xx, and every status, content type and body
 /// is one the document declares.
 @Suite struct SchemathesisTests {
     @Test(.timeLimit(.minutes(3)))
     func everyResponseToGeneratedRequestsMatchesTheDocumentAndNoneIsAServerError() async throws {
-        let setup = try Interop.run(Interop.repositoryRoot.appendingPathComponent("interop/setup-schemathesis-venv.sh"), [])
-        try #require(setup.status == 0, "interop/setup-schemathesis-venv.sh: \(setup.stderr)")
+        let setup = try Interop.run(Interop.repositoryRoot.appendingPathComponent("interop/setup-venv.sh"), ["schemathesis"])
+        try #require(setup.status == 0, "interop/setup-venv.sh schemathesis: \(setup.stderr)")
         let schemathesis = URL(fileURLWithPath: setup.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
 
         let fixture = try CallsAPITests.fixture.get()
