@@ -97,6 +97,12 @@ struct BatchPlanning: Sendable {
         }
     }
 
+    /// How a worker's log treats `message`'s notification: stored in a by-id log, forwarded
+    /// from a source log unless keyed by its CADF id.
+    static func routing(of message: KafkaMessage, byIDTopic: String) -> Planner.Routing {
+        message.topic == byIDTopic ? .store : .forwardUnlessKeyed(key: message.key, byIDTopic: byIDTopic)
+    }
+
     /// Decides what a message becomes (``Planner``), and counts and reports it.
     private func plan(
         _ message: KafkaMessage, _ prepared: Prepared?, log: PartitionLog, deadLetters: inout [ProducerRecord],
@@ -105,8 +111,7 @@ struct BatchPlanning: Sendable {
         let isByID = message.topic == byIDTopic
         let decision = Planner.decide(
             prepared?.decoded, value: message.value, hash: prepared?.hash, offset: message.offset, timestamp: message.timestamp,
-            origin: isByID ? OriginHeader.origin(of: message) : nil,
-            routing: isByID ? .store : .forwardUnlessKeyed(key: message.key, byIDTopic: byIDTopic)
+            origin: isByID ? OriginHeader.origin(of: message) : nil, routing: Self.routing(of: message, byIDTopic: byIDTopic)
         ) { id, eventType, digest in
             log.admit(id: id, eventType: eventType, digest: digest, now: currentMicroseconds())
         }

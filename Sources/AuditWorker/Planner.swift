@@ -22,6 +22,13 @@ enum Planner {
         /// Stored here only when its Kafka `key` is its CADF id; otherwise re-keyed onto the
         /// by-id topic `byIDTopic` (a source log of the workers).
         case forwardUnlessKeyed(key: [UInt8]?, byIDTopic: String)
+
+        /// The by-id topic a notification with CADF id `id` is re-keyed onto, or nil where it is
+        /// stored here.
+        func forwardTopic(id: String) -> String? {
+            guard case .forwardUnlessKeyed(let key, let byIDTopic) = self else { return nil }
+            return key.map { $0.elementsEqual(id.utf8) } == true ? nil : byIDTopic
+        }
     }
 
     /// What a log already holds of a half: asked with its id, event type and content digest
@@ -75,7 +82,7 @@ enum Planner {
         switch decoded {
         case .audit(let notification):
             let id = notification.id
-            if case .forwardUnlessKeyed(let key, let byIDTopic) = routing, key.map({ $0.elementsEqual(id.utf8) }) != true {
+            if let byIDTopic = routing.forwardTopic(id: id) {
                 return .forward(record(.forwarded(topic: byIDTopic, key: id)), id: id)
             }
             let eventType: NotificationFields.EventType = notification.eventType == .request ? .request : .response

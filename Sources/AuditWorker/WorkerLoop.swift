@@ -124,18 +124,22 @@ struct WorkerLoop {
     // MARK: - Batches
 
     /// Decodes, validates and hashes the values of `messages` on every core: the part of a
-    /// message's work that depends on its bytes alone (about half of it). Planning, which
+    /// message's work that depends on its bytes alone (about half of it). A notification to be
+    /// forwarded is not hashed: its copy is, in the by-id log that stores it. Planning, which
     /// correlates and must see a partition's messages in order, follows partition by partition
     /// (``BatchPlanning``).
     private mutating func prepare(_ messages: [KafkaMessage]) -> [Prepared?] {
         let lanes = messages.count >= laneWorthyBatch ? decoders.count : 1
+        let byIDTopic = configuration.byIDTopic
         return decoders.withUnsafeMutableBufferPointer { decoders in
             // A lane decodes one message at a time, with its own decoder.
             nonisolated(unsafe) let decoders = decoders
             return onLanes(messages.count, lanes: lanes) { (lane, i) -> Prepared? in
                 guard let value = messages[i].value else { return nil }
                 let decoded = decoders[lane].decode(value)
-                guard case .audit = decoded else { return Prepared(decoded: decoded) }
+                guard case .audit(let notification) = decoded,
+                      BatchPlanning.routing(of: messages[i], byIDTopic: byIDTopic).forwardTopic(id: notification.id) == nil
+                else { return Prepared(decoded: decoded) }
                 return Prepared(decoded: decoded, hash: ContentHash(of: value))
             }
         }
