@@ -202,10 +202,7 @@ struct GroupConsumptionTests {
             try cluster.delayNextResponse(broker: 1, apiKey: 14, milliseconds: 3000)  // SyncGroup
             let bootstrap = cluster.bootstrapServers
             let waited = try await Task {
-                var consumer: Consumer? = try Consumer(
-                    configuration: TestEnvironment.consumerConfiguration(bootstrap: bootstrap, group: group))
-                try consumer!.subscribe([topic])
-                try await waitUntil(seconds: 20, "the member joined") { !consumer!.memberID.isEmpty }
+                var consumer: Consumer? = try await joinedMember(bootstrap: bootstrap, group: group, topic: topic)
                 let start = ContinuousClock.now
                 switch release {
                 case .close:
@@ -236,10 +233,7 @@ struct GroupConsumptionTests {
             let bootstrap = cluster.bootstrapServers
             let kept = Consumer.handlesKeptUndestroyed
             let waited = try await Task {
-                var consumer: Consumer? = try Consumer(
-                    configuration: TestEnvironment.consumerConfiguration(bootstrap: bootstrap, group: group))
-                try consumer!.subscribe([topic])
-                try await waitUntil(seconds: 20, "the member joined") { !consumer!.memberID.isEmpty }
+                var consumer: Consumer? = try await joinedMember(bootstrap: bootstrap, group: group, topic: topic)
                 try cluster.delayNextResponse(broker: 1, apiKey: 11, milliseconds: 12_000)  // the rejoin's JoinGroup
                 try await waitUntil(seconds: 20, "the failed SyncGroup cleared the member id") { consumer!.memberID.isEmpty }
                 let start = ContinuousClock.now
@@ -264,10 +258,7 @@ struct GroupConsumptionTests {
             let bootstrap = cluster.bootstrapServers
             let kept = Consumer.handlesKeptUndestroyed
             try await Task {
-                var consumer: Consumer? = try Consumer(
-                    configuration: TestEnvironment.consumerConfiguration(bootstrap: bootstrap, group: group))
-                try consumer!.subscribe([topic])
-                try await waitUntil(seconds: 20, "the member joined") { !consumer!.memberID.isEmpty }
+                var consumer: Consumer? = try await joinedMember(bootstrap: bootstrap, group: group, topic: topic)
                 if release == .closeWhenCancelled { withUnsafeCurrentTask { $0?.cancel() } }
                 if release != .release {
                     // librdkafka's close outlasts the timeout: its LeaveGroup waits for the SyncGroup.
@@ -277,6 +268,14 @@ struct GroupConsumptionTests {
             }.value
             #expect(Consumer.handlesKeptUndestroyed == kept + 1)
         }
+    }
+
+    /// A member of `group` subscribed to `topic`, once its JoinGroup was answered (it has a member id).
+    private func joinedMember(bootstrap: String, group: String, topic: String) async throws -> Consumer {
+        let consumer = try Consumer(configuration: TestEnvironment.consumerConfiguration(bootstrap: bootstrap, group: group))
+        try consumer.subscribe([topic])
+        try await waitUntil(seconds: 20, "the member joined") { !consumer.memberID.isEmpty }
+        return consumer
     }
 
     private func waitUntil(seconds: Int, _ what: String, _ condition: () -> Bool) async throws {
