@@ -82,6 +82,45 @@ struct PendingFrame {
     }
 }
 
+/// Where a notification's index fields are in a decoded journal frame: sealing indexes them
+/// straight from the frame's bytes (``SegmentIndexBuilder/add(_:fields:)``), so that a field costs
+/// no `String` unless its value is new to the segment's index.
+struct FieldSpans {
+    /// ``NotificationFields/EventType``'s raw value.
+    var eventType: UInt8
+    /// `.min` when absent.
+    var eventTime: Int64
+    var digest: UInt64
+    var requestIDsRecorded: Bool
+    /// Where this notification's ``count`` spans start in the frame's span array: the CADF id,
+    /// then the ``NotificationFields/indexedStringFieldCount`` string fields in stored order.
+    var first: Int
+
+    static let count = 1 + NotificationFields.indexedStringFieldCount
+    /// The span of an absent field.
+    static let absent = UInt64.max
+}
+
+/// A notification's fields in a decoded frame, valid while the frame's bytes and spans are.
+struct FrameFields {
+    let head: FieldSpans
+    /// The frame's decoded bytes.
+    let frame: UnsafeRawBufferPointer
+    /// The frame's spans (``FieldSpans/first`` indexes them).
+    let spans: UnsafeBufferPointer<UInt64>
+
+    /// Field `number`: 0 the CADF id, then string field `number - 1` (``NotificationFields/stringField(_:)``).
+    func field(_ number: Int) -> UnsafeRawBufferPointer? {
+        let span = spans[head.first + number]
+        guard span != FieldSpans.absent else { return nil }
+        let start = Int(span >> 32)
+        return UnsafeRawBufferPointer(rebasing: frame[start..<start + Int(span & 0xffff_ffff)])
+    }
+
+    /// ``SegmentIndex/time(of:)`` of the record these fields are of.
+    func time(timestamp: Int64) -> Int64 { head.eventTime != .min ? head.eventTime : timestamp &* 1000 }
+}
+
 extension Journal {
     /// A version 3 frame starts with this magic, so that a reader scanning damaged bytes finds
     /// frames again and bytes a crash cannot have written are told from a frame.
@@ -119,9 +158,10 @@ extension Journal {
     }
 
     /// Every record of a version 3 journal, with its bytes, in offset order, one frame in memory
-    /// at a time: what sealing lays into blocks. The frames were written (or verified by
-    /// recovery) by this process; their links are not checked again here.
-    func forEachFrameRecord(_ body: (StoreRecord) throws(StoreError) -> Void) throws(StoreError) {
+    /// at a time: what sealing lays into blocks. A notification comes with ``RecordCodec/placeholderFields``
+    /// and its fields as spans of the frame (valid during the call only). The frames were written
+    /// (or verified by recovery) by this process; their links are not checked again here.
+    func forEachFrameRecord(_ body: (StoreRecord, FrameFields?) throws(StoreError) -> Void) throws(StoreError) {
         guard let codec = frameCodec else { throw StoreError(.invalidArgument, "\(file.path) is not a version 3 journal") }
         var position = Int64(Self.encode(header).count)
         while position < length {
@@ -137,10 +177,31 @@ extension Journal {
             let compressed = try file.read(count: compressedLength, at: start)
             guard compressed.count == compressedLength else { throw StoreError(.corrupt, "\(file.path): frame at \(position) cut short") }
             let raw = try compressed.withBytes { (input) throws(StoreError) in try codec.decompress(input, rawLength: rawLength) }
-            var records: [StoreRecord] = []
-            try DecodedBlock(raw, version: 1).forEachRecord { records.append($0) }
-            records.sort { $0.offset < $1.offset }
-            for record in records { try body(record) }
+            try raw.withBytes { (frame) throws(StoreError) in
+                var records: [(record: StoreRecord, fields: FieldSpans?)] = []
+                var spans: [UInt64] = []
+                var reader = ByteReader(frame)
+                while reader.remaining > 0 {
+                    let length = Int(try reader.u32())
+                    let base = reader.position
+                    var head = ByteReader(try reader.raw(length))
+                    var fields: FieldSpans?
+                    let record = try RecordCodec.decode(
+                        &head,
+                        fields: { (head, requestIDs) throws(StoreError) in
+                            fields = try RecordCodec.decodeFieldSpans(&head, requestIDs: requestIDs, base: base, into: &spans)
+                            return RecordCodec.placeholderFields
+                        })
+                    guard head.remaining == 0 else { throw StoreError(.corrupt, "\(file.path): record longer than it decodes") }
+                    records.append((record, fields))
+                }
+                records.sort { $0.record.offset < $1.record.offset }
+                try spans.withUnsafeBufferPointer { (spans) throws(StoreError) in
+                    for (record, head) in records {
+                        try body(record, head.map { FrameFields(head: $0, frame: frame, spans: spans) })
+                    }
+                }
+            }
             position = start + Int64(compressedLength)
         }
     }

@@ -413,7 +413,7 @@ public final class LogWriter {
             segment = try SegmentWriter(
                 path: directory + "/" + LogFiles.name(base, LogFiles.segment) + ".tmp", header: journal.header,
                 dictionary: dictionary, options: options, memory: memory, indexRows: true)
-            try journal.forEachFrameRecord { (record) throws(StoreError) in try segment.add(record) }
+            try journal.forEachFrameRecord { (record, fields) throws(StoreError) in try segment.add(record, fields: fields) }
         }
         let path = directory + "/" + LogFiles.name(base, "")
         let sealed = try segment.finish(indexPath: path + LogFiles.index + ".tmp", journal: journal, signer: options.signer)

@@ -88,8 +88,11 @@ enum RecordCodec {
     /// Decodes one record; a notification stored without fields gets `placeholderFields`
     /// (the caller fills them from the index). `bytes` reads a record's bytes: by default its
     /// blob; for a record encoded with detached bytes, the caller's.
+    /// `fields` reads a notification's fields where the head has them: by default into a
+    /// ``NotificationFields``.
     static func decode(
-        _ reader: inout ByteReader, bytes: (inout ByteReader) throws(StoreError) -> [UInt8] = { (reader) throws(StoreError) in try reader.blob() }
+        _ reader: inout ByteReader, bytes: (inout ByteReader) throws(StoreError) -> [UInt8] = { (reader) throws(StoreError) in try reader.blob() },
+        fields: (inout ByteReader, _ requestIDs: Bool) throws(StoreError) -> NotificationFields = decodeFields
     ) throws(StoreError) -> StoreRecord {
         guard let kind = StoreRecord.Kind(rawValue: try reader.u8()) else {
             throw StoreError(.corrupt, "unknown record kind at \(reader.position - 1)")
@@ -106,8 +109,7 @@ enum RecordCodec {
         let body: StoreRecord.Body
         switch kind {
         case .notification:
-            let fields =
-                flags & hasFields != 0 ? try decodeFields(&reader, requestIDs: flags & hasRequestIDs != 0) : placeholderFields
+            let fields = flags & hasFields != 0 ? try fields(&reader, flags & hasRequestIDs != 0) : placeholderFields
             body = .notification(fields, bytes: try bytes(&reader))
         case .quarantined:
             body = .quarantined(reason: try reader.string(), detail: try reader.string(), bytes: try bytes(&reader))
@@ -126,7 +128,7 @@ enum RecordCodec {
         return StoreRecord(offset: offset, timestamp: timestamp, origin: origin, body: body)
     }
 
-    private static func decodeFields(_ reader: inout ByteReader, requestIDs: Bool) throws(StoreError) -> NotificationFields {
+    private static func decodeFields(_ reader: inout ByteReader, _ requestIDs: Bool) throws(StoreError) -> NotificationFields {
         guard let eventType = NotificationFields.EventType(rawValue: try reader.u8()) else {
             throw StoreError(.corrupt, "unknown event type at \(reader.position - 1)")
         }
@@ -143,6 +145,42 @@ enum RecordCodec {
             fields.requestIDsRecorded = false
         }
         return fields
+    }
+
+    /// Reads a notification's fields as ``decodeFields(_:_:)`` does, but records where each string
+    /// is (``FieldSpans``) instead of making it a `String`: each span is appended to `spans` as
+    /// `start << 32 | length`, `start` counted from `base` bytes before the reader's buffer
+    /// (where that buffer is in the frame), ``FieldSpans/absent`` for a missing field.
+    static func decodeFieldSpans(_ reader: inout ByteReader, requestIDs: Bool, base: Int, into spans: inout [UInt64])
+        throws(StoreError) -> FieldSpans
+    {
+        let eventType = try reader.u8()
+        guard NotificationFields.EventType(rawValue: eventType) != nil else {
+            throw StoreError(.corrupt, "unknown event type at \(reader.position - 1)")
+        }
+        let head = FieldSpans(
+            eventType: eventType, eventTime: try reader.i64(), digest: try reader.u64(), requestIDsRecorded: requestIDs,
+            first: spans.count)
+        func span(optional: Bool) throws(StoreError) {
+            let length = try reader.u32()
+            if optional && length == .max {
+                spans.append(FieldSpans.absent)
+                return
+            }
+            let start = base + reader.position
+            _ = try reader.raw(Int(length))
+            spans.append(UInt64(start) << 32 | UInt64(length))
+        }
+        try span(optional: false)
+        for _ in 0..<NotificationFields.stringFieldCount { try span(optional: true) }
+        if requestIDs {
+            try span(optional: true)
+            try span(optional: true)
+        } else {
+            spans.append(FieldSpans.absent)
+            spans.append(FieldSpans.absent)
+        }
+        return head
     }
 
     /// Stands in for the fields of a notification decoded from a sealed block.

@@ -169,6 +169,30 @@ struct SegmentIndexBuilder {
         index.nextOffset = max(index.nextOffset, record.nextOffset)
     }
 
+    /// Adds a notification decoded from a journal frame with its `fields` (its own are
+    /// placeholders), as ``add(_:block:position:length:)`` would add it with them; the block
+    /// and place come later (``locate(row:block:position:length:)``).
+    mutating func add(_ record: StoreRecord, fields: FrameFields) {
+        index.kinds.append(record.kind.rawValue)
+        index.offsets.append(record.offset)
+        index.blockNumbers.append(0)
+        index.positions.append(0)
+        index.lengths.append(0)
+        index.timestamps.append(record.timestamp)
+        index.eventTimes.append(fields.head.eventTime)
+        index.eventTypes.append(fields.head.eventType)
+        index.digests.append(fields.head.digest)
+        index.ids.codes.append(fields.field(0).map { interners[0].code(utf8: $0) } ?? 0)
+        index.requestIDsRecorded.append(fields.head.requestIDsRecorded ? 1 : 0)
+        for i in 0..<NotificationFields.indexedStringFieldCount {
+            index.fields[i].codes.append(fields.field(i + 1).map { interners[i + 1].code(utf8: $0) } ?? 0)
+        }
+        let time = fields.time(timestamp: record.timestamp)
+        index.minTime = min(index.minTime, time)
+        index.maxTime = max(index.maxTime, time)
+        index.nextOffset = max(index.nextOffset, record.nextOffset)
+    }
+
     mutating func addBlock(_ block: SegmentIndex.Block) { index.blocks.append(block) }
 
     /// Rows added so far.

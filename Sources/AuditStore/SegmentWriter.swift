@@ -101,6 +101,15 @@ final class SegmentWriter {
         var id: UInt64?
         var initiator: UInt64?
 
+        /// A notification decoded from a journal frame: its fields are `fields`, its own are
+        /// placeholders already.
+        init(_ record: StoreRecord, fields: FrameFields) {
+            time = fields.time(timestamp: record.timestamp)
+            id = fields.field(0).map(StringInterner.hash)
+            initiator = fields.field(1).map(StringInterner.hash)
+            self.record = record
+        }
+
         init(_ record: StoreRecord) {
             time = SegmentIndex.time(of: record)
             let fields = record.fields
@@ -121,7 +130,22 @@ final class SegmentWriter {
     /// places two unrelated records side by side.
     func add(_ record: StoreRecord) throws(StoreError) {
         rows?.add(record, block: 0, position: 0, length: 0)
-        let entry = WindowEntry(record)
+        try wait(WindowEntry(record))
+    }
+
+    /// Adds the next record of the segment, decoded from a journal frame: a notification's
+    /// fields are `fields` (its own are placeholders), indexed straight from the frame's bytes.
+    func add(_ record: StoreRecord, fields: FrameFields?) throws(StoreError) {
+        guard let fields else { return try add(record) }
+        guard rows != nil else {
+            throw StoreError(.invalidArgument, "a frame's record added to a segment that does not index as it adds")
+        }
+        rows!.add(record, fields: fields)
+        try wait(WindowEntry(record, fields: fields))
+    }
+
+    /// Puts `entry` in the window, and places the oldest waiting records while it is full.
+    private func wait(_ entry: WindowEntry) throws(StoreError) {
         if let id = entry.id { partners[id, default: []].append(windowBase + window.count) }
         if let initiator = entry.initiator { sameInitiator[initiator, default: []].append(windowBase + window.count) }
         window.append(entry)

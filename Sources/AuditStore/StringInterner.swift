@@ -1,6 +1,10 @@
 // AuditTrail — segment store
 // SPDX-License-Identifier: Apache-2.0
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Dictionary-codes the strings of one index column: code k (from 1) is `values[k - 1]`, and a
 /// string gets the code of the first equal one.
 ///
@@ -38,6 +42,40 @@ struct StringInterner {
         slots[i] = tag | UInt64(code)
         if values.count * 2 > slots.count { grow() }
         return code
+    }
+
+    /// The code of the string whose UTF-8 is `bytes`, adding it if new: a value already in the
+    /// table costs no `String`. Bytes that are not valid UTF-8 get the code of their repaired
+    /// `String(decoding:as:)`, as ``code(_:)`` would give them.
+    mutating func code(utf8 bytes: UnsafeRawBufferPointer) -> UInt32 {
+        let hash = Self.hash(bytes)
+        let tag = hash & 0xffff_ffff_0000_0000
+        let mask = slots.count - 1
+        var i = Int(truncatingIfNeeded: hash) & mask
+        while true {
+            let slot = slots[i]
+            if slot == 0 { break }
+            if slot & 0xffff_ffff_0000_0000 == tag {
+                let code = UInt32(truncatingIfNeeded: slot)
+                if Self.equal(values[Int(code) - 1], bytes) { return code }
+            }
+            i = (i + 1) & mask
+        }
+        let value = String(decoding: bytes, as: UTF8.self)
+        // Repaired bytes hash differently: the string's own probe finds or adds it.
+        guard Self.equal(value, bytes) else { return code(value) }
+        values.append(value)
+        hashes.append(hash)
+        let code = UInt32(values.count)
+        slots[i] = tag | UInt64(code)
+        if values.count * 2 > slots.count { grow() }
+        return code
+    }
+
+    private static func equal(_ value: String, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        value.utf8.withContiguousStorageIfAvailable { utf8 in
+            utf8.count == bytes.count && (bytes.isEmpty || memcmp(utf8.baseAddress!, bytes.baseAddress!, bytes.count) == 0)
+        } ?? value.utf8.elementsEqual(bytes)
     }
 
     private mutating func grow() {
