@@ -20,9 +20,11 @@ struct BlockBuilder {
     private var heads = ByteWriter()
     private var bodies = ByteWriter()
 
-    init(version: Int = 2, includeFields: Bool = false) {
+    /// - Parameter capacity: the raw bytes expected, reserved at once rather than grown into.
+    init(version: Int = 2, includeFields: Bool = false, capacity: Int = 0) {
         self.version = version
         self.includeFields = includeFields
+        heads = ByteWriter(capacity: capacity)
     }
 
     /// Raw bytes the block would have now.

@@ -49,7 +49,8 @@ struct PendingFrame {
         // ``add(_:hash:)`` counts at least 256 bytes a record and ``LogWriter`` cuts a frame at
         // 8 MiB, so a frame holds far fewer than the 2^21 records a key's fields can number.
         precondition(records.count < 1 << 21, "a frame of \(records.count) records")
-        var block = BlockBuilder(version: 1, includeFields: true)
+        // ``rawLength`` counts each record's bytes and a head of 256 bytes, more than most heads.
+        var block = BlockBuilder(version: 1, includeFields: true, capacity: rawLength)
         var firstOfInitiator: [UInt64: Int] = [:]
         var firstOfID: [UInt64: Int] = [:]
         firstOfInitiator.reserveCapacity(records.count)

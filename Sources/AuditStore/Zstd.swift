@@ -52,29 +52,36 @@ final class ZstdCodec {
             cdict = dictionary.withUnsafeBytes { ZSTD_createCDict($0.baseAddress, $0.count, level) }
         }
         let bound = ZSTD_compressBound(input.count)
-        var output = [UInt8](repeating: 0, count: bound)
-        let written = output.withUnsafeMutableBytes { out in
-            if let cdict {
-                ZSTD_compress_usingCDict(cctx, out.baseAddress, bound, input.baseAddress, input.count, cdict)
-            } else {
-                ZSTD_compressCCtx(cctx, out.baseAddress, bound, input.baseAddress, input.count, level)
-            }
+        var written = 0
+        // Uninitialised: zeroing the bound first would touch every page of it (8 MiB for a
+        // journal frame of 8 MiB) for the tenth of it zstd writes.
+        let output = [UInt8](unsafeUninitializedCapacity: bound) { out, count in
+            written =
+                if let cdict {
+                    ZSTD_compress_usingCDict(cctx, out.baseAddress, bound, input.baseAddress, input.count, cdict)
+                } else {
+                    ZSTD_compressCCtx(cctx, out.baseAddress, bound, input.baseAddress, input.count, level)
+                }
+            count = ZSTD_isError(written) != 0 ? 0 : written
         }
         try Self.check(written, "ZSTD_compress")
-        output.removeLast(bound - written)
         return output
     }
 
     /// Decompresses one frame whose content is `rawLength` bytes.
     func decompress(_ input: UnsafeRawBufferPointer, rawLength: Int) throws(StoreError) -> [UInt8] {
         let (dctx, ddict) = decompressionContext()
-        var output = [UInt8](repeating: 0, count: rawLength)
-        let written = output.withUnsafeMutableBytes { out in
-            if let ddict {
-                ZSTD_decompress_usingDDict(dctx, out.baseAddress, rawLength, input.baseAddress, input.count, ddict)
-            } else {
-                ZSTD_decompressDCtx(dctx, out.baseAddress, rawLength, input.baseAddress, input.count)
-            }
+        var written = 0
+        // Uninitialised: a frame that decodes to fewer bytes is an error, and its array is
+        // then empty.
+        let output = [UInt8](unsafeUninitializedCapacity: rawLength) { out, count in
+            written =
+                if let ddict {
+                    ZSTD_decompress_usingDDict(dctx, out.baseAddress, rawLength, input.baseAddress, input.count, ddict)
+                } else {
+                    ZSTD_decompressDCtx(dctx, out.baseAddress, rawLength, input.baseAddress, input.count)
+                }
+            count = ZSTD_isError(written) == 0 && written == rawLength ? rawLength : 0
         }
         try Self.check(written, "ZSTD_decompress")
         guard written == rawLength else {
