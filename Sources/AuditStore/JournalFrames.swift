@@ -93,11 +93,10 @@ struct FieldSpans {
     var eventTime: Int64
     var digest: UInt64
     var requestIDsRecorded: Bool
-    /// Where this notification's ``count`` spans start in the frame's span array: the CADF id,
-    /// then the ``NotificationFields/indexedStringFieldCount`` string fields in stored order.
+    /// Where this notification's spans start in the frame's span array: the CADF id, then the
+    /// ``NotificationFields/indexedStringFieldCount`` string fields in stored order.
     var first: Int
 
-    static let count = 1 + NotificationFields.indexedStringFieldCount
     /// The span of an absent field.
     static let absent = UInt64.max
 }

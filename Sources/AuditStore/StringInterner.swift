@@ -24,24 +24,8 @@ struct StringInterner {
     /// The code of `value`, adding it if new.
     mutating func code(_ value: String) -> UInt32 {
         let hash = Self.hash(value)
-        let tag = hash & 0xffff_ffff_0000_0000
-        let mask = slots.count - 1
-        var i = Int(truncatingIfNeeded: hash) & mask
-        while true {
-            let slot = slots[i]
-            if slot == 0 { break }
-            if slot & 0xffff_ffff_0000_0000 == tag {
-                let code = UInt32(truncatingIfNeeded: slot)
-                if values[Int(code) - 1] == value { return code }
-            }
-            i = (i + 1) & mask
-        }
-        values.append(value)
-        hashes.append(hash)
-        let code = UInt32(values.count)
-        slots[i] = tag | UInt64(code)
-        if values.count * 2 > slots.count { grow() }
-        return code
+        let (code, slot) = find(hash) { $0 == value }
+        return code ?? insert(value, hash: hash, at: slot)
     }
 
     /// The code of the string whose UTF-8 is `bytes`, adding it if new: a value already in the
@@ -49,25 +33,37 @@ struct StringInterner {
     /// `String(decoding:as:)`, as ``code(_:)`` would give them.
     mutating func code(utf8 bytes: UnsafeRawBufferPointer) -> UInt32 {
         let hash = Self.hash(bytes)
+        let (code, slot) = find(hash) { Self.equal($0, bytes) }
+        if let code { return code }
+        let value = String(decoding: bytes, as: UTF8.self)
+        // Repaired bytes hash differently: the string's own probe finds or adds it.
+        guard Self.equal(value, bytes) else { return self.code(value) }
+        return insert(value, hash: hash, at: slot)
+    }
+
+    /// The code of the value with `hash` that `matches`, or the empty slot where it goes.
+    @inline(__always)
+    private func find(_ hash: UInt64, matches: (String) -> Bool) -> (code: UInt32?, slot: Int) {
         let tag = hash & 0xffff_ffff_0000_0000
         let mask = slots.count - 1
         var i = Int(truncatingIfNeeded: hash) & mask
         while true {
             let slot = slots[i]
-            if slot == 0 { break }
+            if slot == 0 { return (nil, i) }
             if slot & 0xffff_ffff_0000_0000 == tag {
                 let code = UInt32(truncatingIfNeeded: slot)
-                if Self.equal(values[Int(code) - 1], bytes) { return code }
+                if matches(values[Int(code) - 1]) { return (code, i) }
             }
             i = (i + 1) & mask
         }
-        let value = String(decoding: bytes, as: UTF8.self)
-        // Repaired bytes hash differently: the string's own probe finds or adds it.
-        guard Self.equal(value, bytes) else { return code(value) }
+    }
+
+    /// Adds `value`, not in the table, at the empty `slot` ``find(_:matches:)`` gave for `hash`.
+    private mutating func insert(_ value: String, hash: UInt64, at slot: Int) -> UInt32 {
         values.append(value)
         hashes.append(hash)
         let code = UInt32(values.count)
-        slots[i] = tag | UInt64(code)
+        slots[slot] = hash & 0xffff_ffff_0000_0000 | UInt64(code)
         if values.count * 2 > slots.count { grow() }
         return code
     }
