@@ -116,9 +116,6 @@ struct FrameFields {
         let start = Int(span >> 32)
         return UnsafeRawBufferPointer(rebasing: frame[start..<start + Int(span & 0xffff_ffff)])
     }
-
-    /// ``SegmentIndex/time(of:)`` of the record these fields are of.
-    func time(timestamp: Int64) -> Int64 { head.eventTime != .min ? head.eventTime : timestamp &* 1000 }
 }
 
 extension Journal {

@@ -85,9 +85,12 @@ struct SegmentIndex {
         record.fields?.eventTime ?? record.timestamp &* 1000
     }
 
-    func time(at row: Int) -> Int64 {
-        let eventTime = eventTimes[row]
-        return eventTime != .min ? eventTime : timestamps[row] &* 1000
+    func time(at row: Int) -> Int64 { Self.time(eventTime: eventTimes[row], timestamp: timestamps[row]) }
+
+    /// ``time(of:)`` from an eventTime as the index column holds it (`.min`: absent) and a Kafka
+    /// timestamp.
+    static func time(eventTime: Int64, timestamp: Int64) -> Int64 {
+        eventTime != .min ? eventTime : timestamp &* 1000
     }
 
     /// Rows holding `id` (hash match, confirmed on the string).
@@ -148,14 +151,8 @@ struct SegmentIndexBuilder {
 
     /// Adds `record`, stored at `position` (length `length`) of block `block`.
     mutating func add(_ record: StoreRecord, block: UInt32, position: UInt32, length: UInt32) {
-        index.kinds.append(record.kind.rawValue)
-        index.offsets.append(record.offset)
-        index.blockNumbers.append(block)
-        index.positions.append(position)
-        index.lengths.append(length)
-        index.timestamps.append(record.timestamp)
         let fields = record.fields
-        index.eventTimes.append(fields?.eventTime ?? .min)
+        addRow(record, block: block, position: position, length: length, eventTime: fields?.eventTime ?? .min)
         index.eventTypes.append(fields?.eventType.rawValue ?? 0)
         index.digests.append(fields.map { $0.digest ?? HashChain.contentDigest(record.bytes ?? []) } ?? 0)
         index.ids.codes.append(fields.map { interners[0].code($0.id) } ?? 0)
@@ -163,23 +160,13 @@ struct SegmentIndexBuilder {
         for i in 0..<NotificationFields.indexedStringFieldCount {
             index.fields[i].codes.append(fields?.stringField(i).map { interners[i + 1].code($0) } ?? 0)
         }
-        let time = SegmentIndex.time(of: record)
-        index.minTime = min(index.minTime, time)
-        index.maxTime = max(index.maxTime, time)
-        index.nextOffset = max(index.nextOffset, record.nextOffset)
     }
 
     /// Adds a notification decoded from a journal frame with its `fields` (its own are
     /// placeholders), as ``add(_:block:position:length:)`` would add it with them; the block
     /// and place come later (``locate(row:block:position:length:)``).
     mutating func add(_ record: StoreRecord, fields: FrameFields) {
-        index.kinds.append(record.kind.rawValue)
-        index.offsets.append(record.offset)
-        index.blockNumbers.append(0)
-        index.positions.append(0)
-        index.lengths.append(0)
-        index.timestamps.append(record.timestamp)
-        index.eventTimes.append(fields.head.eventTime)
+        addRow(record, block: 0, position: 0, length: 0, eventTime: fields.head.eventTime)
         index.eventTypes.append(fields.head.eventType)
         index.digests.append(fields.head.digest)
         index.ids.codes.append(fields.field(0).map { interners[0].code(utf8: $0) } ?? 0)
@@ -187,7 +174,19 @@ struct SegmentIndexBuilder {
         for i in 0..<NotificationFields.indexedStringFieldCount {
             index.fields[i].codes.append(fields.field(i + 1).map { interners[i + 1].code(utf8: $0) } ?? 0)
         }
-        let time = fields.time(timestamp: record.timestamp)
+    }
+
+    /// The columns every row has, whatever its fields come from, and the segment's bounds;
+    /// `eventTime` as the column holds it (`.min`: absent).
+    private mutating func addRow(_ record: StoreRecord, block: UInt32, position: UInt32, length: UInt32, eventTime: Int64) {
+        index.kinds.append(record.kind.rawValue)
+        index.offsets.append(record.offset)
+        index.blockNumbers.append(block)
+        index.positions.append(position)
+        index.lengths.append(length)
+        index.timestamps.append(record.timestamp)
+        index.eventTimes.append(eventTime)
+        let time = SegmentIndex.time(eventTime: eventTime, timestamp: record.timestamp)
         index.minTime = min(index.minTime, time)
         index.maxTime = max(index.maxTime, time)
         index.nextOffset = max(index.nextOffset, record.nextOffset)

@@ -104,7 +104,7 @@ final class SegmentWriter {
         /// A notification decoded from a journal frame: its fields are `fields`, its own are
         /// placeholders already.
         init(_ record: StoreRecord, fields: FrameFields) {
-            time = fields.time(timestamp: record.timestamp)
+            time = SegmentIndex.time(eventTime: fields.head.eventTime, timestamp: record.timestamp)
             id = fields.field(0).map(StringInterner.hash)
             initiator = fields.field(1).map(StringInterner.hash)
             self.record = record

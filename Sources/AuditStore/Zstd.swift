@@ -52,36 +52,39 @@ final class ZstdCodec {
             cdict = dictionary.withUnsafeBytes { ZSTD_createCDict($0.baseAddress, $0.count, level) }
         }
         let bound = ZSTD_compressBound(input.count)
-        var written = 0
-        // Uninitialised: zeroing the bound first would touch every page of it (8 MiB for a
-        // journal frame of 8 MiB) for the tenth of it zstd writes.
-        let output = [UInt8](unsafeUninitializedCapacity: bound) { out, count in
-            written =
-                if let cdict {
-                    ZSTD_compress_usingCDict(cctx, out.baseAddress, bound, input.baseAddress, input.count, cdict)
-                } else {
-                    ZSTD_compressCCtx(cctx, out.baseAddress, bound, input.baseAddress, input.count, level)
-                }
-            count = ZSTD_isError(written) != 0 ? 0 : written
+        let (output, written) = Self.filled(capacity: bound) { out in
+            if let cdict {
+                ZSTD_compress_usingCDict(cctx, out, bound, input.baseAddress, input.count, cdict)
+            } else {
+                ZSTD_compressCCtx(cctx, out, bound, input.baseAddress, input.count, level)
+            }
         }
         try Self.check(written, "ZSTD_compress")
         return output
     }
 
+    /// An array of at most `capacity` bytes that `zstd` writes into (given where), and zstd's
+    /// result: the bytes written, or an error code (the array is then empty). The array is not
+    /// zeroed first: a compression bound is about ten times what zstd writes into it (8 MiB for
+    /// a journal frame of 8 MiB), and zeroing it would touch every page of it for nothing.
+    private static func filled(capacity: Int, _ zstd: (UnsafeMutableRawPointer?) -> Int) -> (bytes: [UInt8], result: Int) {
+        var result = 0
+        let bytes = [UInt8](unsafeUninitializedCapacity: capacity) { out, count in
+            result = zstd(out.baseAddress)
+            count = ZSTD_isError(result) != 0 ? 0 : result
+        }
+        return (bytes, result)
+    }
+
     /// Decompresses one frame whose content is `rawLength` bytes.
     func decompress(_ input: UnsafeRawBufferPointer, rawLength: Int) throws(StoreError) -> [UInt8] {
         let (dctx, ddict) = decompressionContext()
-        var written = 0
-        // Uninitialised: a frame that decodes to fewer bytes is an error, and its array is
-        // then empty.
-        let output = [UInt8](unsafeUninitializedCapacity: rawLength) { out, count in
-            written =
-                if let ddict {
-                    ZSTD_decompress_usingDDict(dctx, out.baseAddress, rawLength, input.baseAddress, input.count, ddict)
-                } else {
-                    ZSTD_decompressDCtx(dctx, out.baseAddress, rawLength, input.baseAddress, input.count)
-                }
-            count = ZSTD_isError(written) == 0 && written == rawLength ? rawLength : 0
+        let (output, written) = Self.filled(capacity: rawLength) { out in
+            if let ddict {
+                ZSTD_decompress_usingDDict(dctx, out, rawLength, input.baseAddress, input.count, ddict)
+            } else {
+                ZSTD_decompressDCtx(dctx, out, rawLength, input.baseAddress, input.count)
+            }
         }
         try Self.check(written, "ZSTD_decompress")
         guard written == rawLength else {
