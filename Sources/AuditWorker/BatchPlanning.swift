@@ -43,6 +43,12 @@ struct BatchPlanning: Sendable {
         var planned: [Planned] = []
         var deadLetters: [ProducerRecord] = []
         var counts = Worker.Counts()
+
+        /// Whether the share sends copies (forwarded notifications, dead letters): it may be
+        /// stored only once they are acknowledged, and each marker records where its copy went.
+        var waitsForCopies: Bool {
+            !deadLetters.isEmpty || planned.contains { if case .forward = $0 { true } else { false } }
+        }
     }
 
     /// Plans `messages` (with what ``WorkerLoop/prepare(_:)`` made of each) on `lanes` threads,

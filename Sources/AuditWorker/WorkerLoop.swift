@@ -31,6 +31,8 @@ struct WorkerLoop {
     var lastBarrier = ContinuousClock.now
     /// The barrier being flushed while the next batches are appended (``makeDurable()``).
     var flushing: Flushing?
+    /// The shares of the last batch that wait for their forwarded copies (``process(_:until:)``).
+    var forwarding: Forwarding?
     /// Where barriers are flushed: a thread of its own, off the cooperative pool (STYLE.md §7.5).
     let flusher = ThreadTaskExecutor(label: "audit.worker.flush")
     var lastExpiry = ContinuousClock.now
@@ -92,13 +94,20 @@ struct WorkerLoop {
         do {
             while !stop() && !Task.isCancelled {
                 // With appended records waiting for their barrier, wake up in time for it.
-                let wait = unsynced.isEmpty && flushing == nil
+                let wait = unsynced.isEmpty && flushing == nil && forwarding == nil
                     ? configuration.idleTick : min(configuration.idleTick, configuration.syncInterval)
                 var phase = ContinuousClock.now
                 let batch = try await consumer.poll(maxMessages: configuration.batchSize, timeout: wait)
                 addTime("poll", since: phase)
                 for error in batch.errors { try handle(error) }
                 if !batch.messages.isEmpty { try await process(batch.messages, until: stop) }
+                // A batch's copies travel while the next batch is polled and decoded; anything
+                // else (a barrier after an idle poll, a rebalance, housekeeping, the shutdown)
+                // first waits for them and appends what waited.
+                let housekeepingDue = ContinuousClock.now - lastHousekeeping >= configuration.idleTick
+                if batch.messages.isEmpty || batch.rebalance != nil || housekeepingDue || stop() {
+                    try await completeForwarding(until: stop)
+                }
                 if batch.messages.isEmpty || ContinuousClock.now - lastBarrier >= configuration.syncInterval {
                     phase = .now
                     try await makeDurable()
@@ -109,7 +118,7 @@ struct WorkerLoop {
                     try await handle(rebalance)
                     addTime("rebalance", since: phase)
                 }
-                if !stop() && ContinuousClock.now - lastHousekeeping >= configuration.idleTick { try await housekeeping() }
+                if !stop() && housekeepingDue { try await housekeeping() }
             }
         } catch {
             // A store error (a full disk, EIO) ends the worker without a commit: only recovery,
@@ -145,19 +154,26 @@ struct WorkerLoop {
         }
     }
 
+    /// Stores a batch: decodes it, appends what waited for the previous batch's copies, plans it,
+    /// sends its copies (forwarded notifications, dead letters) and appends every share that
+    /// sends none. The shares that do are appended once their copies are acknowledged, after the
+    /// next batch was polled and decoded (``completeForwarding(until:)``): waiting for the
+    /// acknowledgements was the unkeyed worker's longest phase (`bench worker`).
+    ///
+    /// Nothing is durable before the barrier that follows its append, and a share that sends
+    /// copies is appended only after every one of them was acknowledged, its markers recording
+    /// where they went (DESIGN §6.8: the copy is accounted for until it is stored).
     mutating func process(_ messages: [KafkaMessage], until stop: () -> Bool) async throws {
         var phase = ContinuousClock.now
         let prepared = prepare(messages)
         addTime("decode", since: phase)
+        // Planning reads each log's next offset: what waited must be appended first. Stopping
+        // while the broker does not acknowledge, this batch is not stored either.
+        guard try await completeForwarding(until: stop) else { return }
         phase = .now
         let shares = planning.plan(messages, prepared, logs: logs, lanes: decoders.count)
-        var counts = Worker.Counts()
-        for share in shares { counts += share.counts }
         addTime("plan", since: phase)
         phase = .now
-        // Forwarded copies and dead letters are acknowledged before any marker becomes durable,
-        // and each marker records where its copy was written (DESIGN §6.8: the copy is
-        // accounted for until it is stored).
         var produced = false
         var tickets: [TopicPartition: [Int: DeliveryTicket]] = [:]
         for share in shares {
@@ -171,18 +187,53 @@ struct WorkerLoop {
             try await producer.enqueue(record)
             produced = true
         }
-        if produced, try await !delivered(until: stop) {
-            // Asked to stop while the broker does not acknowledge: the batch is not stored, so
-            // its offsets are not committed and it is consumed again after a restart (copies
-            // forwarded twice are stored once).
-            for ticket in tickets.values.flatMap(\.values) { producer.abandon(ticket) }
-            logger.notice("stopping before the batch's forwarded copies were acknowledged; it will be consumed again")
-            return
+        if produced {
+            producer.sendQueued()
+            forwarding = Forwarding(shares: shares.filter(\.waitsForCopies), tickets: tickets)
         }
         addTime("forward", since: phase)
         phase = .now
+        try append(shares.filter { !$0.waitsForCopies }, tickets: [:])
+        addTime("append", since: phase)
+    }
+
+    /// The shares of a batch that wait for their copies, and the tickets of its forwarded ones.
+    struct Forwarding {
+        var shares: [BatchPlanning.Share]
+        /// By the share's partition and the item's index in it.
+        var tickets: [TopicPartition: [Int: DeliveryTicket]]
+    }
+
+    /// Waits until the last batch's copies are acknowledged, then appends the shares that waited
+    /// for them. Asked to stop while the broker does not acknowledge, it appends nothing and
+    /// returns false: those shares' offsets are not committed, and they are consumed again
+    /// after a restart (copies forwarded twice are stored once).
+    @discardableResult
+    mutating func completeForwarding(until stop: () -> Bool) async throws -> Bool {
+        guard let forwarding else { return true }
+        self.forwarding = nil
+        var phase = ContinuousClock.now
+        guard try await delivered(until: stop) else {
+            for ticket in forwarding.tickets.values.flatMap(\.values) { producer.abandon(ticket) }
+            logger.notice("stopping before a batch's forwarded copies were acknowledged; the partitions that forwarded them consume it again")
+            return false
+        }
+        addTime("forward", since: phase)
+        phase = .now
+        try append(forwarding.shares, tickets: forwarding.tickets)
+        addTime("append", since: phase)
+        return true
+    }
+
+    /// Appends the planned records of `shares` to their logs, on the lanes, with each forwarded
+    /// copy's position (its acknowledgement, by the share's partition and the item's index, in
+    /// `tickets`) in its marker; the logs then wait for the next barrier.
+    private mutating func append(_ shares: [BatchPlanning.Share], tickets: [TopicPartition: [Int: DeliveryTicket]]) throws {
+        var counts = Worker.Counts()
         var appends: [LogAppend] = []
-        for share in shares where !share.planned.isEmpty {
+        for share in shares {
+            counts += share.counts
+            guard !share.planned.isEmpty else { continue }
             let (tp, items) = (share.topicPartition, share.planned)
             var append = LogAppend(writer: share.log.writer)
             append.records.reserveCapacity(items.count)
@@ -215,7 +266,6 @@ struct WorkerLoop {
         }
         try Self.append(appends, lanes: decoders.count)
         appended += counts
-        addTime("append", since: phase)
     }
 
     /// One log's share of a batch.
@@ -276,6 +326,7 @@ struct WorkerLoop {
     }
 
     mutating func shutDown() async throws {
+        try await completeForwarding(until: { true })
         try await finishFlushing()
         try await sealAndPublish(Array(logs.keys))
         let offsets = try closeDurably(Array(logs))

@@ -116,4 +116,51 @@ import Testing
             #expect(c.forwarded > 0 && c.quarantined > 0)
         }
     }
+
+    /// A share waits for the acknowledgement of its copies before it is appended when it sends
+    /// any: a forwarded notification or, with a dead-letter topic, invalid input. A by-id log's
+    /// share and a keyed partition's share without invalid input are appended while the copies
+    /// of the others travel (``WorkerLoop/process(_:until:)``).
+    @Test func onlySharesThatSendCopiesWaitForTheirAcknowledgement() throws {
+        let directory = NSTemporaryDirectory() + "batch-planning-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var logs = try makeLogs(directory)
+        let byID = TopicPartition(Self.byID, 0)
+        logs[byID] = PartitionLog(
+            topicPartition: byID, writer: try AuditStore(directory: directory).openWriter(topic: Self.byID, partition: 0), now: 0)
+        defer { for log in logs.values { try? log.writer.close() } }
+        var generator = SyntheticNotifications(seed: 8)
+        var offsets: [TopicPartition: Int64] = [TopicPartition(Self.topic, 0): 5]
+        var messages: [KafkaMessage] = []
+        func add(_ tp: TopicPartition, keyed: Bool = true, value: [UInt8]? = nil) {
+            let n = generator.next(1)[0]
+            let offset = offsets[tp, default: 0]
+            offsets[tp] = offset + 1
+            messages.append(KafkaMessage(
+                topic: tp.topic, partition: tp.partition, offset: offset, key: keyed ? Array(n.id.utf8) : nil,
+                value: value ?? n.bytes, timestamp: 1_795_000_000_000 + offset))
+        }
+        let (keyedOnly, unkeyed, invalid) = (TopicPartition(Self.topic, 0), TopicPartition(Self.topic, 1), TopicPartition(Self.topic, 2))
+        for _ in 0..<3 {
+            add(keyedOnly)
+            add(unkeyed)
+            add(invalid)
+            add(byID)
+        }
+        add(unkeyed, keyed: false)
+        add(invalid, value: Array("{not json".utf8))
+        var decoder = NotificationDecoder(validator: try SchemaValidator.bundled())
+        let prepared = messages.map { message -> Prepared? in
+            let decoded = decoder.decode(message.value!)
+            guard case .audit = decoded else { return Prepared(decoded: decoded) }
+            return Prepared(decoded: decoded, hash: ContentHash(of: message.value!))
+        }
+        for deadLetterTopic in [nil, "audit.dead-letters"] {
+            let planning = BatchPlanning(
+                metrics: WorkerMetrics(), logger: Logger(label: "test"), byIDTopic: Self.byID, deadLetterTopic: deadLetterTopic)
+            let shares = planning.plan(messages, prepared, logs: logs, lanes: 1)
+            let waiting = Dictionary(uniqueKeysWithValues: shares.map { ($0.topicPartition, $0.waitsForCopies) })
+            #expect(waiting == [keyedOnly: false, unkeyed: true, invalid: deadLetterTopic != nil, byID: false], "\(deadLetterTopic ?? "no dead letters")")
+        }
+    }
 }

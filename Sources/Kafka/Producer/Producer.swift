@@ -213,12 +213,17 @@ public final class Producer: Sendable {
     /// - Throws: ``KafkaError/Code/timedOut`` when messages are still in flight at the deadline.
     @discardableResult
     public func flush(timeout: Duration = .seconds(60)) async throws -> DeliverySummary {
-        // Ask librdkafka to send what it lingers on now rather than after linger.ms.
-        _ = rd_kafka_flush(handle.pointer, 0)
+        sendQueued()
         if await !context.waitUntilIdle(timeout: timeout) {
             throw KafkaError(.timedOut, "\(context.inFlight) message(s) still in flight after \(timeout)")
         }
         return summary
+    }
+
+    /// Asks librdkafka to send what it lingers on now rather than after `linger.ms`, without
+    /// waiting for anything.
+    public func sendQueued() {
+        _ = rd_kafka_flush(handle.pointer, 0)
     }
 
     /// Counts of delivered and failed messages so far.
