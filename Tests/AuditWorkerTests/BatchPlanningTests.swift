@@ -50,13 +50,17 @@ import Testing
                 timestamp: 1_795_000_000_000 + Int64(i)))
             next[partition]! += 1
         }
+        return (messages, try prepare(messages))
+    }
+
+    /// What ``WorkerLoop`` prepares of each message: its decoding, and the hash of a notification.
+    private func prepare(_ messages: [KafkaMessage]) throws -> [Prepared?] {
         var decoder = NotificationDecoder(validator: try SchemaValidator.bundled())
-        let prepared = messages.map { message -> Prepared? in
+        return messages.map { message -> Prepared? in
             let decoded = decoder.decode(message.value!)
             guard case .audit = decoded else { return Prepared(decoded: decoded) }
             return Prepared(decoded: decoded, hash: ContentHash(of: message.value!))
         }
-        return (messages, prepared)
     }
 
     private func summary(_ planned: Planned) -> String {
@@ -149,12 +153,7 @@ import Testing
         }
         add(unkeyed, keyed: false)
         add(invalid, value: Array("{not json".utf8))
-        var decoder = NotificationDecoder(validator: try SchemaValidator.bundled())
-        let prepared = messages.map { message -> Prepared? in
-            let decoded = decoder.decode(message.value!)
-            guard case .audit = decoded else { return Prepared(decoded: decoded) }
-            return Prepared(decoded: decoded, hash: ContentHash(of: message.value!))
-        }
+        let prepared = try prepare(messages)
         for deadLetterTopic in [nil, "audit.dead-letters"] {
             let planning = BatchPlanning(
                 metrics: WorkerMetrics(), logger: Logger(label: "test"), byIDTopic: Self.byID, deadLetterTopic: deadLetterTopic)
