@@ -75,9 +75,9 @@ extension WorkerLoop {
     /// long as the broker is away (its copies never time out: `message.timeout.ms=0`), but
     /// returns `false` as soon as `stop` holds. A copy that fails for good throws.
     ///
-    /// A batch cannot be stored before its copies are acknowledged (their markers record where
-    /// they went), so an outage of any length is ridden out here, warning every
-    /// ``deliveryWarningInterval``; the store, not Kafka, is where the partitions resume.
+    /// A share of a batch that sends copies cannot be stored before they are acknowledged (its
+    /// markers record where they went), so an outage of any length is ridden out here, warning
+    /// every ``deliveryWarningInterval``; the store, not Kafka, is where the partitions resume.
     func delivered(until stop: () -> Bool) async throws -> Bool {
         let before = producer.summary.failed
         let start = ContinuousClock.now
