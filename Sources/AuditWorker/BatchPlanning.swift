@@ -46,9 +46,8 @@ struct BatchPlanning: Sendable {
 
         /// Whether the share sends copies (forwarded notifications, dead letters): it may be
         /// stored only once they are acknowledged, and each marker records where its copy went.
-        var waitsForCopies: Bool {
-            !deadLetters.isEmpty || planned.contains { if case .forward = $0 { true } else { false } }
-        }
+        /// (Planning counts each forward it plans, so no item needs to be looked at again.)
+        var waitsForCopies: Bool { counts.forwarded > 0 || !deadLetters.isEmpty }
     }
 
     /// Plans `messages` (with what ``WorkerLoop/prepare(_:)`` made of each) on `lanes` threads,
