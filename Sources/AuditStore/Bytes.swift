@@ -37,6 +37,23 @@ struct ByteWriter {
         if let value { string(value) } else { u32(.max) }
     }
 
+    /// `value` in 7-bit groups, least significant first, the high bit set on all but the last
+    /// byte (LEB128): 1 byte below 128, at most 10.
+    mutating func varint(_ value: UInt64) {
+        var value = value
+        while value >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
+            value >>= 7
+        }
+        bytes.append(UInt8(value))
+    }
+
+    /// A signed `value` as a ``varint(_:)`` of its zigzag form (0, -1, 1, -2, … → 0, 1, 2, 3, …),
+    /// so that small differences of either sign take one byte.
+    mutating func signedVarint(_ value: Int64) {
+        varint(UInt64(bitPattern: (value << 1) ^ (value >> 63)))
+    }
+
     /// Overwrites a `u32` written earlier at `position`.
     mutating func patchU32(_ value: UInt32, at position: Int) {
         withUnsafeBytes(of: value.littleEndian) { bytes.replaceSubrange(position..<position + 4, with: $0) }
@@ -64,6 +81,23 @@ struct ByteReader {
     }
 
     mutating func u8() throws(StoreError) -> UInt8 { buffer[try take(1)] }
+    /// What ``ByteWriter/varint(_:)`` wrote.
+    mutating func varint() throws(StoreError) -> UInt64 {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            let byte = try u8()
+            guard shift < 64, shift < 63 || byte <= 1 else { throw StoreError(.corrupt, "varint too long at \(position)") }
+            value |= UInt64(byte & 0x7F) << shift
+            if byte < 0x80 { return value }
+            shift += 7
+        }
+    }
+    /// What ``ByteWriter/signedVarint(_:)`` wrote.
+    mutating func signedVarint() throws(StoreError) -> Int64 {
+        let zigzag = try varint()
+        return Int64(bitPattern: zigzag >> 1) ^ -Int64(bitPattern: zigzag & 1)
+    }
     mutating func u16() throws(StoreError) -> UInt16 {
         UInt16(littleEndian: buffer.loadUnaligned(fromByteOffset: try take(2), as: UInt16.self))
     }

@@ -17,6 +17,16 @@ enum RecordCodec {
     /// A notification's fields end with its request ids (``NotificationFields/requestIDsRecorded``).
     private static let hasRequestIDs: UInt8 = 8
 
+    /// Where a notification's or quarantined record's `bytes` go when it is encoded.
+    enum BytesLayout {
+        /// A `blob`, in the record.
+        case inline
+        /// Only the blob's `u32` length; the bytes go elsewhere (a version 2 block's bodies).
+        case detached
+        /// Neither: the length and the bytes go elsewhere (a version 3 block's columns and bodies).
+        case omitted
+    }
+
     /// Appends `record` to `writer`; with `detachBytes`, only the length of its `bytes`. With
     /// `includeFields`, `digest` stands in for a notification's ``NotificationFields/digest`` when
     /// that is `nil`.
@@ -24,16 +34,36 @@ enum RecordCodec {
         _ record: StoreRecord, includeFields: Bool, detachBytes: Bool = false, digest: UInt64? = nil,
         into writer: inout ByteWriter
     ) {
+        let flags = flags(of: record, includeFields: includeFields)
+        writer.u8(record.kind.rawValue)
+        writer.u8(flags)
+        writer.i64(record.offset)
+        writer.i64(record.timestamp)
+        encodeTail(record, flags: flags, bytes: detachBytes ? .detached : .inline, digest: digest, into: &writer)
+    }
+
+    /// The flags byte ``encode(_:includeFields:detachBytes:digest:into:)`` writes for `record`.
+    static func flags(of record: StoreRecord, includeFields: Bool) -> UInt8 {
         var flags: UInt8 = record.origin == nil ? 0 : hasOrigin
         if includeFields, case .notification(let fields, _) = record.body {
             flags |= hasFields
             if fields.requestIDsRecorded { flags |= hasRequestIDs }
         }
         if case .forwarded(_, _, .some) = record.body { flags |= hasCopyPosition }
-        writer.u8(record.kind.rawValue)
-        writer.u8(flags)
-        writer.i64(record.offset)
-        writer.i64(record.timestamp)
+        return flags
+    }
+
+    /// Appends what follows a record's timestamp: its origin and the rest of its body.
+    static func encodeTail(
+        _ record: StoreRecord, flags: UInt8, bytes layout: BytesLayout, digest: UInt64? = nil, into writer: inout ByteWriter
+    ) {
+        func put(_ bytes: [UInt8]) {
+            switch layout {
+            case .inline: writer.blob(bytes)
+            case .detached: writer.u32(UInt32(bytes.count))
+            case .omitted: break
+            }
+        }
         if let origin = record.origin {
             writer.string(origin.topic)
             writer.i32(origin.partition)
@@ -43,11 +73,11 @@ enum RecordCodec {
         switch record.body {
         case .notification(let fields, let bytes):
             if flags & hasFields != 0 { encode(fields, digest: fields.digest ?? digest, into: &writer) }
-            if detachBytes { writer.u32(UInt32(bytes.count)) } else { writer.blob(bytes) }
+            put(bytes)
         case .quarantined(let reason, let detail, let bytes):
             writer.string(reason)
             writer.string(detail)
-            if detachBytes { writer.u32(UInt32(bytes.count)) } else { writer.blob(bytes) }
+            put(bytes)
         case .skipped(let eventType):
             writer.string(eventType)
         case .forwarded(let topic, let key, let copy):
@@ -100,6 +130,52 @@ enum RecordCodec {
         let flags = try reader.u8()
         let offset = try reader.i64()
         let timestamp = try reader.i64()
+        return try decodeTail(
+            &reader, kind: kind, flags: flags, offset: offset, timestamp: timestamp, bytes: bytes, fields: fields)
+    }
+
+    /// Moves `reader` past what follows a record's timestamp, encoded with its bytes omitted
+    /// (``BytesLayout/omitted``), without decoding it.
+    static func skipTail(_ reader: inout ByteReader, kind: StoreRecord.Kind, flags: UInt8) throws(StoreError) {
+        func string() throws(StoreError) { _ = try reader.raw(Int(try reader.u32())) }
+        func optionalString() throws(StoreError) {
+            let length = try reader.u32()
+            if length != .max { _ = try reader.raw(Int(length)) }
+        }
+        if flags & hasOrigin != 0 {
+            try string()
+            _ = try reader.raw(4 + 8 + 8)
+        }
+        switch kind {
+        case .notification:
+            guard flags & hasFields != 0 else { return }
+            _ = try reader.raw(1 + 8 + 8)
+            try string()
+            for _ in 0..<NotificationFields.stringFieldCount { try optionalString() }
+            if flags & hasRequestIDs != 0 {
+                try optionalString()
+                try optionalString()
+            }
+        case .quarantined:
+            try string()
+            try string()
+        case .skipped:
+            try string()
+        case .forwarded:
+            try string()
+            try string()
+            if flags & hasCopyPosition != 0 { _ = try reader.raw(4 + 8) }
+        case .gap:
+            _ = try reader.raw(8)
+        }
+    }
+
+    /// Decodes what follows a record's timestamp, given the fields before it.
+    static func decodeTail(
+        _ reader: inout ByteReader, kind: StoreRecord.Kind, flags: UInt8, offset: Int64, timestamp: Int64,
+        bytes: (inout ByteReader) throws(StoreError) -> [UInt8],
+        fields: (inout ByteReader, _ requestIDs: Bool) throws(StoreError) -> NotificationFields = decodeFields
+    ) throws(StoreError) -> StoreRecord {
         var origin: Origin?
         if flags & hasOrigin != 0 {
             origin = Origin(

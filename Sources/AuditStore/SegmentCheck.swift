@@ -130,7 +130,8 @@ struct SegmentCheck {
     ) -> [StoreRecord] {
         var records: [StoreRecord] = []
         do throws(StoreError) {
-            let block = try DecodedBlock(try codec.decompress(data, rawLength: rawLength), version: version)
+            let raw = try BlockCompression.decompress(data, rawLength: rawLength, version: version, with: codec)
+            let block = try DecodedBlock(raw, version: version)
             try block.forEachRecord { (record) throws(StoreError) in records.append(record) }
             if records.count != count {
                 throw StoreError(.corrupt, "\(records.count) records, header says \(count)")

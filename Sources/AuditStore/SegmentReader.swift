@@ -16,11 +16,11 @@ final class SegmentReader {
         var level: Int32
         var dictionary: [UInt8]
         var length: Int
-        /// 1 or 2 (``BlockBuilder``), from the magic.
+        /// 1, 2 or 3 (``BlockBuilder``), from the magic.
         var version: Int
 
         /// The magic of each of the segment's blocks.
-        var blockMagic: [UInt8] { version == 1 ? SegmentWriter.version1BlockMagic : SegmentWriter.blockMagic }
+        var blockMagic: [UInt8] { SegmentWriter.blockMagic(version: version) }
     }
 
     let path: String
@@ -92,7 +92,7 @@ final class SegmentReader {
 
     /// The format version a segment magic stands for.
     static func version(_ magic: [UInt8]) -> Int? {
-        magic == SegmentWriter.magic ? 2 : magic == SegmentWriter.version1Magic ? 1 : nil
+        SegmentWriter.versions.first { SegmentWriter.magic(version: $0) == magic }
     }
 
     /// Block `number`, decompressed (the last four read are cached).
@@ -111,9 +111,9 @@ final class SegmentReader {
     /// Reads and decompresses block `number` (no cache).
     func decodeBlock(_ number: Int) throws(StoreError) -> [UInt8] {
         let (compressed, block) = try compressedBlock(number)
-        let codec = try open().codec
+        let (header, codec) = try open()
         return try compressed.withBytes { (buffer) throws(StoreError) in
-            try codec.decompress(buffer, rawLength: Int(block.rawLength))
+            try BlockCompression.decompress(buffer, rawLength: Int(block.rawLength), version: header.version, with: codec)
         }
     }
 
@@ -182,7 +182,8 @@ final class SegmentReader {
         let lengths = rows.map { Int(index.lengths[$0]) }
         let rawLength = Int(block.rawLength)
         let (raw, decoded) = try compressed.withBytes { (buffer) throws(StoreError) in
-            try codec.decompressPrefix(buffer, rawLength: rawLength) { (prefix) throws(StoreError) in
+            try BlockCompression.decompressPrefix(buffer, rawLength: rawLength, version: version, with: codec) {
+                (prefix) throws(StoreError) in
                 try DecodedBlock.needed(prefix, rawLength: rawLength, version: version, positions: positions, lengths: lengths)
             }
         }
@@ -192,7 +193,8 @@ final class SegmentReader {
     /// Decodes the record at `row` from `block`, its decompressed block.
     private func record(at row: Int, in block: DecodedBlock) throws(StoreError) -> StoreRecord {
         let start = Int(index.positions[row])
-        guard start + 4 + Int(index.lengths[row]) <= block.raw.count else {
+        // A version 3 block finds a record by its ordinal, and checks it itself.
+        guard block.version >= 3 || start + 4 + Int(index.lengths[row]) <= block.raw.count else {
             throw StoreError(.corrupt, "\(path): record \(row) outside its block")
         }
         var record = try block.record(at: start)

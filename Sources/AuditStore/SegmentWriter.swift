@@ -16,11 +16,12 @@ import Crypto
 /// The log's first segment trains the dictionary on its first
 /// ``StoreOptions/dictionaryTrainingBytes``: blocks wait in memory until then.
 final class SegmentWriter {
-    /// Segments this writer makes are version 2 (``BlockBuilder``); readers also read version 1.
-    static let magic = Array("ATSEG002".utf8)
-    static let version1Magic = Array("ATSEG001".utf8)
-    static let blockMagic = Array("BLK2".utf8)
-    static let version1BlockMagic = Array("BLK1".utf8)
+    /// Segments this writer makes are version 3 (``BlockBuilder``); it writes versions 1 and 2
+    /// for the tests of older segments, which readers still read.
+    static func magic(version: Int) -> [UInt8] { Array("ATSEG00\(version)".utf8) }
+    /// The magic of each block of a segment of `version`.
+    static func blockMagic(version: Int) -> [UInt8] { Array("BLK\(version)".utf8) }
+    static let versions = 1...3
     static let trailerMagic = Array("ATSEGEND".utf8)
     static let finalMagic = Array("ATSEGFIN".utf8)
     static let blockHeaderLength = 32
@@ -244,7 +245,7 @@ final class SegmentWriter {
             }
         }
         var writer = ByteWriter()
-        writer.raw(block.version == 1 ? Self.version1Magic : Self.magic)
+        writer.raw(Self.magic(version: block.version))
         writer.u32(0)
         writer.string(header.topic)
         writer.i32(header.partition)
@@ -262,12 +263,12 @@ final class SegmentWriter {
 
     private func writeBlock(_ raw: [UInt8], _ meta: SegmentIndex.Block) throws(StoreError) {
         guard let codec else { throw StoreError(.invalidArgument, "block before segment header") }
-        let compressed = try raw.withBytes { (buffer) throws(StoreError) in try codec.compress(buffer) }
+        let compressed = try BlockCompression.compress(raw, version: block.version, with: codec)
         var meta = meta
         meta.fileOffset = length
         meta.compressedLength = UInt32(compressed.count)
         var header = ByteWriter(capacity: Self.blockHeaderLength + 32)
-        header.raw(block.version == 1 ? Self.version1BlockMagic : Self.blockMagic)
+        header.raw(Self.blockMagic(version: block.version))
         header.u32(meta.compressedLength)
         header.u32(meta.rawLength)
         header.u32(meta.recordCount)

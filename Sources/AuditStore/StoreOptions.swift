@@ -46,9 +46,9 @@ public struct StoreOptions: Sendable {
     /// The log's first segment trains the dictionary on this much raw data (at most a quarter of
     /// the writer's share of ``writerMemoryBudget``).
     public var dictionaryTrainingBytes: Int = 4 << 20
-    /// The segment format version written (FORMAT.md §5): 2; the tests write 1 to check that
-    /// earlier segments stay readable.
-    var segmentVersion = 2
+    /// The segment format version written (FORMAT.md §5): 3; the tests write 1 and 2 to check
+    /// that earlier segments stay readable.
+    var segmentVersion = 3
     /// The index format version written (FORMAT.md §6): 2; the tests write 1 (no request ids)
     /// to check that earlier indexes stay readable.
     var indexVersion = 2

@@ -76,21 +76,54 @@ final class ZstdCodec {
         return (bytes, result)
     }
 
+    /// Compresses `input` into one zstd frame without the dictionary, at `level`.
+    func compressWithoutDictionary(_ input: UnsafeRawBufferPointer, level: Int32) throws(StoreError) -> [UInt8] {
+        func run(_ cctx: OpaquePointer) throws(StoreError) -> [UInt8] {
+            let bound = ZSTD_compressBound(input.count)
+            let (output, written) = Self.filled(capacity: bound) { out in
+                ZSTD_compressCCtx(cctx, out, bound, input.baseAddress, input.count, level)
+            }
+            try Self.check(written, "ZSTD_compress")
+            return output
+        }
+        if let shared { return try shared.withContext { (cctx) throws(StoreError) in try run(cctx) } }
+        let cctx = self.cctx ?? ZSTD_createCCtx()!
+        self.cctx = cctx
+        return try run(cctx)
+    }
+
     /// Decompresses one frame whose content is `rawLength` bytes.
     func decompress(_ input: UnsafeRawBufferPointer, rawLength: Int) throws(StoreError) -> [UInt8] {
-        let (dctx, ddict) = decompressionContext()
-        let (output, written) = Self.filled(capacity: rawLength) { out in
-            if let ddict {
-                ZSTD_decompress_usingDDict(dctx, out, rawLength, input.baseAddress, input.count, ddict)
-            } else {
-                ZSTD_decompressDCtx(dctx, out, rawLength, input.baseAddress, input.count)
+        var failure: StoreError?
+        let output = [UInt8](unsafeUninitializedCapacity: rawLength) { out, count in
+            do throws(StoreError) {
+                try decompress(input, into: UnsafeMutableRawBufferPointer(out))
+                count = rawLength
+            } catch {
+                failure = error
+                count = 0
             }
         }
-        try Self.check(written, "ZSTD_decompress")
-        guard written == rawLength else {
-            throw StoreError(.corrupt, "block decompressed to \(written) bytes, header says \(rawLength)")
-        }
+        if let failure { throw failure }
         return output
+    }
+
+    /// Decompresses one frame whose content fills `output` exactly; with `dictionary` false, a
+    /// frame compressed without the dictionary.
+    func decompress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer, dictionary: Bool = true)
+        throws(StoreError)
+    {
+        let (dctx, ddict) = decompressionContext()
+        let written =
+            if let ddict, dictionary {
+                ZSTD_decompress_usingDDict(dctx, output.baseAddress, output.count, input.baseAddress, input.count, ddict)
+            } else {
+                ZSTD_decompressDCtx(dctx, output.baseAddress, output.count, input.baseAddress, input.count)
+            }
+        try Self.check(written, "ZSTD_decompress")
+        guard written == output.count else {
+            throw StoreError(.corrupt, "block decompressed to \(written) bytes, header says \(output.count)")
+        }
     }
 
     /// Decompresses one frame whose content is `rawLength` bytes only as far as needed: after
@@ -98,17 +131,23 @@ final class ZstdCodec {
     /// returns how many are needed in all, or `nil` while it cannot tell yet. A lookup needs a
     /// pair of records somewhere in a block: on average it decodes half of it.
     ///
+    /// - Parameters:
+    ///   - start: where the frame's content starts in the output; `prefill` writes the bytes
+    ///     before it (a version 3 block's heads, ``BlockCompression``).
     /// - Returns: `rawLength` bytes, of which the first `decoded` are the frame's.
     func decompressPrefix(
-        _ input: UnsafeRawBufferPointer, rawLength: Int, needed: (UnsafeRawBufferPointer) throws(StoreError) -> Int?
+        _ input: UnsafeRawBufferPointer, rawLength: Int, start: Int = 0,
+        prefill: (UnsafeMutableRawBufferPointer) throws(StoreError) -> Void = { _ in },
+        needed: (UnsafeRawBufferPointer) throws(StoreError) -> Int?
     ) throws(StoreError) -> (bytes: [UInt8], decoded: Int) {
         let (dctx, ddict) = decompressionContext()
-        // zstd's buffer-less API: each call takes exactly the input zstd asks for next and
-        // writes a whole block right after the previous ones, which it matches against.
-        try Self.check(ZSTD_decompressBegin_usingDDict(dctx, ddict), "ZSTD_decompressBegin_usingDDict")
         var output = [UInt8](repeating: 0, count: rawLength)
-        var decoded = 0
+        var decoded = start
         try output.withMutableBytes { (out) throws(StoreError) in
+            try prefill(UnsafeMutableRawBufferPointer(rebasing: out[..<start]))
+            // zstd's buffer-less API: each call takes exactly the input zstd asks for next and
+            // writes a whole block right after the previous ones, which it matches against.
+            try Self.check(ZSTD_decompressBegin_usingDDict(dctx, ddict), "ZSTD_decompressBegin_usingDDict")
             var consumed = 0
             var target: Int?
             while true {

@@ -5,16 +5,17 @@
 import Foundation
 import Testing
 
-/// Segments written before the version 2 block layout stay readable and verifiable, and a log
-/// continues in version 2 after them.
+/// Segments written in the earlier block layouts stay readable and verifiable, and a log
+/// continues in version 3 after them.
 @Suite struct FormatVersionTests {
-    @Test func aLogOfVersion1SegmentsContinuesInVersion2AndReadsWhole() throws {
+    @Test(arguments: [1, 2])
+    func aLogOfOlderSegmentsContinuesInVersion3AndReadsWhole(version: Int) throws {
         let directory = TemporaryDirectory()
         var factory = RecordFactory(seed: 5)
         let first = factory.batch(600)
         let second = factory.batch(600)
         var old = smallOptions()
-        old.segmentVersion = 1
+        old.segmentVersion = version
         do {
             let writer = try AuditStore(directory: directory.path, options: old).openWriter(topic: "by-id", partition: 0)
             try writer.append(first)
@@ -31,8 +32,8 @@ import Testing
         let magics = try FileManager.default.contentsOfDirectory(atPath: log).filter { $0.hasSuffix(".seg") }.map {
             String(decoding: try Data(contentsOf: URL(fileURLWithPath: log + "/" + $0)).prefix(8), as: UTF8.self)
         }
-        #expect(magics.filter { $0 == "ATSEG001" }.count >= 2)
-        #expect(magics.filter { $0 == "ATSEG002" }.count >= 2)
+        #expect(magics.filter { $0 == "ATSEG00\(version)" }.count >= 2)
+        #expect(magics.filter { $0 == "ATSEG003" }.count >= 2)
 
         var all = StoreQuery()
         all.kinds = Set(StoreRecord.Kind.allCases)
@@ -93,8 +94,8 @@ import Testing
     }
 
     /// Lookups and queries decode a block only as far as their records (in 32 KiB steps): with
-    /// blocks of many steps, every record must still come back whole, in both versions.
-    @Test(arguments: [1, 2])
+    /// blocks of many steps, every record must still come back whole, in every version.
+    @Test(arguments: [1, 2, 3])
     func recordsDeepInLargeBlocksReadBackWhole(version: Int) throws {
         let directory = TemporaryDirectory()
         var options = smallOptions()
