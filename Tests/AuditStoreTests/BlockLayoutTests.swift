@@ -8,26 +8,26 @@ import Testing
 /// bodies, read back record by record, whole or as a prefix.
 @Suite struct BlockLayoutTests {
     @Test func varintsRoundTripAtTheirBoundaries() throws {
-        let unsigned: [(UInt64, Int)] = [(0, 1), (1, 1), (127, 1), (128, 2), (16383, 2), (16384, 3), (.max, 10)]
-        for (value, length) in unsigned {
+        /// Writes `value`, checks it took `length` bytes, and reads it back whole.
+        func roundTrip<Value: Equatable>(
+            _ value: Value, length: Int, write: (inout ByteWriter, Value) -> Void,
+            read: (inout ByteReader) throws(StoreError) -> Value
+        ) throws {
             var writer = ByteWriter()
-            writer.varint(value)
+            write(&writer, value)
             #expect(writer.bytes.count == length, "\(value)")
             try writer.bytes.withBytes { (buffer) throws(StoreError) in
                 var reader = ByteReader(buffer)
-                #expect(try reader.varint() == value)
+                #expect(try read(&reader) == value)
                 #expect(reader.remaining == 0)
             }
         }
-        let signed: [(Int64, Int)] = [(0, 1), (-1, 1), (1, 1), (-64, 1), (64, 2), (.min, 10), (.max, 10)]
-        for (value, length) in signed {
-            var writer = ByteWriter()
-            writer.signedVarint(value)
-            #expect(writer.bytes.count == length, "\(value)")
-            try writer.bytes.withBytes { (buffer) throws(StoreError) in
-                var reader = ByteReader(buffer)
-                #expect(try reader.signedVarint() == value)
-            }
+        for (value, length) in [(0, 1), (1, 1), (127, 1), (128, 2), (16383, 2), (16384, 3), (UInt64.max, 10)] as [(UInt64, Int)] {
+            try roundTrip(value, length: length, write: { $0.varint($1) }, read: { (reader) throws(StoreError) in try reader.varint() })
+        }
+        for (value, length) in [(0, 1), (-1, 1), (1, 1), (-64, 1), (64, 2), (Int64.min, 10), (Int64.max, 10)] as [(Int64, Int)] {
+            try roundTrip(
+                value, length: length, write: { $0.signedVarint($1) }, read: { (reader) throws(StoreError) in try reader.signedVarint() })
         }
         // Cut short, or longer than 64 bits: corrupt, not a wrong number.
         for bad: [UInt8] in [[0x80], [0xFF, 0xFF], [UInt8](repeating: 0xFF, count: 10) + [0x01], [UInt8](repeating: 0x80, count: 9) + [0x02]] {
