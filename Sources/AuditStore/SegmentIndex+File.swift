@@ -8,12 +8,13 @@
 /// The `.idx` sidecar file (FORMAT.md §6): a plain header, the body compressed with zstd, and
 /// the SHA-256 of everything before it.
 extension SegmentIndex {
-    /// Version 2: request ids indexed. Version 1 files (no request-id columns) stay readable.
-    static let magic = Array("ATIDX002".utf8)
-    static let version1Magic = Array("ATIDX001".utf8)
+    /// The magic of an index of `version`. Version 3: integer columns as varints, the id table
+    /// as rows only. Version 2: request ids indexed. Versions 1 (no request-id columns) and 2
+    /// stay readable.
+    static func magic(version: Int) -> [UInt8] { Array("ATIDX00\(version)".utf8) }
 
-    /// The file's bytes, in format `version` (2; the tests write 1 to check older indexes).
-    func encode(version: Int = 2) throws(StoreError) -> [UInt8] {
+    /// The file's bytes, in format `version` (3; the tests write 1 and 2 to check older indexes).
+    func encode(version: Int = 3) throws(StoreError) -> [UInt8] {
         var body = ByteWriter(capacity: count * 96)
         for block in blocks {
             body.i64(block.fileOffset)
@@ -25,31 +26,48 @@ extension SegmentIndex {
             body.i64(block.minTime)
             body.i64(block.maxTime)
         }
+        let packed = version >= 3
         Self.column(kinds, into: &body)
-        Self.column(offsets, into: &body)
-        Self.column(blockNumbers, into: &body)
-        Self.column(positions, into: &body)
-        Self.column(lengths, into: &body)
-        Self.column(timestamps, into: &body)
-        Self.column(eventTimes, into: &body)
+        if packed {
+            Self.differences(offsets, from: baseOffset, into: &body)
+            for column in [blockNumbers, positions, lengths] { for value in column { body.varint(UInt64(value)) } }
+            Self.differences(timestamps, from: 0, into: &body)
+            Self.differences(eventTimes, from: 0, into: &body)
+        } else {
+            Self.column(offsets, into: &body)
+            Self.column(blockNumbers, into: &body)
+            Self.column(positions, into: &body)
+            Self.column(lengths, into: &body)
+            Self.column(timestamps, into: &body)
+            Self.column(eventTimes, into: &body)
+        }
         Self.column(eventTypes, into: &body)
         Self.column(digests, into: &body)
         if version >= 2 { Self.column(requestIDsRecorded, into: &body) }
         for strings in [ids] + fields.prefix(version >= 2 ? fields.count : NotificationFields.stringFieldCount) {
             body.u32(UInt32(strings.values.count))
             for value in strings.values { body.string(value) }
-            Self.column(strings.codes, into: &body)
+            if packed {
+                for code in strings.codes { body.varint(UInt64(code)) }
+            } else {
+                Self.column(strings.codes, into: &body)
+            }
         }
         body.u32(UInt32(idTable.count))
         for entry in idTable {
-            body.u64(entry.hash)
-            body.u32(entry.row)
+            // Version 3 keeps the order only: each row's hash is its id's, computed on load.
+            if packed {
+                body.varint(UInt64(entry.row))
+            } else {
+                body.u64(entry.hash)
+                body.u32(entry.row)
+            }
         }
         let compressed = try body.bytes.withBytes { (raw) throws(StoreError) in
             try ZstdCodec(level: 1).compress(raw)
         }
         var file = ByteWriter(capacity: compressed.count + 128)
-        file.raw(version >= 2 ? Self.magic : Self.version1Magic)
+        file.raw(Self.magic(version: version))
         file.u32(0)
         file.i64(baseOffset)
         file.i64(nextOffset)
@@ -73,8 +91,9 @@ extension SegmentIndex {
         return try bytes.withBytes { (buffer) throws(StoreError) -> SegmentIndex in
             var header = ByteReader(UnsafeRawBufferPointer(rebasing: buffer[..<(buffer.count - 32)]))
             let fileMagic = Array(try header.raw(8))
-            guard fileMagic == magic || fileMagic == version1Magic else { throw StoreError(.corrupt, "\(path): not an index") }
-            let version = fileMagic == magic ? 2 : 1
+            guard let version = (1...3).first(where: { magic(version: $0) == fileMagic }) else {
+                throw StoreError(.corrupt, "\(path): not an index")
+            }
             _ = try header.u32()
             var index = SegmentIndex(baseOffset: try header.i64())
             index.nextOffset = try header.i64()
@@ -96,28 +115,55 @@ extension SegmentIndex {
                             firstOffset: try reader.i64(), nextOffset: try reader.i64(), minTime: try reader.i64(),
                             maxTime: try reader.i64()))
                 }
+                let packed = version >= 3
                 index.kinds = try column(&reader, count)
-                index.offsets = try column(&reader, count)
-                index.blockNumbers = try column(&reader, count)
-                index.positions = try column(&reader, count)
-                index.lengths = try column(&reader, count)
-                index.timestamps = try column(&reader, count)
-                index.eventTimes = try column(&reader, count)
+                if packed {
+                    index.offsets = try sums(&reader, count, from: index.baseOffset)
+                    index.blockNumbers = try varints(&reader, count)
+                    index.positions = try varints(&reader, count)
+                    index.lengths = try varints(&reader, count)
+                    index.timestamps = try sums(&reader, count, from: 0)
+                    index.eventTimes = try sums(&reader, count, from: 0)
+                } else {
+                    index.offsets = try column(&reader, count)
+                    index.blockNumbers = try column(&reader, count)
+                    index.positions = try column(&reader, count)
+                    index.lengths = try column(&reader, count)
+                    index.timestamps = try column(&reader, count)
+                    index.eventTimes = try column(&reader, count)
+                }
                 index.eventTypes = try column(&reader, count)
                 index.digests = try column(&reader, count)
                 index.requestIDsRecorded =
                     version >= 2 ? try column(&reader, count) : [UInt8](repeating: 0, count: count)
-                index.ids = try stringColumn(&reader, count)
+                index.ids = try stringColumn(&reader, count, packed: packed)
                 for i in index.fields.indices {
                     if version >= 2 || i < NotificationFields.stringFieldCount {
-                        index.fields[i] = try stringColumn(&reader, count)
+                        index.fields[i] = try stringColumn(&reader, count, packed: packed)
                     } else {
                         index.fields[i] = StringColumn(values: [], codes: [UInt32](repeating: 0, count: count))
                     }
                 }
                 let ids = Int(try reader.u32())
+                guard ids <= count else { throw StoreError(.corrupt, "\(path): \(ids) ids for \(count) rows") }
                 index.idTable.reserveCapacity(ids)
-                for _ in 0..<ids { index.idTable.append((try reader.u64(), try reader.u32())) }
+                if packed {
+                    let hashes = index.ids.values.map(SegmentIndex.hash)
+                    for _ in 0..<ids {
+                        let row = try reader.varint()
+                        guard row < UInt64(count), index.ids.codes[Int(row)] != 0 else {
+                            throw StoreError(.corrupt, "\(path): id table names row \(row), which has no id")
+                        }
+                        let code = index.ids.codes[Int(row)]
+                        let entry = (hash: hashes[Int(code) - 1], row: UInt32(row))
+                        if let last = index.idTable.last, (last.hash, last.row) >= (entry.hash, entry.row) {
+                            throw StoreError(.corrupt, "\(path): id table out of order at row \(row)")
+                        }
+                        index.idTable.append(entry)
+                    }
+                } else {
+                    for _ in 0..<ids { index.idTable.append((try reader.u64(), try reader.u32())) }
+                }
                 guard reader.remaining == 0 else { throw StoreError(.corrupt, "\(path): trailing bytes in index body") }
             }
             return index
@@ -136,11 +182,43 @@ extension SegmentIndex {
         }
     }
 
-    private static func stringColumn(_ reader: inout ByteReader, _ count: Int) throws(StoreError) -> StringColumn {
+    /// `values` as signed varints of their differences, the first's from `start` (version 3).
+    private static func differences(_ values: [Int64], from start: Int64, into writer: inout ByteWriter) {
+        var previous = start
+        for value in values {
+            writer.signedVarint(value &- previous)
+            previous = value
+        }
+    }
+
+    /// What ``differences(_:from:into:)`` wrote.
+    private static func sums(_ reader: inout ByteReader, _ count: Int, from start: Int64) throws(StoreError) -> [Int64] {
+        var values: [Int64] = []
+        values.reserveCapacity(count)
+        var value = start
+        try reader.forEachVarint(count) { zigzag in
+            value &+= ByteReader.signed(zigzag: zigzag)
+            values.append(value)
+        }
+        return values
+    }
+
+    /// `count` varints that each fit in a `UInt32`.
+    private static func varints(_ reader: inout ByteReader, _ count: Int) throws(StoreError) -> [UInt32] {
+        var values: [UInt32] = []
+        values.reserveCapacity(count)
+        try reader.forEachVarint(count) { (value) throws(StoreError) in
+            guard value <= UInt64(UInt32.max) else { throw StoreError(.corrupt, "index value \(value) out of range") }
+            values.append(UInt32(value))
+        }
+        return values
+    }
+
+    private static func stringColumn(_ reader: inout ByteReader, _ count: Int, packed: Bool) throws(StoreError) -> StringColumn {
         var strings = StringColumn()
         let values = Int(try reader.u32())
         for _ in 0..<values { strings.values.append(try reader.string()) }
-        strings.codes = try column(&reader, count)
+        strings.codes = packed ? try varints(&reader, count) : try column(&reader, count)
         guard strings.codes.allSatisfy({ Int($0) <= values }) else { throw StoreError(.corrupt, "string code out of range") }
         return strings
     }

@@ -51,9 +51,9 @@ public struct StoreOptions: Sendable {
     /// The segment format version written (FORMAT.md §5): 3; the tests write 1 and 2 to check
     /// that earlier segments stay readable.
     var segmentVersion = 3
-    /// The index format version written (FORMAT.md §6): 2; the tests write 1 (no request ids)
-    /// to check that earlier indexes stay readable.
-    var indexVersion = 2
+    /// The index format version written (FORMAT.md §6): 3; the tests write 1 (no request ids)
+    /// and 2 (fixed-width columns) to check that earlier indexes stay readable.
+    var indexVersion = 3
     /// The journal format version written (FORMAT.md §4): 3. Version 2 (raw records, the sealed
     /// image built beside them) is still written on request, for the tests of earlier journals and
     /// to compare the two (`bench store --journal-version 2`).

@@ -47,9 +47,10 @@ import Testing
         return query
     }
 
-    @Test func aQueryByRequestIDFindsExactlyItsNotificationsBeforeAndAfterAReopen() throws {
+    @Test(arguments: [2, 3])
+    func aQueryByRequestIDFindsExactlyItsNotificationsBeforeAndAfterAReopen(indexVersion: Int) throws {
         let directory = TemporaryDirectory()
-        try Self.write(directory.path, indexVersion: 2)
+        try Self.write(directory.path, indexVersion: indexVersion)
         let all = (0..<2).flatMap { Self.records(partition: $0) }
         for _ in 0..<2 {
             // A new reader each round: the second reads the files a reopened store sees.
