@@ -148,6 +148,10 @@ extension SegmentIndex {
                 guard ids <= count else { throw StoreError(.corrupt, "\(path): \(ids) ids for \(count) rows") }
                 index.idTable.reserveCapacity(ids)
                 if packed {
+                    // Rows with an id, each once (the order is strict): every one of them.
+                    guard index.ids.codes.reduce(0, { $0 + ($1 == 0 ? 0 : 1) }) == ids else {
+                        throw StoreError(.corrupt, "\(path): id table of \(ids) rows, not every row with an id")
+                    }
                     let hashes = index.ids.values.map(SegmentIndex.hash)
                     for _ in 0..<ids {
                         let row = try reader.varint()

@@ -118,7 +118,7 @@ import Testing
 
     /// An index of version 3 (varint columns, the id table as rows) reads back the very index
     /// that versions 1 and 2 hold, with the same id table, in fewer bytes; a version 3 id table
-    /// out of order, or naming a row without an id, is corrupt.
+    /// out of order, naming a row without an id or leaving one out, is corrupt.
     @Test func everyIndexVersionReadsBackTheSameIndex() throws {
         let directory = TemporaryDirectory()
         var options = smallOptions()
@@ -152,7 +152,7 @@ import Testing
         }
         #expect(sizes[3]! < sizes[2]!)
 
-        // Rewrite version 3's id table: its first two rows swapped, then a row without an id.
+        // Rewrite version 3's id table: its first two rows swapped, a row without an id, a row left out.
         var unordered = index
         unordered.idTable.swapAt(0, 1)
         #expect(throws: StoreError.self) { try SegmentIndex.decode(try unordered.encode(version: 3), path: "unordered") }
@@ -160,5 +160,8 @@ import Testing
         let withoutID = try #require(index.ids.codes.firstIndex(of: 0))
         noID.idTable[0].row = UInt32(withoutID)
         #expect(throws: StoreError.self) { try SegmentIndex.decode(try noID.encode(version: 3), path: "no id") }
+        var short = index
+        short.idTable.removeLast()
+        #expect(throws: StoreError.self) { try SegmentIndex.decode(try short.encode(version: 3), path: "short") }
     }
 }
