@@ -202,8 +202,8 @@ enum BlockCompression {
         try raw.withBytes { (buffer) throws(StoreError) in
             guard version >= 3 else { return try codec.compress(buffer) }
             let headsEnd = try headsEnd(buffer)
-            let heads = try codec.compressWithoutDictionary(
-                UnsafeRawBufferPointer(rebasing: buffer[4..<headsEnd]), level: headsLevel)
+            let heads = try codec.compress(
+                UnsafeRawBufferPointer(rebasing: buffer[4..<headsEnd]), dictionary: false, level: headsLevel)
             let bodies = try codec.compress(UnsafeRawBufferPointer(rebasing: buffer[headsEnd...]))
             var out = ByteWriter(capacity: 8 + heads.count + bodies.count)
             out.u32(UInt32(headsEnd - 4))

@@ -39,18 +39,29 @@ final class ZstdCodec {
         if let ddict { ZSTD_freeDDict(ddict) }
     }
 
-    /// Compresses `input` into one zstd frame.
-    func compress(_ input: UnsafeRawBufferPointer) throws(StoreError) -> [UInt8] {
-        if let shared { return try shared.withContext { (cctx) throws(StoreError) in try compress(input, with: cctx) } }
+    /// Compresses `input` into one zstd frame; with `dictionary` false, without the dictionary
+    /// and at `level` (the codec's level if `nil`).
+    func compress(_ input: UnsafeRawBufferPointer, dictionary: Bool = true, level: Int32? = nil) throws(StoreError)
+        -> [UInt8]
+    {
+        let level = level ?? self.level
+        if let shared {
+            return try shared.withContext { (cctx) throws(StoreError) in
+                try compress(input, with: cctx, dictionary: dictionary, level: level)
+            }
+        }
         let cctx = self.cctx ?? ZSTD_createCCtx()!
         self.cctx = cctx
-        return try compress(input, with: cctx)
+        return try compress(input, with: cctx, dictionary: dictionary, level: level)
     }
 
-    private func compress(_ input: UnsafeRawBufferPointer, with cctx: OpaquePointer) throws(StoreError) -> [UInt8] {
-        if cdict == nil && !dictionary.isEmpty {
-            cdict = dictionary.withUnsafeBytes { ZSTD_createCDict($0.baseAddress, $0.count, level) }
+    private func compress(_ input: UnsafeRawBufferPointer, with cctx: OpaquePointer, dictionary useDictionary: Bool, level: Int32)
+        throws(StoreError) -> [UInt8]
+    {
+        if useDictionary && cdict == nil && !dictionary.isEmpty {
+            cdict = dictionary.withUnsafeBytes { ZSTD_createCDict($0.baseAddress, $0.count, self.level) }
         }
+        let cdict = useDictionary ? cdict : nil
         let bound = ZSTD_compressBound(input.count)
         let (output, written) = Self.filled(capacity: bound) { out in
             if let cdict {
@@ -74,22 +85,6 @@ final class ZstdCodec {
             count = ZSTD_isError(result) != 0 ? 0 : result
         }
         return (bytes, result)
-    }
-
-    /// Compresses `input` into one zstd frame without the dictionary, at `level`.
-    func compressWithoutDictionary(_ input: UnsafeRawBufferPointer, level: Int32) throws(StoreError) -> [UInt8] {
-        func run(_ cctx: OpaquePointer) throws(StoreError) -> [UInt8] {
-            let bound = ZSTD_compressBound(input.count)
-            let (output, written) = Self.filled(capacity: bound) { out in
-                ZSTD_compressCCtx(cctx, out, bound, input.baseAddress, input.count, level)
-            }
-            try Self.check(written, "ZSTD_compress")
-            return output
-        }
-        if let shared { return try shared.withContext { (cctx) throws(StoreError) in try run(cctx) } }
-        let cctx = self.cctx ?? ZSTD_createCCtx()!
-        self.cctx = cctx
-        return try run(cctx)
     }
 
     /// Decompresses one frame whose content is `rawLength` bytes.
