@@ -289,13 +289,18 @@ struct DecodedBlock {
     /// Version 3: every record's head.
     private var columns: [HeadColumns.Head] = []
 
-    init(_ raw: [UInt8], decoded: Int? = nil, version: Int) throws(StoreError) {
+    /// - Parameter heads: version 3: the block's heads, when ``needed(_:rawLength:version:positions:lengths:heads:)``
+    ///   read them already.
+    init(_ raw: [UInt8], decoded: Int? = nil, version: Int, heads: [HeadColumns.Head]? = nil) throws(StoreError) {
         self.raw = raw
         self.decoded = decoded ?? raw.count
         self.version = version
         if version >= 3 {
-            let heads = try raw.withBytes { (buffer) throws(StoreError) in
-                try HeadColumns.read(UnsafeRawBufferPointer(rebasing: buffer[..<self.decoded]), rawLength: buffer.count)
+            var heads = heads
+            if heads == nil {
+                heads = try raw.withBytes { (buffer) throws(StoreError) in
+                    try HeadColumns.read(UnsafeRawBufferPointer(rebasing: buffer[..<self.decoded]), rawLength: buffer.count)
+                }
             }
             guard let heads else { throw StoreError(.corrupt, "block heads not decoded") }
             columns = heads
@@ -338,11 +343,14 @@ struct DecodedBlock {
 
     /// How many bytes of a block of `rawLength` bytes hold the records whose heads are at
     /// `positions` (with `lengths`), given its decoded `prefix`; `nil` while it cannot tell.
+    /// Version 3: `heads` gets the block's heads once they are read, for ``init(_:decoded:version:heads:)``.
     static func needed(
-        _ prefix: UnsafeRawBufferPointer, rawLength: Int, version: Int, positions: [Int], lengths: [Int]
+        _ prefix: UnsafeRawBufferPointer, rawLength: Int, version: Int, positions: [Int], lengths: [Int],
+        heads read: inout [HeadColumns.Head]?
     ) throws(StoreError) -> Int? {
         if version >= 3 {
             guard let heads = try HeadColumns.read(prefix, rawLength: rawLength) else { return nil }
+            read = heads
             var end = 0
             for ordinal in positions {
                 guard ordinal < heads.count else { throw StoreError(.corrupt, "no record \(ordinal) in its block") }

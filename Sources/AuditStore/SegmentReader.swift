@@ -181,13 +181,15 @@ final class SegmentReader {
         let positions = rows.map { Int(index.positions[$0]) }
         let lengths = rows.map { Int(index.lengths[$0]) }
         let rawLength = Int(block.rawLength)
+        var heads: [HeadColumns.Head]?
         let (raw, decoded) = try compressed.withBytes { (buffer) throws(StoreError) in
             try BlockCompression.decompressPrefix(buffer, rawLength: rawLength, version: version, with: codec) {
                 (prefix) throws(StoreError) in
-                try DecodedBlock.needed(prefix, rawLength: rawLength, version: version, positions: positions, lengths: lengths)
+                try DecodedBlock.needed(
+                    prefix, rawLength: rawLength, version: version, positions: positions, lengths: lengths, heads: &heads)
             }
         }
-        return try DecodedBlock(raw, decoded: decoded, version: version)
+        return try DecodedBlock(raw, decoded: decoded, version: version, heads: heads)
     }
 
     /// Decodes the record at `row` from `block`, its decompressed block.

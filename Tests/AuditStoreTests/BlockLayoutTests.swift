@@ -88,13 +88,15 @@ import Testing
         #expect(firstDifference(read, records) == nil)
 
         // A prefix as far as record 20's bytes: that record reads back, a later one's bytes do not.
+        var heads: [HeadColumns.Head]?
         let (prefix, decoded) = try compressed.withBytes { (buffer) throws(StoreError) in
             try BlockCompression.decompressPrefix(buffer, rawLength: raw.count, version: 3, with: codec) { (prefix) throws(StoreError) in
-                try DecodedBlock.needed(prefix, rawLength: raw.count, version: 3, positions: [20], lengths: [0])
+                try DecodedBlock.needed(prefix, rawLength: raw.count, version: 3, positions: [20], lengths: [0], heads: &heads)
             }
         }
         #expect(decoded < raw.count)
-        let partial = try DecodedBlock(prefix, decoded: decoded, version: 3)
+        #expect(heads?.count == records.count)
+        let partial = try DecodedBlock(prefix, decoded: decoded, version: 3, heads: heads)
         #expect(try partial.record(at: 20) == records[20])
         #expect(try partial.record(at: 3) == records[3])
         #expect(throws: StoreError.self) { try partial.record(at: records.count - 1) }
