@@ -220,21 +220,11 @@ enum BlockCompression {
     {
         guard version >= 3 else { return try codec.decompress(data, rawLength: rawLength) }
         let (headsEnd, heads, bodies) = try split(data, rawLength: rawLength)
-        var failure: StoreError?
-        let raw = [UInt8](unsafeUninitializedCapacity: rawLength) { out, count in
-            do throws(StoreError) {
-                let out = UnsafeMutableRawBufferPointer(out)
-                out.storeBytes(of: UInt32(headsEnd - 4).littleEndian, toByteOffset: 0, as: UInt32.self)
-                try codec.decompress(heads, into: UnsafeMutableRawBufferPointer(rebasing: out[4..<headsEnd]), dictionary: false)
-                try codec.decompress(bodies, into: UnsafeMutableRawBufferPointer(rebasing: out[headsEnd...]))
-                count = rawLength
-            } catch {
-                failure = error
-                count = 0
-            }
+        return try ZstdCodec.written(rawLength) { (out) throws(StoreError) in
+            out.storeBytes(of: UInt32(headsEnd - 4).littleEndian, toByteOffset: 0, as: UInt32.self)
+            try codec.decompress(heads, into: UnsafeMutableRawBufferPointer(rebasing: out[4..<headsEnd]), dictionary: false)
+            try codec.decompress(bodies, into: UnsafeMutableRawBufferPointer(rebasing: out[headsEnd...]))
         }
-        if let failure { throw failure }
-        return raw
     }
 
     /// The block's raw bytes decoded as far as `needed` says (``ZstdCodec/decompressPrefix(_:rawLength:start:prefill:needed:)``);

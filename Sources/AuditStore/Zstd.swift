@@ -89,14 +89,21 @@ final class ZstdCodec {
 
     /// Decompresses one frame whose content is `rawLength` bytes.
     func decompress(_ input: UnsafeRawBufferPointer, rawLength: Int) throws(StoreError) -> [UInt8] {
+        try Self.written(rawLength) { (out) throws(StoreError) in try decompress(input, into: out) }
+    }
+
+    /// `count` bytes that `write` fills whole (not zeroed first), or its error.
+    static func written(_ count: Int, _ write: (UnsafeMutableRawBufferPointer) throws(StoreError) -> Void)
+        throws(StoreError) -> [UInt8]
+    {
         var failure: StoreError?
-        let output = [UInt8](unsafeUninitializedCapacity: rawLength) { out, count in
+        let output = [UInt8](unsafeUninitializedCapacity: count) { out, initialized in
             do throws(StoreError) {
-                try decompress(input, into: UnsafeMutableRawBufferPointer(out))
-                count = rawLength
+                try write(UnsafeMutableRawBufferPointer(out))
+                initialized = count
             } catch {
                 failure = error
-                count = 0
+                initialized = 0
             }
         }
         if let failure { throw failure }
