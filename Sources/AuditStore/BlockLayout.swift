@@ -34,6 +34,10 @@ struct BlockBuilder {
         if version >= 3 { bodies = ByteWriter(capacity: capacity) } else { heads = ByteWriter(capacity: capacity) }
     }
 
+    /// Raw bytes the block would have sealed, its heads without the records' fields: where a
+    /// block is cut, whether its heads carry them or not (a version 4 journal's do).
+    var sealedLength: Int { rawLength - columns.fieldBytes }
+
     /// Raw bytes the block would have now.
     var rawLength: Int {
         switch version {
@@ -103,6 +107,8 @@ struct HeadColumns {
     private var tails = ByteWriter()
     private var previousOffset: Int64 = 0
     private var previousTimestamp: Int64 = 0
+    /// Bytes of the tails that are notifications' fields (heads that include them).
+    private(set) var fieldBytes = 0
 
     /// The encoded length of the columns.
     var length: Int {
@@ -110,7 +116,9 @@ struct HeadColumns {
             + lengths.bytes.count + tails.bytes.count
     }
 
-    mutating func add(_ record: StoreRecord, includeFields: Bool, digest: UInt64?) {
+    /// Adds `record`'s head; `bodyLength` stands in for the length of its bytes (a head read back
+    /// from a block, whose record was decoded without them).
+    mutating func add(_ record: StoreRecord, includeFields: Bool, digest: UInt64?, bodyLength: Int? = nil) {
         let recordFlags = RecordCodec.flags(of: record, includeFields: includeFields)
         count += 1
         kinds.u8(record.kind.rawValue)
@@ -119,8 +127,14 @@ struct HeadColumns {
         timestamps.signedVarint(record.timestamp &- previousTimestamp)
         previousOffset = record.offset
         previousTimestamp = record.timestamp
-        if let bytes = record.bytes { lengths.varint(UInt64(bytes.count)) }
+        if let bytes = record.bytes { lengths.varint(UInt64(bodyLength ?? bytes.count)) }
+        let start = tails.bytes.count
         RecordCodec.encodeTail(record, flags: recordFlags, bytes: .omitted, digest: digest, into: &tails)
+        if includeFields, record.kind == .notification {
+            // A notification's tail is its origin, if any, then its fields.
+            let origin = record.origin.map { 4 + $0.topic.utf8.count + 4 + 8 + 8 } ?? 0
+            fieldBytes += tails.bytes.count - start - origin
+        }
     }
 
     func write(into writer: inout ByteWriter) {
@@ -242,6 +256,19 @@ enum BlockCompression {
                 try codec.decompress(heads, into: UnsafeMutableRawBufferPointer(rebasing: out[4...]), dictionary: false)
             },
             needed: needed)
+    }
+
+    /// A version 3 block's heads decoded (`u32 headsLength` and the columns: the block's raw
+    /// bytes up to its bodies) and its bodies' frame as it is, with the bodies' raw length.
+    static func decompressHeads(_ data: UnsafeRawBufferPointer, rawLength: Int, with codec: ZstdCodec) throws(StoreError)
+        -> (heads: [UInt8], bodies: (compressed: [UInt8], rawLength: Int))
+    {
+        let (headsEnd, heads, bodies) = try split(data, rawLength: rawLength)
+        let decoded = try ZstdCodec.written(headsEnd) { (out) throws(StoreError) in
+            out.storeBytes(of: UInt32(headsEnd - 4).littleEndian, toByteOffset: 0, as: UInt32.self)
+            try codec.decompress(heads, into: UnsafeMutableRawBufferPointer(rebasing: out[4...]), dictionary: false)
+        }
+        return (decoded, (Array(bodies), rawLength - headsEnd))
     }
 
     /// Where a version 3 block's heads end in its raw bytes, and its two compressed frames.

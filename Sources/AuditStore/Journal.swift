@@ -14,6 +14,8 @@ import Glibc
 /// verified and recovered; tests write version 2 through ``append(_:hashes:)``.
 final class Journal {
     static let magic = Array("ATJRNL03".utf8)
+    /// Version 4: the pair window's blocks, each compressed once (FORMAT.md §4.2).
+    static let version4Magic = Array("ATJRNL04".utf8)
     /// Version 2: one uncompressed frame per record, its bytes linked by their SHA-256.
     static let version2Magic = Array("ATJRNL02".utf8)
     /// Version 1 linked each frame's bytes as they are (no digest of them in between); such a
@@ -26,9 +28,9 @@ final class Journal {
         var baseOffset: Int64
         var epoch: Int64
         var previousChainHead: [UInt8]
-        /// 1, 2 or 3 (the magic's).
+        /// 1, 2, 3 or 4 (the magic's).
         var version = 3
-        /// Version 3: the zstd dictionary every frame uses (empty: none).
+        /// Versions 3 and 4: the zstd dictionary every frame uses (empty: none).
         var dictionary: [UInt8] = []
     }
 
@@ -84,11 +86,11 @@ final class Journal {
         let longestHeader = 8 + 4 + 4 + 249 + 4 + 8 + 8 + 32
         if bytes.count <= longestHeader && !bytes.contains(where: { $0 != 0 }) { return true }
         let magicPrefix = bytes.prefix(8)
-        guard [magic, version2Magic, version1Magic].contains(where: { magicPrefix.elementsEqual($0.prefix(magicPrefix.count)) })
+        guard [version4Magic, magic, version2Magic, version1Magic].contains(where: { magicPrefix.elementsEqual($0.prefix(magicPrefix.count)) })
         else { return false }
         guard bytes.count >= 12 else { return true }
         let headerLength = bytes.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt32.self))) }
-        let longest = magicPrefix.elementsEqual(magic) ? longestHeader + 4 + maximumDictionary : longestHeader
+        let longest = magicPrefix.elementsEqual(magic) || magicPrefix.elementsEqual(version4Magic) ? longestHeader + 4 + maximumDictionary : longestHeader
         return bytes.count < headerLength && headerLength <= longest
     }
 
@@ -287,7 +289,8 @@ final class Journal {
 
     static func encode(_ header: Header) -> [UInt8] {
         var writer = ByteWriter()
-        writer.raw(header.version >= 3 ? magic : header.version == 2 ? version2Magic : version1Magic)
+        writer.raw(
+            header.version >= 4 ? version4Magic : header.version == 3 ? magic : header.version == 2 ? version2Magic : version1Magic)
         writer.u32(0)
         writer.string(header.topic)
         writer.i32(header.partition)
@@ -303,6 +306,10 @@ final class Journal {
     struct Contents {
         var header: Header
         var records: [StoreRecord]
+        /// Version 4: records of whole entries above the first offset no entry holds. They were
+        /// never committed (a barrier's resume offset stays below them), so recovery drops them
+        /// and Kafka delivers them again; ``records`` ends before them.
+        var aboveResume = 0
         /// File offset of each record's frame.
         var frameOffsets: [Int64]
         /// The end of the last whole, valid frame (the file's length when nothing follows it).
@@ -383,7 +390,8 @@ final class Journal {
         try bytes.withBytes { (buffer) throws(StoreError) -> Contents in
             var reader = ByteReader(buffer)
             let fileMagic = buffer.count >= 12 ? Array(try reader.raw(8)) : []
-            let version = fileMagic == magic ? 3 : fileMagic == version2Magic ? 2 : fileMagic == version1Magic ? 1 : 0
+            let version =
+                fileMagic == version4Magic ? 4 : fileMagic == magic ? 3 : fileMagic == version2Magic ? 2 : fileMagic == version1Magic ? 1 : 0
             guard version > 0 else {
                 throw StoreError(.corrupt, "\(path): not a journal (bad magic or header)")
             }

@@ -122,6 +122,11 @@ extension Journal {
     /// A version 3 frame starts with this magic, so that a reader scanning damaged bytes finds
     /// frames again and bytes a crash cannot have written are told from a frame.
     static let frameMagic = Array("JFR3".utf8)
+    /// A version 4 entry starts with this magic; the rest of its header is a frame's.
+    static let blockEntryMagic = Array("JBK4".utf8)
+
+    /// The magic of each frame (version 3) or entry (version 4) of a journal of `version`.
+    static func entryMagic(version: Int) -> [UInt8] { version >= 4 ? blockEntryMagic : frameMagic }
     /// `"JFR3" | u32 compressedLength | u32 rawLength | u32 recordCount | i64 firstOffset | i64 nextOffset`.
     static let frameHeaderLength = 32
     /// The largest dictionary a version 3 header may carry.
@@ -154,26 +159,83 @@ extension Journal {
         try write(bytes.bytes, link: link)
     }
 
+    /// Appends a block the pair window cut (a version 4 journal, FORMAT.md §4.2): compressed
+    /// once as a version 3 block whose heads carry the records' fields, framed as a version 3
+    /// frame is, its offsets the lowest and the highest next offset of its records, and linked
+    /// to the chain (written, not yet durable).
+    func appendBlock(_ raw: [UInt8], _ meta: SegmentIndex.Block) throws(StoreError) {
+        guard version >= 4, let codec = frameCodec else {
+            throw StoreError(.invalidArgument, "\(file.path): blocks are appended to version 4 journals only")
+        }
+        let compressed = try BlockCompression.compress(raw, version: 3, with: codec)
+        var bytes = ByteWriter(capacity: Self.frameHeaderLength + 32 + compressed.count)
+        bytes.raw(Self.blockEntryMagic)
+        bytes.u32(UInt32(compressed.count))
+        bytes.u32(UInt32(raw.count))
+        bytes.u32(meta.recordCount)
+        bytes.i64(meta.firstOffset)
+        bytes.i64(meta.nextOffset)
+        let link = bytes.bytes.withUnsafeBytes { header in
+            compressed.withUnsafeBytes { HashChain.link(chainHead, header, $0) }
+        }
+        bytes.raw(link)
+        bytes.raw(compressed)
+        try write(bytes.bytes, link: link)
+    }
+
+    /// One frame or entry of a version 3 or 4 journal, as ``forEachEntry(_:)`` reads it.
+    struct Entry {
+        var rawLength: Int
+        var recordCount: UInt32
+        var firstOffset: Int64
+        var nextOffset: Int64
+        /// The compressed bytes after the header and link.
+        var compressed: [UInt8]
+    }
+
+    /// Every frame (version 3) or entry (version 4) of the journal, in the order written. They
+    /// were written (or verified by recovery) by this process; their links are not checked again.
+    func forEachEntry(_ body: (Entry) throws(StoreError) -> Void) throws(StoreError) {
+        guard version >= 3 else { throw StoreError(.invalidArgument, "\(file.path) is not a version 3 or 4 journal") }
+        let magic = Self.entryMagic(version: version)
+        var position = Int64(Self.encode(header).count)
+        while position < length {
+            let head = try file.read(count: Self.frameHeaderLength + 32, at: position)
+            guard head.count == Self.frameHeaderLength + 32, head.starts(with: magic) else {
+                throw StoreError(.corrupt, "\(file.path): no whole frame at \(position)")
+            }
+            let entry = head.withUnsafeBytes { header in
+                Entry(
+                    rawLength: Int(UInt32(littleEndian: header.loadUnaligned(fromByteOffset: 8, as: UInt32.self))),
+                    recordCount: UInt32(littleEndian: header.loadUnaligned(fromByteOffset: 12, as: UInt32.self)),
+                    firstOffset: Int64(littleEndian: header.loadUnaligned(fromByteOffset: 16, as: Int64.self)),
+                    nextOffset: Int64(littleEndian: header.loadUnaligned(fromByteOffset: 24, as: Int64.self)),
+                    compressed: [])
+            }
+            let compressedLength = head.withUnsafeBytes {
+                Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
+            }
+            let start = position + Int64(Self.frameHeaderLength + 32)
+            var whole = entry
+            whole.compressed = try file.read(count: compressedLength, at: start)
+            guard whole.compressed.count == compressedLength else {
+                throw StoreError(.corrupt, "\(file.path): frame at \(position) cut short")
+            }
+            try body(whole)
+            position = start + Int64(compressedLength)
+        }
+    }
+
     /// Every record of a version 3 journal, with its bytes, in offset order, one frame in memory
     /// at a time: what sealing lays into blocks. A notification comes with ``RecordCodec/placeholderFields``
     /// and its fields as spans of the frame (valid during the call only). The frames were written
     /// (or verified by recovery) by this process; their links are not checked again here.
     func forEachFrameRecord(_ body: (StoreRecord, FrameFields?) throws(StoreError) -> Void) throws(StoreError) {
-        guard let codec = frameCodec else { throw StoreError(.invalidArgument, "\(file.path) is not a version 3 journal") }
-        var position = Int64(Self.encode(header).count)
-        while position < length {
-            let head = try file.read(count: Self.frameHeaderLength + 32, at: position)
-            guard head.count == Self.frameHeaderLength + 32, head.starts(with: Self.frameMagic) else {
-                throw StoreError(.corrupt, "\(file.path): no whole frame at \(position)")
+        guard version == 3, let codec = frameCodec else { throw StoreError(.invalidArgument, "\(file.path) is not a version 3 journal") }
+        try forEachEntry { (entry) throws(StoreError) in
+            let raw = try entry.compressed.withBytes { (input) throws(StoreError) in
+                try codec.decompress(input, rawLength: entry.rawLength)
             }
-            let (compressedLength, rawLength) = head.withUnsafeBytes { header in
-                (Int(UInt32(littleEndian: header.loadUnaligned(fromByteOffset: 4, as: UInt32.self))),
-                 Int(UInt32(littleEndian: header.loadUnaligned(fromByteOffset: 8, as: UInt32.self))))
-            }
-            let start = position + Int64(Self.frameHeaderLength + 32)
-            let compressed = try file.read(count: compressedLength, at: start)
-            guard compressed.count == compressedLength else { throw StoreError(.corrupt, "\(file.path): frame at \(position) cut short") }
-            let raw = try compressed.withBytes { (input) throws(StoreError) in try codec.decompress(input, rawLength: rawLength) }
             try raw.withBytes { (frame) throws(StoreError) in
                 var records: [(record: StoreRecord, fields: FieldSpans?)] = []
                 var spans: [UInt64] = []
@@ -199,23 +261,34 @@ extension Journal {
                     }
                 }
             }
-            position = start + Int64(compressedLength)
         }
     }
 
-    /// The frames of a version 3 journal after its header (see ``parse(_:path:)``).
+    /// The frames (version 3) or entries (version 4) of a journal after its header (see
+    /// ``parse(_:path:)``).
+    ///
+    /// A version 4 journal's entries hold their records in the order the pair window placed
+    /// them, so entries follow no offset order, and a record may be missing below a later one
+    /// (it was still waiting when the file ends). Its records are those of the whole entries up
+    /// to the first offset none of them holds; the rest are counted in
+    /// ``Contents/aboveResume``. An offset held twice is damage.
     static func parseFrames(_ buffer: UnsafeRawBufferPointer, header: Header, headerLength: Int) throws(StoreError)
         -> Contents
     {
+        let version = header.version
         let codec = ZstdCodec(level: 1, dictionary: header.dictionary)
         var chain = HashChain.digest(UnsafeRawBufferPointer(rebasing: buffer[0..<headerLength]))
         var records: [StoreRecord] = []
         var offsets: [Int64] = []
+        var seen: Set<Int64> = []
         var next = header.baseOffset
         var position = headerLength
         var failure: (reason: String, torn: Bool)?
         while position < buffer.count {
-            switch compressedFrame(buffer, at: position, chain: chain, expected: next, codec: codec) {
+            switch compressedFrame(
+                buffer, at: position, chain: chain, expected: version >= 4 ? header.baseOffset : next, codec: codec,
+                version: version)
+            {
             case .partial(let why):
                 failure = ("\(why) at \(position)", true)
             case .foreign:
@@ -223,6 +296,10 @@ extension Journal {
             case .invalid(let reason):
                 failure = ("\(reason) at \(position)", false)
             case .valid(let frame, let link, let end):
+                if version >= 4, let twice = frame.first(where: { !seen.insert($0.offset).inserted }) {
+                    failure = ("offset \(twice.offset) held twice at \(position)", false)
+                    break
+                }
                 next = frame.last!.nextOffset
                 chain = link
                 records += frame
@@ -232,17 +309,30 @@ extension Journal {
             }
             break
         }
+        var aboveResume = 0
+        if version >= 4 {
+            // The whole entries' records up to the first offset none holds.
+            let order = records.indices.sorted { records[$0].offset < records[$1].offset }
+            next = header.baseOffset
+            var prefix = 0
+            while prefix < order.count, records[order[prefix]].offset == next {
+                next = records[order[prefix]].nextOffset
+                prefix += 1
+            }
+            aboveResume = order.count - prefix
+            (records, offsets) = (order[..<prefix].map { records[$0] }, order[..<prefix].map { offsets[$0] })
+        }
         var contents = Contents(
-            header: header, records: records, frameOffsets: offsets, validLength: Int64(position),
-            fileLength: Int64(buffer.count), chainHead: chain)
+            header: header, records: records, aboveResume: aboveResume, frameOffsets: offsets,
+            validLength: Int64(position), fileLength: Int64(buffer.count), chainHead: chain)
         guard let failure else { return contents }
         contents.classifyTail(
             buffer, failure: failure.reason, torn: failure.torn, expectedOffset: next,
-            later: laterCompressedFrames(buffer, from: position + 1, expected: next, codec: codec))
+            later: laterCompressedFrames(buffer, from: position + 1, expected: next, codec: codec, version: version))
         return contents
     }
 
-    /// One version 3 frame read at `start`.
+    /// One version 3 frame or version 4 entry read at `start`.
     private enum CompressedFrame {
         /// A proper prefix of a frame: the bytes end before it does (a crash's last write).
         case partial(String)
@@ -255,12 +345,16 @@ extension Journal {
 
     /// Reads the frame at `start`: its link is checked against `chain` when given (taken as it is
     /// otherwise: a frame found by scanning), and its records must run contiguously from
-    /// `expected` (from at least `expected`, with `chain` nil).
+    /// `expected` (from at least `expected`, with `chain` nil). A version 4 entry's records, in
+    /// the order its block holds them, must lie at or after `expected`, the lowest offset and
+    /// the highest next offset among them its header's.
     private static func compressedFrame(
-        _ buffer: UnsafeRawBufferPointer, at start: Int, chain: [UInt8]?, expected: Int64, codec: ZstdCodec
+        _ buffer: UnsafeRawBufferPointer, at start: Int, chain: [UInt8]?, expected: Int64, codec: ZstdCodec,
+        version: Int
     ) -> CompressedFrame {
         let headerAndLink = frameHeaderLength + 32
         let available = buffer.count - start
+        let frameMagic = entryMagic(version: version)
         let magicLength = min(available, frameMagic.count)
         guard UnsafeRawBufferPointer(rebasing: buffer[start..<start + magicLength]).elementsEqual(frameMagic.prefix(magicLength))
         else { return .foreign }
@@ -275,18 +369,28 @@ extension Journal {
         if let chain {
             let header = UnsafeRawBufferPointer(rebasing: buffer[start..<start + frameHeaderLength])
             guard HashChain.link(chain, header, compressed) == stored else { return .invalid("frame hash mismatch") }
-            guard first == expected else { return .invalid("frame offset \(first), expected \(expected)") }
+            guard version >= 4 ? first >= expected : first == expected else {
+                return .invalid("frame offset \(first), expected \(expected)")
+            }
         } else {
             guard first >= expected else { return .invalid("frame offset \(first) before \(expected)") }
         }
         guard count > 0, next > first, rawLength <= 1 << 30,
-            let raw = try? codec.decompress(compressed, rawLength: rawLength)
+            let raw = try? BlockCompression.decompress(compressed, rawLength: rawLength, version: version >= 4 ? 3 : 1, with: codec)
         else { return .invalid("undecodable frame") }
         var records: [StoreRecord] = []
         records.reserveCapacity(count)
         var decoded: Bool
         do throws(StoreError) {
-            try DecodedBlock(raw, version: 1).forEachRecord { records.append($0) }
+            try DecodedBlock(raw, version: version >= 4 ? 3 : 1).forEachRecord { records.append($0) }
+            if version >= 4 {
+                // A block's records, in the order the window placed them.
+                decoded =
+                    records.count == count && records.allSatisfy { $0.offset >= expected }
+                    && records.map(\.offset).min() == first && records.map(\.nextOffset).max() == next
+                guard decoded else { return .invalid("entry records do not decode to its header") }
+                return .valid(records, link: stored, end: end)
+            }
             // Records are grouped by CADF id in the frame; in offset order they are contiguous.
             records.sort { $0.offset < $1.offset }
             var offset = first
@@ -307,9 +411,15 @@ extension Journal {
     /// a candidate decodes and starts at or after `expected`; from it, frames are followed while
     /// each links to the one before. A run counts if a second frame links to it, or if it ends at
     /// the end of the file or before a frame's proper prefix there.
+    ///
+    /// A version 4 journal's entries follow no offset order: every one after the damage holds
+    /// offsets at or after `expected` (those below it are in the entries before), and a run is
+    /// followed by its links alone.
     private static func laterCompressedFrames(
-        _ buffer: UnsafeRawBufferPointer, from: Int, expected: Int64, codec: ZstdCodec
+        _ buffer: UnsafeRawBufferPointer, from: Int, expected: Int64, codec: ZstdCodec, version: Int
     ) -> (count: Int, nextOffset: Int64?) {
+        let frameMagic = entryMagic(version: version)
+        let floor = expected
         var count = 0
         var next = expected
         var position = from
@@ -317,25 +427,28 @@ extension Journal {
             guard buffer[position] == frameMagic[0], buffer[position + 1] == frameMagic[1],
                 buffer[position + 2] == frameMagic[2], buffer[position + 3] == frameMagic[3],
                 case .valid(let first, var link, var end) = compressedFrame(
-                    buffer, at: position, chain: nil, expected: next, codec: codec)
+                    buffer, at: position, chain: nil, expected: version >= 4 ? floor : next, codec: codec, version: version)
             else {
                 position += 1
                 continue
             }
             var run = first.count
-            var runNext = first.last!.nextOffset
+            var runNext = first.map(\.nextOffset).max()!
             var frames = 1
             while case .valid(let records, let nextLink, let nextEnd) = compressedFrame(
-                buffer, at: end, chain: link, expected: runNext, codec: codec)
+                buffer, at: end, chain: link, expected: version >= 4 ? floor : runNext, codec: codec, version: version)
             {
                 run += records.count
-                runNext = records.last!.nextOffset
+                runNext = max(version >= 4 ? runNext : .min, records.map(\.nextOffset).max()!)
                 link = nextLink
                 end = nextEnd
                 frames += 1
             }
             var confirmed = frames > 1 || end == buffer.count
-            if !confirmed, case .partial = compressedFrame(buffer, at: end, chain: nil, expected: runNext, codec: codec) {
+            if !confirmed,
+                case .partial = compressedFrame(
+                    buffer, at: end, chain: nil, expected: version >= 4 ? floor : runNext, codec: codec, version: version)
+            {
                 confirmed = true
             }
             guard confirmed else {
@@ -343,7 +456,7 @@ extension Journal {
                 continue
             }
             count += run
-            next = runNext
+            next = version >= 4 ? max(next, runNext) : runNext
             position = end
         }
         return (count, count > 0 ? next : nil)

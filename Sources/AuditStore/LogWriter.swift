@@ -82,6 +82,12 @@ public final class LogWriter {
     /// Version 3: the records appended since the last frame, compressed into the journal at the
     /// next barrier (or once they reach ``frameLimit``).
     private var pending = PendingFrame()
+    /// Version 4: the pair window and the block being filled; each block it cuts goes to the
+    /// journal, compressed once (FORMAT.md §4.2).
+    private var window: SegmentWriter?
+    /// Version 4: the records recovery kept (those below the first offset the journal's whole
+    /// entries do not hold), sealed in place of the journal's entries.
+    private var recoveredRecords: [StoreRecord]?
     /// Raw bytes of records appended to the active segment (what ``StoreOptions/segmentMaxBytes`` bounds).
     private var activeBytes: Int64 = 0
     private var journalOpenedAt: Int64 = 0
@@ -186,7 +192,19 @@ public final class LogWriter {
             let journal = try activeJournal(base: records[start].offset)
             // Fill the active segment up to its size limit, then roll.
             var end = start
-            if journal.version >= 3 {
+            if journal.version >= 4, let window {
+                while end < records.count && (end == start || activeBytes < options.segmentMaxBytes) {
+                    let record = records[end]
+                    var digest: UInt64?
+                    if case .notification(let fields, let bytes) = record.body, fields.digest == nil {
+                        digest = hashes.isEmpty ? nil : hashes[end]?.digest
+                        if digest == nil { digest = HashChain.contentDigest(bytes) }
+                    }
+                    try window.add(record, digest: digest)
+                    activeBytes += Int64((record.bytes?.count ?? 0) + 256)
+                    end += 1
+                }
+            } else if journal.version >= 3 {
                 while end < records.count && (end == start || activeBytes < options.segmentMaxBytes) {
                     activeBytes += Int64(pending.add(records[end], hash: hashes.isEmpty ? nil : hashes[end]))
                     end += 1
@@ -233,7 +251,7 @@ public final class LogWriter {
     /// Version 3: compresses the records appended since the last frame into a frame of the
     /// journal (written, not yet durable).
     private func writePending() throws(StoreError) {
-        guard !pending.isEmpty, let journal else { return }
+        guard !pending.isEmpty, let journal, journal.version == 3 else { return }
         try journal.appendFrame(&pending)
     }
 
@@ -286,11 +304,12 @@ public final class LogWriter {
         public init(_ writers: [LogWriter], fileSystemThreshold: Int = 8) throws(StoreError) {
             for writer in writers { try writer.checkFence() }
             for writer in writers { try writer.failingClosed(writer.writePending) }
+            for writer in writers { try writer.failingClosed(writer.placeLongWaiting) }
             self.writers = writers
             failures = writers.map(\.failure)
             journals = writers.filter(\.unsynced).compactMap(\.journal?.file)
             wholeFileSystems = journals.count >= fileSystemThreshold
-            offsets = writers.map(\.nextOffset)
+            offsets = writers.map(\.durableNext)
             // A writer that appends before `finish` is unsynced again. A failed flush stops the
             // writers (fail closed): on Linux a second fsync after a failed one may report
             // success without the data, so no later barrier may cover these journals.
@@ -330,6 +349,28 @@ public final class LogWriter {
         }
     }
 
+    /// Version 4: puts the records that waited longer than ``StoreOptions/windowMaxWait`` into
+    /// the journal, so that the resume offset lags by no more than that.
+    private func placeLongWaiting() throws(StoreError) {
+        guard let window, let journal else { return }
+        let length = journal.length
+        try window.placeWaiting(addedBefore: options.clock() - options.windowMaxWait)
+        if journal.length != length { unsynced = true }
+    }
+
+    /// Whether records wait in a version 4 journal's pair window or block being filled: the
+    /// resume offset lags until a barrier finds them waiting longer than
+    /// ``StoreOptions/windowMaxWait``, so an owner calls barriers on such a log as well.
+    public var isWaiting: Bool { window?.lowestWaiting != nil }
+
+    /// What a barrier begun now makes the resume offset: the next offset, or with a version 4
+    /// journal the lowest offset still waiting in the pair window or the block being filled
+    /// (its records are not in the journal yet; those above it that are will be consumed again
+    /// after a crash, FORMAT.md §4.2).
+    private var durableNext: Int64? {
+        window?.lowestWaiting ?? nextOffset
+    }
+
     /// Seals the active segment if it is older than ``StoreOptions/segmentMaxAge``; call it from
     /// a periodic tick so an idle log still rolls.
     public func rollIfDue() throws(StoreError) {
@@ -341,6 +382,8 @@ public final class LogWriter {
     /// for the next writer, which seals it on open).
     public func close() throws(StoreError) {
         guard !closed else { return }
+        // Every record goes into the journal, so the resume offset is the next offset.
+        try failingClosed { () throws(StoreError) in try window?.placeAll() }
         try sync()
         closed = true
         lockFile.unlock()
@@ -359,14 +402,22 @@ public final class LogWriter {
         let header = Journal.Header(
             topic: topic, partition: partition, baseOffset: base, epoch: epoch, previousChainHead: chainHead,
             version: version, dictionary: version >= 3 ? dictionary ?? [] : [])
+        // Version 4's entries are compressed once, as the sealed blocks they become.
         let codec =
             version >= 3
-            ? ZstdCodec(level: options.journalCompressionLevel, dictionary: header.dictionary, context: memory.compression)
+            ? ZstdCodec(
+                level: version >= 4 ? options.compressionLevel : options.journalCompressionLevel,
+                dictionary: header.dictionary, context: memory.compression)
             : nil
         let journal = try Journal.create(
             path: directory + "/" + LogFiles.name(base, LogFiles.journal), directory: directory, header: header,
             codec: codec)
         self.journal = journal
+        if version >= 4 {
+            window = SegmentWriter(
+                journalOf: header, options: options, memory: memory,
+                emit: { (raw, meta) throws(StoreError) in try journal.appendBlock(raw, meta) })
+        }
         if version < 3 {
             segment = try SegmentWriter(
                 path: directory + "/" + LogFiles.name(base, LogFiles.segment) + ".tmp", header: header,
@@ -402,12 +453,31 @@ public final class LogWriter {
     private func sealActive() throws(StoreError) {
         guard let journal else { return }
         try writePending()
+        try window?.placeAll()
         // The journal is durable first: a crash during sealing recovers from it.
         try journal.sync()
         let base = journal.header.baseOffset
         let segment: SegmentWriter
         if let building = self.segment {
             segment = building
+        } else if journal.version >= 4 {
+            let path = directory + "/" + LogFiles.name(base, LogFiles.segment) + ".tmp"
+            if recoveredRecords != nil || (dictionary == nil && options.dictionaryCapacity > 0) {
+                // Recovery keeps only the records below the first offset the entries do not
+                // hold; the log's first segment trains the dictionary: both lay records out again.
+                segment = try SegmentWriter(
+                    path: path, header: journal.header, dictionary: dictionary, options: options, memory: memory,
+                    indexRows: true)
+                var records = recoveredRecords ?? []
+                if recoveredRecords == nil { records = try Journal.parse(try journal.file.readAll(), path: journal.file.path).records }
+                for record in records { try segment.add(record) }
+            } else {
+                // The journal's bodies were compressed with its dictionary, the log's.
+                segment = try SegmentWriter(
+                    path: path, header: journal.header, dictionary: journal.header.dictionary, options: options,
+                    memory: memory, indexRows: true)
+                try segment.copyBlocks(of: journal)
+            }
         } else {
             // Version 3: lay the frames' records into blocks, one frame in memory at a time.
             segment = try SegmentWriter(
@@ -432,6 +502,8 @@ public final class LogWriter {
         try Directory.remove(journal.file.path)
         self.journal = nil
         self.segment = nil
+        window = nil
+        recoveredRecords = nil
     }
 
     /// Brings the directory to a state of sealed segments only (see the type's discussion).
@@ -488,6 +560,7 @@ public final class LogWriter {
                 throw StoreError(.corrupt, "\(path) does not follow the last sealed segment")
             }
             self.journal = journal
+            if journal.version >= 4 { recoveredRecords = records }
             if journal.version < 3 {
                 segment = try SegmentWriter(
                     path: directory + "/" + LogFiles.name(base, LogFiles.segment) + ".tmp", header: journal.header,

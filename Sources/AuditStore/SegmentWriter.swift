@@ -38,7 +38,11 @@ final class SegmentWriter {
         var dictionary: [UInt8]
     }
 
-    private let file: StoreFile
+    /// The segment file; `nil` in journal mode, where cut blocks go to ``emit`` instead.
+    private let file: StoreFile?
+    /// Journal mode (a version 4 journal, FORMAT.md §4.2): receives each block as it is cut,
+    /// its heads carrying the records' fields, to be compressed once into the journal.
+    private let emit: ((_ raw: [UInt8], _ meta: SegmentIndex.Block) throws(StoreError) -> Void)?
     private let options: StoreOptions
     private let memory: WriterMemory
     private let header: Journal.Header
@@ -57,6 +61,8 @@ final class SegmentWriter {
     private var blocks: [SegmentIndex.Block] = []
     private var block: BlockBuilder
     private var blockMeta = SegmentWriter.emptyBlock
+    /// Journal mode: when the first record of the block being filled was added.
+    private var blockFirstAdded: Int64 = .max
     private static let emptyBlock = SegmentIndex.Block(
         fileOffset: 0, compressedLength: 0, rawLength: 0, recordCount: 0, firstOffset: .max,
         nextOffset: .min, minTime: .max, maxTime: .min)
@@ -71,6 +77,8 @@ final class SegmentWriter {
     /// Hash of an initiator.id → absolute window positions of waiting notifications.
     private var sameInitiator: [UInt64: [Int]] = [:]
     private var waiting: [([UInt8], SegmentIndex.Block)] = []
+    /// The blocks were copied from a version 4 journal, each row located as it was indexed.
+    private var copied = false
     private var waitingBytes = 0
 
     /// - Parameters:
@@ -82,6 +90,7 @@ final class SegmentWriter {
         indexRows: Bool = false
     ) throws(StoreError) {
         file = try StoreFile.openForWriting(path, truncate: true)
+        emit = nil
         self.options = options
         self.memory = memory
         self.header = header
@@ -89,6 +98,51 @@ final class SegmentWriter {
         chain = header.previousChainHead
         block = BlockBuilder(version: options.segmentVersion)
         if indexRows { rows = SegmentIndexBuilder(baseOffset: header.baseOffset) }
+    }
+
+    /// Journal mode: records wait in the pair window and are placed into blocks as in a segment,
+    /// but each cut block goes to `emit` with its records' fields in its heads, and nothing is
+    /// written here (``LogWriter`` with a version 4 journal).
+    init(journalOf header: Journal.Header, options: StoreOptions, memory: WriterMemory,
+         emit: @escaping (_ raw: [UInt8], _ meta: SegmentIndex.Block) throws(StoreError) -> Void) {
+        file = nil
+        self.emit = emit
+        self.options = options
+        self.memory = memory
+        self.header = header
+        chain = header.previousChainHead
+        block = BlockBuilder(version: 3, includeFields: true)
+    }
+
+    /// Journal mode: the lowest offset not yet in a block given to `emit` (still waiting in the
+    /// window or in the block being filled), or `nil` when every record added is.
+    var lowestWaiting: Int64? {
+        while windowHead < window.count, window[windowHead] == nil { windowHead += 1 }
+        let waiting = windowHead < window.count ? window[windowHead]!.record.offset : nil
+        let filling = blockMeta.recordCount > 0 ? blockMeta.firstOffset : nil
+        switch (waiting, filling) {
+        case (let w?, let f?): return min(w, f)
+        case (let w?, nil): return w
+        default: return filling
+        }
+    }
+
+    /// Places the waiting records added before `cutoff` (``StoreOptions/clock``), each with its
+    /// partners and initiator as the window places its oldest, and cuts the block being filled if
+    /// its first record came before `cutoff`.
+    func placeWaiting(addedBefore cutoff: Int64) throws(StoreError) {
+        while true {
+            while windowHead < window.count, window[windowHead] == nil { windowHead += 1 }
+            guard windowHead < window.count, window[windowHead]!.added < cutoff else { break }
+            try placeOldest()
+        }
+        if blockMeta.recordCount > 0 && blockFirstAdded < cutoff { try cutBlock() }
+    }
+
+    /// Places every waiting record and cuts the block being filled.
+    func placeAll() throws(StoreError) {
+        while windowHead < window.count { try placeOldest() }
+        try cutBlock()
     }
 
     /// A record waiting in the window, as its block will store it: without its index fields
@@ -101,6 +155,10 @@ final class SegmentWriter {
         /// Hashes of its CADF id and initiator.id (``StringInterner/hash(_:)``).
         var id: UInt64?
         var initiator: UInt64?
+        /// Journal mode: a notification's content digest, for its fields in the block's heads.
+        var digest: UInt64?
+        /// Journal mode: when it was added (``StoreOptions/clock``).
+        var added: Int64 = 0
 
         /// A notification decoded from a journal frame: its fields are `fields`, its own are
         /// placeholders already.
@@ -111,13 +169,15 @@ final class SegmentWriter {
             self.record = record
         }
 
-        init(_ record: StoreRecord) {
+        /// - Parameter keepFields: keep a notification's fields (journal mode: its block's heads
+        ///   carry them).
+        init(_ record: StoreRecord, keepFields: Bool = false) {
             time = SegmentIndex.time(of: record)
             let fields = record.fields
             id = fields.map { StringInterner.hash($0.id) }
             initiator = fields?.initiatorId.map(StringInterner.hash)
             self.record = record
-            if case .notification(_, let bytes) = record.body {
+            if !keepFields, case .notification(_, let bytes) = record.body {
                 self.record.body = .notification(RecordCodec.placeholderFields, bytes: bytes)
             }
         }
@@ -129,9 +189,13 @@ final class SegmentWriter {
     ///
     /// Partners and initiators are found by a 64-bit hash of their string: a collision only
     /// places two unrelated records side by side.
-    func add(_ record: StoreRecord) throws(StoreError) {
+    /// - Parameter digest: journal mode: stands in for a notification's missing content digest.
+    func add(_ record: StoreRecord, digest: UInt64? = nil) throws(StoreError) {
         rows?.add(record, block: 0, position: 0, length: 0)
-        try wait(WindowEntry(record))
+        var entry = WindowEntry(record, keepFields: emit != nil)
+        entry.digest = digest
+        if emit != nil { entry.added = options.clock() }
+        try wait(entry)
     }
 
     /// Adds the next record of the segment, decoded from a journal frame: a notification's
@@ -192,22 +256,27 @@ final class SegmentWriter {
     private func place(_ entry: WindowEntry) throws(StoreError) {
         windowBytes -= entry.weight
         let record = entry.record
-        let (position, length) = block.add(record)
-        locations.append(
-            Location(offset: record.offset, block: UInt32(blocks.count + waiting.count), position: position, length: length))
+        if blockMeta.recordCount == 0 { blockFirstAdded = entry.added }
+        let (position, length) = block.add(record, digest: entry.digest)
+        if emit == nil {
+            locations.append(
+                Location(offset: record.offset, block: UInt32(blocks.count + waiting.count), position: position, length: length))
+        }
         blockMeta.recordCount += 1
         blockMeta.firstOffset = min(blockMeta.firstOffset, record.offset)
         blockMeta.nextOffset = max(blockMeta.nextOffset, record.nextOffset)
         blockMeta.minTime = min(blockMeta.minTime, entry.time)
         blockMeta.maxTime = max(blockMeta.maxTime, entry.time)
-        if block.rawLength >= min(options.blockSize, max(4 << 10, memory.share / 4)) { try cutBlock() }
+        if block.sealedLength >= min(options.blockSize, max(4 << 10, memory.share / 4)) { try cutBlock() }
     }
 
     private func cutBlock() throws(StoreError) {
         guard blockMeta.recordCount > 0 else { return }
         let raw = block.take()
         blockMeta.rawLength = UInt32(raw.count)
-        if codec != nil {
+        if let emit {
+            try emit(raw, blockMeta)
+        } else if codec != nil {
             try writeBlock(raw, blockMeta)
         } else {
             waiting.append((raw, blockMeta))
@@ -263,7 +332,11 @@ final class SegmentWriter {
 
     private func writeBlock(_ raw: [UInt8], _ meta: SegmentIndex.Block) throws(StoreError) {
         guard let codec else { throw StoreError(.invalidArgument, "block before segment header") }
-        let compressed = try BlockCompression.compress(raw, version: block.version, with: codec)
+        try writeCompressed(try BlockCompression.compress(raw, version: block.version, with: codec), meta)
+    }
+
+    /// Writes a compressed block of this segment's version, linked to the chain.
+    private func writeCompressed(_ compressed: [UInt8], _ meta: SegmentIndex.Block) throws(StoreError) {
         var meta = meta
         meta.fileOffset = length
         meta.compressedLength = UInt32(compressed.count)
@@ -282,6 +355,7 @@ final class SegmentWriter {
     }
 
     private func append(_ bytes: [UInt8]) throws(StoreError) {
+        guard let file else { throw StoreError(.invalidArgument, "a journal's blocks are not written to a segment") }
         try file.write(bytes, at: length)
         hasher.update(data: bytes)
         length += Int64(bytes.count)
@@ -292,6 +366,7 @@ final class SegmentWriter {
     /// - Parameter journal: the journal holding exactly the records added, in offset order; not
     ///   read when the records were indexed as they were added.
     func finish(indexPath: String, journal: Journal, signer: SegmentSigner?) throws(StoreError) -> Sealed {
+        guard file != nil else { throw StoreError(.invalidArgument, "a journal's window is not sealed as a segment") }
         while windowHead < window.count { try placeOldest() }
         try cutBlock()
         if codec == nil { try startFile() }
@@ -329,15 +404,90 @@ final class SegmentWriter {
         try append(signature.bytes)
         // Both files must be durable before the manifest names them (the caller's next step):
         // a manifest entry is a promise that the segment and its index can be read back.
-        try file.sync()
+        try file?.sync()
         try indexFile.sync()
         return Sealed(
             index: index, indexBytes: indexBytes, segmentLength: length, chainHead: chain, digest: digest,
             dictionary: dictionary ?? [])
     }
 
+    /// Makes the blocks of a version 4 journal this segment's (FORMAT.md §4.2), compressing no
+    /// body again: each block's bodies frame is copied as it is, and only its heads are decoded,
+    /// indexed (their fields straight from the decoded bytes) and compressed again without the
+    /// fields. Then ``finish(indexPath:journal:signer:)`` writes the index and the trailer.
+    ///
+    /// The segment must have been created with the journal's dictionary and `indexRows`, and be
+    /// given nothing else; the journal's bodies were compressed with that dictionary.
+    func copyBlocks(of journal: Journal) throws(StoreError) {
+        guard journal.version >= 4, block.version >= 3, rows != nil, window.isEmpty, blocks.isEmpty,
+            dictionary == journal.header.dictionary
+        else {
+            throw StoreError(.invalidArgument, "\(journal.file.path): blocks are copied from a version 4 journal into a fresh segment with its dictionary")
+        }
+        if codec == nil { try startFile() }
+        copied = true
+        let headsCodec = ZstdCodec(level: BlockCompression.headsLevel, dictionary: [], context: memory.compression)
+        try journal.forEachEntry { (entry) throws(StoreError) in
+            let (heads, bodies) = try entry.compressed.withBytes { (data) throws(StoreError) in
+                try BlockCompression.decompressHeads(data, rawLength: entry.rawLength, with: headsCodec)
+            }
+            var columns = HeadColumns()
+            var meta = Self.emptyBlock
+            try heads.withBytes { (prefix) throws(StoreError) in
+                guard let decoded = try HeadColumns.read(prefix, rawLength: entry.rawLength) else {
+                    throw StoreError(.corrupt, "\(journal.file.path): an entry's heads do not decode")
+                }
+                var spans: [UInt64] = []
+                for (ordinal, head) in decoded.enumerated() {
+                    var reader = ByteReader(prefix, position: Int(head.tail))
+                    var fields: FieldSpans?
+                    let record = try RecordCodec.decodeTail(
+                        &reader, kind: head.kind, flags: head.flags, offset: head.offset, timestamp: head.timestamp,
+                        bytes: { (_) throws(StoreError) in [] },
+                        fields: { (reader, requestIDs) throws(StoreError) in
+                            fields = try RecordCodec.decodeFieldSpans(&reader, requestIDs: requestIDs, base: 0, into: &spans)
+                            return RecordCodec.placeholderFields
+                        })
+                    let time: Int64
+                    if let fields {
+                        try spans.withUnsafeBufferPointer { (spans) throws(StoreError) in
+                            rows!.add(record, fields: FrameFields(head: fields, frame: prefix, spans: spans))
+                        }
+                        time = SegmentIndex.time(eventTime: fields.eventTime, timestamp: record.timestamp)
+                    } else {
+                        rows!.add(record, block: 0, position: 0, length: 0)
+                        time = SegmentIndex.time(of: record)
+                    }
+                    rows!.locate(row: rows!.count - 1, block: UInt32(blocks.count), position: UInt32(ordinal), length: 0)
+                    columns.add(record, includeFields: false, digest: nil, bodyLength: Int(head.bodyLength))
+                    meta.recordCount += 1
+                    meta.minTime = min(meta.minTime, time)
+                    meta.maxTime = max(meta.maxTime, time)
+                }
+            }
+            meta.firstOffset = entry.firstOffset
+            meta.nextOffset = entry.nextOffset
+            var raw = ByteWriter(capacity: columns.length)
+            columns.write(into: &raw)
+            let compressedHeads = try raw.bytes.withBytes { (columns) throws(StoreError) in
+                try headsCodec.compress(columns, dictionary: false, level: BlockCompression.headsLevel)
+            }
+            meta.rawLength = UInt32(4 + columns.length + bodies.rawLength)
+            var out = ByteWriter(capacity: 8 + compressedHeads.count + bodies.compressed.count)
+            out.u32(UInt32(columns.length))
+            out.u32(UInt32(compressedHeads.count))
+            out.raw(compressedHeads)
+            out.raw(bodies.compressed)
+            try writeCompressed(out.bytes, meta)
+        }
+    }
+
     private func buildIndex(_ journal: Journal) throws(StoreError) -> SegmentIndex {
         locations.sort { $0.offset < $1.offset }
+        if var rows, copied {
+            for block in blocks { rows.addBlock(block) }
+            return rows.finish()
+        }
         if var rows {
             guard rows.count == locations.count else {
                 throw StoreError(.corrupt, "\(journal.file.path): \(rows.count) records indexed, \(locations.count) placed")

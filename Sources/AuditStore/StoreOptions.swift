@@ -54,6 +54,11 @@ public struct StoreOptions: Sendable {
     /// The index format version written (FORMAT.md §6): 3; the tests write 1 (no request ids)
     /// and 2 (fixed-width columns) to check that earlier indexes stay readable.
     var indexVersion = 3
+    /// Version 4 journals: the longest a record waits in the pair window, or in a block being
+    /// filled, before a barrier puts it into the journal, in milliseconds. A barrier's resume
+    /// offset stays below every waiting record, so this bounds how far the committed offset lags
+    /// the consumed one (and what Kafka must still hold to deliver again after a crash).
+    public var windowMaxWait: Int64 = 10_000
     /// The journal format version written (FORMAT.md §4): 3. Version 2 (raw records, the sealed
     /// image built beside them) is still written on request, for the tests of earlier journals and
     /// to compare the two (`bench store --journal-version 2`).

@@ -36,6 +36,9 @@ extension WorkerLoop {
     mutating func makeDurable() async throws {
         lastBarrier = .now
         try await finishFlushing()
+        // A log whose records wait in its pair window (a version 4 journal) needs barriers too:
+        // they put what waited too long into the journal, and its resume offset moves.
+        unsynced.formUnion(logs.filter { $0.value.writer.isWaiting }.keys)
         guard !unsynced.isEmpty else { return }
         let partitions = Array(unsynced.filter { logs[$0] != nil })
         unsynced = []
