@@ -14,7 +14,7 @@ import Glibc
 /// verified and recovered; tests write version 2 through ``append(_:hashes:)``.
 final class Journal {
     static let magic = Array("ATJRNL03".utf8)
-    /// Version 4: the pair window's blocks, each compressed once (FORMAT.md §4.2).
+    /// Version 4: the pair window's blocks, each compressed once (FORMAT.md §4.3).
     static let version4Magic = Array("ATJRNL04".utf8)
     /// Version 2: one uncompressed frame per record, its bytes linked by their SHA-256.
     static let version2Magic = Array("ATJRNL02".utf8)

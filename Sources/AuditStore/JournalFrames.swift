@@ -159,7 +159,7 @@ extension Journal {
         try write(bytes.bytes, link: link)
     }
 
-    /// Appends a block the pair window cut (a version 4 journal, FORMAT.md §4.2): compressed
+    /// Appends a block the pair window cut (a version 4 journal, FORMAT.md §4.3): compressed
     /// once as a version 3 block whose heads carry the records' fields, framed as a version 3
     /// frame is, its offsets the lowest and the highest next offset of its records, and linked
     /// to the chain (written, not yet durable).

@@ -83,7 +83,7 @@ public final class LogWriter {
     /// next barrier (or once they reach ``frameLimit``).
     private var pending = PendingFrame()
     /// Version 4: the pair window and the block being filled; each block it cuts goes to the
-    /// journal, compressed once (FORMAT.md §4.2).
+    /// journal, compressed once (FORMAT.md §4.3).
     private var window: SegmentWriter?
     /// Version 4: the records recovery kept (those below the first offset the journal's whole
     /// entries do not hold), sealed in place of the journal's entries.
@@ -366,7 +366,7 @@ public final class LogWriter {
     /// What a barrier begun now makes the resume offset: the next offset, or with a version 4
     /// journal the lowest offset still waiting in the pair window or the block being filled
     /// (its records are not in the journal yet; those above it that are will be consumed again
-    /// after a crash, FORMAT.md §4.2).
+    /// after a crash, FORMAT.md §4.3).
     private var durableNext: Int64? {
         window?.lowestWaiting ?? nextOffset
     }
@@ -462,9 +462,10 @@ public final class LogWriter {
             segment = building
         } else if journal.version >= 4 {
             let path = directory + "/" + LogFiles.name(base, LogFiles.segment) + ".tmp"
-            if recoveredRecords != nil || (dictionary == nil && options.dictionaryCapacity > 0) {
+            if recoveredRecords != nil || (dictionary == nil && options.dictionaryCapacity > 0) || options.segmentVersion < 3 {
                 // Recovery keeps only the records below the first offset the entries do not
-                // hold; the log's first segment trains the dictionary: both lay records out again.
+                // hold; the log's first segment trains the dictionary; and the tests' segments of
+                // earlier versions have blocks of their own: these lay the records out again.
                 segment = try SegmentWriter(
                     path: path, header: journal.header, dictionary: dictionary, options: options, memory: memory,
                     indexRows: true)

@@ -40,7 +40,7 @@ final class SegmentWriter {
 
     /// The segment file; `nil` in journal mode, where cut blocks go to ``emit`` instead.
     private let file: StoreFile?
-    /// Journal mode (a version 4 journal, FORMAT.md §4.2): receives each block as it is cut,
+    /// Journal mode (a version 4 journal, FORMAT.md §4.3): receives each block as it is cut,
     /// its heads carrying the records' fields, to be compressed once into the journal.
     private let emit: ((_ raw: [UInt8], _ meta: SegmentIndex.Block) throws(StoreError) -> Void)?
     private let options: StoreOptions
@@ -411,7 +411,7 @@ final class SegmentWriter {
             dictionary: dictionary ?? [])
     }
 
-    /// Makes the blocks of a version 4 journal this segment's (FORMAT.md §4.2), compressing no
+    /// Makes the blocks of a version 4 journal this segment's (FORMAT.md §4.3), compressing no
     /// body again: each block's bodies frame is copied as it is, and only its heads are decoded,
     /// indexed (their fields straight from the decoded bytes) and compressed again without the
     /// fields. Then ``finish(indexPath:journal:signer:)`` writes the index and the trailer.

@@ -59,9 +59,11 @@ public struct StoreOptions: Sendable {
     /// offset stays below every waiting record, so this bounds how far the committed offset lags
     /// the consumed one (and what Kafka must still hold to deliver again after a crash).
     public var windowMaxWait: Int64 = 10_000
-    /// The journal format version written (FORMAT.md §4): 3. Version 2 (raw records, the sealed
-    /// image built beside them) is still written on request, for the tests of earlier journals and
-    /// to compare the two (`bench store --journal-version 2`).
+    /// The journal format version written (FORMAT.md §4): 3. Version 4 (the pair window's blocks,
+    /// compressed once, §4.3) is written on request: its resume offset lags by what the window
+    /// holds, and a record is read back only once it has left the window, so it is not yet the
+    /// default. Version 2 (raw records, the sealed image built beside them) is still written for
+    /// the tests of earlier journals; `bench store --journal-version` compares them.
     public var journalVersion = 3
     /// Signs each sealed segment's digest with Ed25519, if set.
     public var signer: SegmentSigner?
