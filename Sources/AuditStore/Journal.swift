@@ -101,6 +101,8 @@ final class Journal {
         var records: [StoreRecord]
         /// Bytes cut from a torn tail (0 when the journal was damaged: nothing is cut then).
         var truncated: Int64
+        /// Version 4: records of whole entries above the resume offset (``Contents/aboveResume``).
+        var dropped = 0
         /// The damage, if the journal was damaged; it was then set aside.
         var damage: Damage?
     }
@@ -145,7 +147,8 @@ final class Journal {
             let journal = Journal(
                 header: contents.header, file: try StoreFile.openForWriting(path, create: false),
                 length: contents.validLength, chainHead: contents.chainHead, codec: codec)
-            return Recovered(journal: journal, records: contents.records, truncated: 0, damage: damage)
+            return Recovered(
+                journal: journal, records: contents.records, truncated: 0, dropped: contents.aboveResume, damage: damage)
         }
         if contents.validLength < contents.fileLength {
             // Cut the torn tail, and make the cut durable before appending after it: a later
@@ -157,7 +160,7 @@ final class Journal {
             header: contents.header, file: file, length: contents.validLength, chainHead: contents.chainHead, codec: codec)
         return Recovered(
             journal: journal, records: contents.records, truncated: contents.fileLength - contents.validLength,
-            damage: nil)
+            dropped: contents.aboveResume, damage: nil)
     }
 
     /// The name recovery gives a damaged journal `journalName` it sets aside: recovery, the

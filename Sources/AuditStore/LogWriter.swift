@@ -44,6 +44,9 @@ public final class LogWriter {
         public var recoveredRecords: Int
         /// Bytes cut from a torn journal tail.
         public var truncatedBytes: Int64
+        /// Version 4: records of whole journal entries above the first offset the entries did not
+        /// hold, dropped: never committed, they are consumed again from Kafka (FORMAT.md §4.3).
+        public var droppedRecords = 0
         /// Damaged journals found and set aside (FORMAT.md §4): not a crash's torn tail but bytes
         /// changed, removed or inserted. Each is an error to report: the log resumes at
         /// ``DamagedJournal/offsets``' lower bound, so those offsets are consumed again from Kafka,
@@ -192,7 +195,8 @@ public final class LogWriter {
             let journal = try activeJournal(base: records[start].offset)
             // Fill the active segment up to its size limit, then roll.
             var end = start
-            if journal.version >= 4, let window {
+            if journal.version >= 4 {
+                guard let window else { throw StoreError(.invalidArgument, "\(directory): a version 4 journal without its window") }
                 while end < records.count && (end == start || activeBytes < options.segmentMaxBytes) {
                     let record = records[end]
                     var digest: UInt64?
@@ -547,6 +551,7 @@ public final class LogWriter {
             }
             let (journal, records) = (recovered.journal, recovered.records)
             recovery.truncatedBytes += recovered.truncated
+            recovery.droppedRecords += recovered.dropped
             if let damage = recovered.damage {
                 recovery.damaged.append(
                     DamagedJournal(

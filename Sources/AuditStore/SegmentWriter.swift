@@ -77,9 +77,9 @@ final class SegmentWriter {
     /// Hash of an initiator.id → absolute window positions of waiting notifications.
     private var sameInitiator: [UInt64: [Int]] = [:]
     private var waiting: [([UInt8], SegmentIndex.Block)] = []
+    private var waitingBytes = 0
     /// The blocks were copied from a version 4 journal, each row located as it was indexed.
     private var copied = false
-    private var waitingBytes = 0
 
     /// - Parameters:
     ///   - dictionary: the log's dictionary; `nil` to train one on this segment's first data.
@@ -448,6 +448,9 @@ final class SegmentWriter {
                             fields = try RecordCodec.decodeFieldSpans(&reader, requestIDs: requestIDs, base: 0, into: &spans)
                             return RecordCodec.placeholderFields
                         })
+                    guard head.kind != .notification || fields != nil else {
+                        throw StoreError(.corrupt, "\(journal.file.path): a notification without its fields at offset \(head.offset)")
+                    }
                     let time: Int64
                     if let fields {
                         try spans.withUnsafeBufferPointer { (spans) throws(StoreError) in

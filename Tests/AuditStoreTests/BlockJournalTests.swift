@@ -45,6 +45,12 @@ import Testing
         let bytes: [UInt8]
         /// Each barrier's journal length and the resume offset it returned.
         let barriers: [(length: Int, resume: Int64)]
+        /// Where each journal entry starts and ends, and its record count, read from the framing
+        /// (FORMAT.md §4.3): after the header, each entry is a 32-byte header (magic, compressed
+        /// length, raw length, record count, offsets), a 32-byte link and the compressed bytes.
+        let entries: [(start: Int, end: Int, records: Int)]
+        /// Records sealed before the journal began.
+        let sealed: Int
     }
 
     /// - Parameter blockSize: small blocks make small entries (a cut at every byte of three
@@ -72,7 +78,18 @@ import Testing
         }
         let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
         #expect(bytes.starts(with: Array("ATJRNL04".utf8)))
-        return Log(directory: directory, records: records.map(normalized), journal: path, bytes: bytes, barriers: barriers)
+        func u32(_ at: Int) -> Int { Int(bytes[at]) | Int(bytes[at + 1]) << 8 | Int(bytes[at + 2]) << 16 | Int(bytes[at + 3]) << 24 }
+        var entries: [(Int, Int, Int)] = []
+        var position = u32(8)
+        while position < bytes.count {
+            #expect(Array(bytes[position..<position + 4]) == Array("JBK4".utf8))
+            entries.append((position, position + 64 + u32(position + 4), u32(position + 12)))
+            position += 64 + u32(position + 4)
+        }
+        #expect(position == bytes.count)
+        return Log(
+            directory: directory, records: records.map(normalized), journal: path, bytes: bytes, barriers: barriers,
+            entries: entries, sealed: 200)
     }
 
     /// A copy of the log's directory whose journal holds `bytes`.
@@ -93,18 +110,26 @@ import Testing
             let before = StoreVerifier(directory: copy.path).verify()
             #expect(before.isValid, "\(what): \(before.findings)")
         }
-        let committed = log.barriers.filter { $0.length <= bytes.count }.map(\.resume).max() ?? log.records[200].offset
+        let committed = log.barriers.filter { $0.length <= bytes.count }.map(\.resume).max() ?? log.records[log.sealed].offset
         let writer = try AuditStore(directory: copy.path, options: options()).openWriter(topic: "t", partition: 0)
         #expect(writer.recovery.damaged.isEmpty, "\(what)")
         let resume = try #require(writer.resumeOffset, "\(what)")
         #expect(resume >= committed, "\(what): resumes at \(resume), below the committed \(committed)")
         let kept = try index(of: resume, in: log.records)
+        // What the whole entries held above the resume offset is dropped, to be delivered again.
+        let held = log.entries.filter { $0.end <= bytes.count }.reduce(0) { $0 + $1.records }
+        #expect(writer.recovery.droppedRecords == held - (kept - log.sealed), "\(what)")
         #expect(firstDifference(try readAll(copy), Array(log.records[..<kept])) == nil, "\(what)")
         try writer.append(Array(log.records[kept...]))
         try writer.close()
-        #expect(firstDifference(try readAll(copy), log.records) == nil, "\(what)")
-        let after = StoreVerifier(directory: copy.path).verify()
-        #expect(after.isValid, "\(what): \(after.findings)")
+        try expectWhole(copy, log.records, what)
+    }
+
+    /// Everything reads back, each record once, and the store verifies.
+    private func expectWhole(_ directory: TemporaryDirectory, _ records: [StoreRecord], _ what: String = "") throws {
+        #expect(firstDifference(try readAll(directory), records.map(normalized)) == nil, "\(what)")
+        let report = StoreVerifier(directory: directory.path).verify()
+        #expect(report.isValid, "\(what): \(report.findings)")
     }
 
     /// Records appended in batches, a barrier after each: every resume offset lags the appended
@@ -129,16 +154,12 @@ import Testing
         #expect(writer.sealedSegments.count >= 2, "the first segment and at least one copied from a version 4 journal")
         try writer.close()
         #expect(writer.resumeOffset == records.last!.nextOffset)
-        #expect(firstDifference(try readAll(directory), records.map(normalized)) == nil)
-        var report = StoreVerifier(directory: directory.path).verify()
-        #expect(report.isValid, "\(report.findings)")
+        try expectWhole(directory, records)
 
         let again = try store.openWriter(topic: "t", partition: 0)
         #expect(again.recovery.recoveredRecords > 0)
         try again.close()
-        #expect(firstDifference(try readAll(directory), records.map(normalized)) == nil)
-        report = StoreVerifier(directory: directory.path).verify()
-        #expect(report.isValid, "\(report.findings)")
+        try expectWhole(directory, records)
     }
 
     /// A record waits in the window no longer than ``StoreOptions/windowMaxWait``: the barrier
@@ -179,9 +200,7 @@ import Testing
         let hashes = records.enumerated().map { i, record in i.isMultiple(of: 3) ? nil : record.bytes.map(ContentHash.init(of:)) }
         try writer.append(records, hashes: hashes)
         try writer.close()
-        #expect(firstDifference(try readAll(directory), records.map(normalized)) == nil)
-        let report = StoreVerifier(directory: directory.path).verify()
-        #expect(report.isValid, "\(report.findings)")
+        try expectWhole(directory, records)
     }
 
     /// Every id lookup finds its record in a segment whose blocks were copied from the journal.
@@ -206,29 +225,19 @@ import Testing
     @Test func aCrashKeepsTheRecordsBelowTheFirstMissingOffset() throws {
         let log = try makeLog()
         #expect(log.barriers.last!.resume < log.records.last!.nextOffset, "records waited in the window at the crash")
+        let above = log.records.filter { $0.offset >= log.barriers.last!.resume }.count
+        #expect(log.entries.reduce(0) { $0 + $1.records } > log.records.count - log.sealed - above, "entries above the resume offset")
         try expectRecovered(log, log.bytes, verifyFirst: true, "the whole journal")
     }
 
     @Test func cutsThroughTheLastThreeEntries() throws {
         let log = try makeLog(batches: 6, blockSize: 1 << 10)
-        // Entry positions, from the framing (FORMAT.md §4.3): after the header, each entry is a
-        // 32-byte header whose second field is its compressed length, a 32-byte link, the bytes.
-        func u32(_ at: Int) -> Int { Int(log.bytes[at]) | Int(log.bytes[at + 1]) << 8 | Int(log.bytes[at + 2]) << 16 | Int(log.bytes[at + 3]) << 24 }
-        var starts: [Int] = []
-        var position = u32(8)
-        while position < log.bytes.count {
-            #expect(Array(log.bytes[position..<position + 4]) == Array("JBK4".utf8))
-            starts.append(position)
-            position += 64 + u32(position + 4)
-        }
-        #expect(position == log.bytes.count && starts.count >= 3)
+        #expect(log.entries.count >= 3)
         // Every byte of each entry's header, link and first and last bytes of its compressed
         // block; between those, where a cut is a partial entry like any other, every 13th byte
         // (a cut costs a recovery, a seal and a verify).
-        let cut = starts.suffix(3)
-        let ends = Array(starts.dropFirst()) + [log.bytes.count]
         var cuts: [Int] = []
-        for (start, end) in zip(cut, ends.suffix(3)) {
+        for (start, end, _) in log.entries.suffix(3) {
             cuts += (start..<end).filter { $0 < start + 80 || $0 >= end - 16 || ($0 - start) % 13 == 0 }
         }
         for cut in cuts {
@@ -268,8 +277,6 @@ import Testing
         }
         #expect(magic == ["ATJRNL04"])
         try writer.close()
-        #expect(firstDifference(try readAll(directory), (old + new).map(normalized)) == nil)
-        let report = StoreVerifier(directory: directory.path).verify()
-        #expect(report.isValid, "\(report.findings)")
+        try expectWhole(directory, old + new)
     }
 }
