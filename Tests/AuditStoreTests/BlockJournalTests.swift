@@ -255,6 +255,37 @@ import Testing
         try expectRecovered(log, log.bytes + [UInt8](repeating: 0, count: 300), verifyFirst: true, "zeros")
     }
 
+    /// A byte changed inside a whole entry, or an entry cut out of the middle, is damage:
+    /// reported by verify and by recovery, the file set aside whole, the log resumed at the
+    /// first offset the entries before the damage do not hold; delivered again from there, the
+    /// log is whole.
+    @Test func damageInsideAWholeEntryIsNotATornTail() throws {
+        let log = try makeLog()
+        let (start, end, _) = log.entries[log.entries.count - 3]
+        var flipped = log.bytes
+        flipped[start + 80] ^= 0x10
+        var cutOut = log.bytes
+        cutOut.removeSubrange(start..<end)
+        let committed = log.barriers.filter { $0.length <= start }.map(\.resume).max() ?? log.records[log.sealed].offset
+        for (bytes, what) in [(flipped, "a flipped byte"), (cutOut, "an entry cut out")] {
+            let copy = try copy(log, journalBytes: bytes)
+            let report = StoreVerifier(directory: copy.path).verify()
+            let finding = report.findings.first { $0.code == .damagedJournal }
+            #expect(finding?.position == Int64(start), "\(what): \(report.findings)")
+            let writer = try AuditStore(directory: copy.path, options: options()).openWriter(topic: "t", partition: 0)
+            let damage = try #require(writer.recovery.damaged.first, "\(what)")
+            #expect(damage.position == Int64(start), "\(what)")
+            let resume = try #require(writer.resumeOffset, "\(what)")
+            #expect(resume >= committed && damage.offsets.lowerBound == resume, "\(what)")
+            #expect(Array(try Data(contentsOf: URL(fileURLWithPath: damage.setAsideAs))) == bytes, "\(what)")
+            let kept = try index(of: resume, in: log.records)
+            #expect(firstDifference(try readAll(copy), Array(log.records[..<kept])) == nil, "\(what)")
+            try writer.append(Array(log.records[kept...]))
+            try writer.close()
+            #expect(firstDifference(try readAll(copy), log.records) == nil, "\(what)")
+        }
+    }
+
     /// A log whose journal is version 3, as an earlier writer left it, is recovered whole, and
     /// the log goes on in version 4.
     @Test func aVersion3JournalIsRecoveredAndTheLogGoesOnInVersion4() throws {
