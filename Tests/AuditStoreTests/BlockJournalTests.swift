@@ -53,8 +53,8 @@ import Testing
         let sealed: Int
     }
 
-    /// - Parameter blockSize: small blocks make small entries (a cut at every byte of three
-    ///   costs a recovery each).
+    /// - Parameter blockSize: small blocks make small entries (each cut through one costs a
+    ///   recovery, a seal and a verify).
     private func makeLog(batches: Int = 12, perBatch: Int = 25, blockSize: Int? = nil, seed: UInt64 = 61) throws -> Log {
         let directory = TemporaryDirectory()
         var options = options()
