@@ -219,13 +219,29 @@ enum BlockCompression {
             let heads = try codec.compress(
                 UnsafeRawBufferPointer(rebasing: buffer[4..<headsEnd]), dictionary: false, level: headsLevel)
             let bodies = try codec.compress(UnsafeRawBufferPointer(rebasing: buffer[headsEnd...]))
-            var out = ByteWriter(capacity: 8 + heads.count + bodies.count)
-            out.u32(UInt32(headsEnd - 4))
-            out.u32(UInt32(heads.count))
-            out.raw(heads)
-            out.raw(bodies)
-            return out.bytes
+            return joined(headsLength: headsEnd - 4, heads: heads, bodies: bodies)
         }
+    }
+
+    /// A version 3 block whose heads are `columns` and whose bodies' frame, compressed already
+    /// (a version 4 journal entry's), is `bodies`: only the heads are compressed here.
+    static func compress(heads columns: HeadColumns, bodies: [UInt8], with codec: ZstdCodec) throws(StoreError) -> [UInt8] {
+        var raw = ByteWriter(capacity: columns.length)
+        columns.write(into: &raw)
+        let heads = try raw.bytes.withBytes { (raw) throws(StoreError) in
+            try codec.compress(raw, dictionary: false, level: headsLevel)
+        }
+        return joined(headsLength: columns.length, heads: heads, bodies: bodies)
+    }
+
+    /// `u32 headsLength | u32 compressedHeadsLength | heads | bodies`, both frames compressed.
+    private static func joined(headsLength: Int, heads: [UInt8], bodies: [UInt8]) -> [UInt8] {
+        var out = ByteWriter(capacity: 8 + heads.count + bodies.count)
+        out.u32(UInt32(headsLength))
+        out.u32(UInt32(heads.count))
+        out.raw(heads)
+        out.raw(bodies)
+        return out.bytes
     }
 
     /// The block's `rawLength` raw bytes.

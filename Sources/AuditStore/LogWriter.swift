@@ -473,8 +473,12 @@ public final class LogWriter {
                 segment = try SegmentWriter(
                     path: path, header: journal.header, dictionary: dictionary, options: options, memory: memory,
                     indexRows: true)
-                var records = recoveredRecords ?? []
-                if recoveredRecords == nil { records = try Journal.parse(try journal.file.readAll(), path: journal.file.path).records }
+                let records: [StoreRecord]
+                if let recoveredRecords {
+                    records = recoveredRecords
+                } else {
+                    records = try Journal.parse(try journal.file.readAll(), path: journal.file.path).records
+                }
                 for record in records { try segment.add(record) }
             } else {
                 // The journal's bodies were compressed with its dictionary, the log's.

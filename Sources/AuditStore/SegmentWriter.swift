@@ -425,11 +425,11 @@ final class SegmentWriter {
             throw StoreError(.invalidArgument, "\(journal.file.path): blocks are copied from a version 4 journal into a fresh segment with its dictionary")
         }
         if codec == nil { try startFile() }
+        guard let codec else { throw StoreError(.invalidArgument, "block before segment header") }
         copied = true
-        let headsCodec = ZstdCodec(level: BlockCompression.headsLevel, dictionary: [], context: memory.compression)
         try journal.forEachEntry { (entry) throws(StoreError) in
             let (heads, bodies) = try entry.compressed.withBytes { (data) throws(StoreError) in
-                try BlockCompression.decompressHeads(data, rawLength: entry.rawLength, with: headsCodec)
+                try BlockCompression.decompressHeads(data, rawLength: entry.rawLength, with: codec)
             }
             var columns = HeadColumns()
             var meta = Self.emptyBlock
@@ -470,18 +470,8 @@ final class SegmentWriter {
             }
             meta.firstOffset = entry.firstOffset
             meta.nextOffset = entry.nextOffset
-            var raw = ByteWriter(capacity: columns.length)
-            columns.write(into: &raw)
-            let compressedHeads = try raw.bytes.withBytes { (columns) throws(StoreError) in
-                try headsCodec.compress(columns, dictionary: false, level: BlockCompression.headsLevel)
-            }
             meta.rawLength = UInt32(4 + columns.length + bodies.rawLength)
-            var out = ByteWriter(capacity: 8 + compressedHeads.count + bodies.compressed.count)
-            out.u32(UInt32(columns.length))
-            out.u32(UInt32(compressedHeads.count))
-            out.raw(compressedHeads)
-            out.raw(bodies.compressed)
-            try writeCompressed(out.bytes, meta)
+            try writeCompressed(try BlockCompression.compress(heads: columns, bodies: bodies.compressed, with: codec), meta)
         }
     }
 
