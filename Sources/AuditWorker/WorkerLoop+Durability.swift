@@ -103,12 +103,14 @@ extension WorkerLoop {
     /// Commits durable offsets. Kafka may refuse during a rebalance; the store, not the
     /// commit, is the resume point, so a refusal only costs a redelivery that is skipped.
     @discardableResult
-    func commit(_ offsets: [TopicPartition: Int64]) async throws -> Bool {
+    mutating func commit(_ offsets: [TopicPartition: Int64], timeout: Duration = Self.commitTimeout) async throws -> Bool {
         guard !offsets.isEmpty else { return true }
         do {
-            try await consumer.commit(offsets, timeout: Self.commitTimeout)
+            try await consumer.commit(offsets, timeout: timeout)
+            coordinatorUnanswered = false
             return true
         } catch {
+            coordinatorUnanswered = error.code == .timedOut
             metrics.commitDeferred.increment()
             logger.info("commit deferred: \(error)")
             return false

@@ -41,6 +41,9 @@ struct WorkerLoop {
     var lastPurge = ContinuousClock.now
     /// False once the broker refused DeleteRecords (librdkafka's mock cluster does).
     var purgeSupported = true
+    /// The last commit went unanswered for its whole timeout: the group coordinator is out of
+    /// reach, and the shutdown does not wait for it in full again (``shutDown()``).
+    var coordinatorUnanswered = false
     /// Records appended since the worker started, by what they became (``Worker/Progress``).
     var appended = Worker.Counts()
     /// Seconds spent in each phase of the loop, for the log line at shutdown.
@@ -334,14 +337,18 @@ struct WorkerLoop {
         // The resume offsets are durable in the store, which is what an assignment resumes from;
         // the commit only tells the group. With the coordinator unreachable it would wait for the
         // session timeout (45 s), longer than a supervisor's stop grace: it gets a few seconds.
-        let committed = try await commit(offsets)
+        // When the last commit went unanswered, the coordinator is most likely still gone: the
+        // stop gets a second for the commit and two for leaving the group, not the full waits,
+        // so that a worker whose broker died stops within a supervisor's grace period.
+        let unreachable = coordinatorUnanswered
+        let committed = try await commit(offsets, timeout: unreachable ? .seconds(1) : Self.commitTimeout)
         // Every stored batch had its forwarded copies acknowledged before it was stored; what
         // is still in flight belongs to a batch given up on a stop, consumed again after restart.
         _ = try? await producer.flush(timeout: .seconds(2))
         do {
             // Leaving the group needs the coordinator too; without it, librdkafka would wait for
             // the session timeout. The group then sees this member leave as after a crash.
-            try await consumer.close(timeout: .seconds(10))
+            try await consumer.close(timeout: unreachable && !committed ? .seconds(2) : .seconds(10))
         } catch {
             logger.warning("left the consumer group without its coordinator: \(error)")
         }
