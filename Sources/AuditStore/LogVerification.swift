@@ -36,6 +36,7 @@ struct LogVerification {
             total.segments += report.segments
             total.records += report.records
             total.tornTailBytes += report.tornTailBytes
+            total.recordsAboveResume += report.recordsAboveResume
             total.heads += report.heads
         }
         let names = Set((try? Directory.list(directory)) ?? [])
@@ -222,6 +223,7 @@ struct LogVerification {
             find(.skippedOffset, name, offset: nextOffset, "journal starts at \(contents.header.baseOffset)")
         }
         report.records += contents.records.count
+        report.recordsAboveResume += contents.aboveResume
         for record in contents.records {
             if case .gap(let to) = record.body { report.brokerGaps.append((topic, partition, record.offset..<to)) }
         }

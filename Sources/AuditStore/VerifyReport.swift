@@ -120,6 +120,11 @@ public struct VerifyReport: Sendable {
     public var records = 0
     /// Bytes of a journal's torn tail (a crash mid-write; the next writer cuts it): not an error.
     public var tornTailBytes: Int64 = 0
+    /// Records of whole version 4 journal entries above their log's resume offset (a lower
+    /// offset still waits in the writer's pair window, FORMAT.md §4.3): durable, but neither
+    /// readable nor in ``records`` yet. Not an error: the writer places them in order, and a
+    /// recovery drops them for Kafka to deliver again, since their offsets were never committed.
+    public var recordsAboveResume = 0
 
     /// The end of one log.
     public struct LogHead: Sendable, Hashable {

@@ -177,7 +177,7 @@ struct VerifyCommand: AsyncParsableCommand {
         }
         if json {
             var object = "{\"valid\": \(report.isValid), \"logs\": \(report.logs), \"segments\": \(report.segments)"
-            object += ", \"records\": \(report.records), \"findings\": ["
+            object += ", \"records\": \(report.records), \"recordsAboveResume\": \(report.recordsAboveResume), \"findings\": ["
             object += report.findings.map { CallFormat.quote($0.description) }.joined(separator: ", ") + "]"
             object += ", \"brokerGaps\": \(report.brokerGaps.count), \"forwarded\": \(report.forwarded)"
             object += ", \"copiesStored\": \(report.copiesStored), \"copiesInFlight\": \(report.copiesInFlight.count), \"heads\": ["
@@ -198,6 +198,10 @@ struct VerifyCommand: AsyncParsableCommand {
             if report.copiesInFlight.count > 10 { print("in flight: \(report.copiesInFlight.count - 10) more") }
             if report.tornTailBytes > 0 {
                 print("torn journal tail: \(report.tornTailBytes) byte(s) (a crash mid-write; the next writer cuts it)")
+            }
+            if report.recordsAboveResume > 0 {
+                print("above a resume offset: \(report.recordsAboveResume) record(s) durable in a journal, placed once the record "
+                    + "before them leaves the writer's window (a crash drops them; Kafka delivers them again)")
             }
             for head in report.heads {
                 print("head \(head.topic)/\(head.partition): next offset \(head.nextOffset.map(String.init) ?? "-"), chain \(head.chainHead)")

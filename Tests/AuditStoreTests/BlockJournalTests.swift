@@ -106,10 +106,8 @@ import Testing
     /// verifies; the records from there, delivered again, make the log whole, each once.
     private func expectRecovered(_ log: Log, _ bytes: [UInt8], verifyFirst: Bool, _ what: String) throws {
         let copy = try copy(log, journalBytes: bytes)
-        if verifyFirst {
-            let before = StoreVerifier(directory: copy.path).verify()
-            #expect(before.isValid, "\(what): \(before.findings)")
-        }
+        let before = verifyFirst ? StoreVerifier(directory: copy.path).verify() : nil
+        if let before { #expect(before.isValid, "\(what): \(before.findings)") }
         let committed = log.barriers.filter { $0.length <= bytes.count }.map(\.resume).max() ?? log.records[log.sealed].offset
         let writer = try AuditStore(directory: copy.path, options: options()).openWriter(topic: "t", partition: 0)
         #expect(writer.recovery.damaged.isEmpty, "\(what)")
@@ -119,6 +117,11 @@ import Testing
         // What the whole entries held above the resume offset is dropped, to be delivered again.
         let held = log.entries.filter { $0.end <= bytes.count }.reduce(0) { $0 + $1.records }
         #expect(writer.recovery.droppedRecords == held - (kept - log.sealed), "\(what)")
+        if let before {
+            // Verify, before the recovery, counted the same records readable and the same above.
+            #expect(before.records == kept, "\(what)")
+            #expect(before.recordsAboveResume == held - (kept - log.sealed), "\(what)")
+        }
         #expect(firstDifference(try readAll(copy), Array(log.records[..<kept])) == nil, "\(what)")
         try writer.append(Array(log.records[kept...]))
         try writer.close()
