@@ -336,10 +336,9 @@ struct WorkerLoop {
         logs = [:]
         // The resume offsets are durable in the store, which is what an assignment resumes from;
         // the commit only tells the group. With the coordinator unreachable it would wait for the
-        // session timeout (45 s), longer than a supervisor's stop grace: it gets a few seconds.
-        // When the last commit went unanswered, the coordinator is most likely still gone: the
-        // stop gets a second for the commit and two for leaving the group, not the full waits,
-        // so that a worker whose broker died stops within a supervisor's grace period.
+        // session timeout (45 s), longer than a supervisor's stop grace: it gets 5 s. When the
+        // last commit went unanswered the coordinator is most likely still gone, and the stop
+        // gives the commit 1 s and leaving the group 2 s instead of 5 and 10.
         let unreachable = coordinatorUnanswered
         let committed = try await commit(offsets, timeout: unreachable ? .seconds(1) : Self.commitTimeout)
         // Every stored batch had its forwarded copies acknowledged before it was stored; what
