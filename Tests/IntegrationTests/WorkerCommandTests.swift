@@ -10,10 +10,20 @@ import FoundationNetworking
 import Testing
 
 /// A child process whose standard error is read line by line as it arrives.
+///
+/// A thread of its own reads standard error to its end, whether or not a test is waiting for a
+/// line: a child that logs more than a pipe holds (64 KiB) while nobody reads would block in
+/// its next write, and a stop under test would then hang.
 final class ChildProcess: @unchecked Sendable {
+    // `@unchecked`: `lines` guards `received`, `ended` and `cursor`.
     let process = Process()
     private let stderr = Pipe()
     private let stdout = Pipe()
+    private let lines = NSCondition()
+    private var received: [String] = []
+    private var ended = false
+    /// The first line the next ``waitForLog(_:)`` looks at.
+    private var cursor = 0
 
     init(_ arguments: [String]) throws {
         process.executableURL = TestEnvironment.auditTrailExecutable
@@ -21,19 +31,72 @@ final class ChildProcess: @unchecked Sendable {
         process.standardError = stderr
         process.standardOutput = stdout
         try process.run()
+        let handle = stderr.fileHandleForReading
+        Thread { [self] in
+            var line: [UInt8] = []
+            while case let chunk = handle.availableData, !chunk.isEmpty {
+                for byte in chunk {
+                    guard byte == UInt8(ascii: "\n") else {
+                        line.append(byte)
+                        continue
+                    }
+                    lines.lock()
+                    received.append(String(decoding: line, as: UTF8.self))
+                    lines.broadcast()
+                    lines.unlock()
+                    line = []
+                }
+            }
+            lines.lock()
+            ended = true
+            lines.broadcast()
+            lines.unlock()
+        }.start()
     }
 
     /// The first line of standard output.
-    func firstOutputLine() async -> String { await Self.readLine(stdout.fileHandleForReading) { _ in true } ?? "" }
-
-    /// Reads standard error until a line satisfies `predicate` (nil at end of file).
-    func waitForLog(_ predicate: @escaping @Sendable (String) -> Bool) async -> String? {
-        await Self.readLine(stderr.fileHandleForReading, predicate)
+    func firstOutputLine() async -> String {
+        let handle = stdout.fileHandleForReading
+        return await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                var line: [UInt8] = []
+                while let byte = handle.readData(ofLength: 1).first, byte != UInt8(ascii: "\n") { line.append(byte) }
+                continuation.resume(returning: String(decoding: line, as: UTF8.self))
+            }
+        }
     }
 
-    /// What is left of standard error, read to its end (after the process exited).
+    /// Reads standard error on from the last line a call returned, until a line satisfies
+    /// `predicate` (nil at end of file).
+    func waitForLog(_ predicate: @escaping @Sendable (String) -> Bool) async -> String? {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(returning: self.nextLine(where: predicate))
+            }
+        }
+    }
+
+    private func nextLine(where predicate: (String) -> Bool) -> String? {
+        lines.lock()
+        defer { lines.unlock() }
+        while true {
+            while cursor < received.count {
+                cursor += 1
+                if predicate(received[cursor - 1]) { return received[cursor - 1] }
+            }
+            if ended { return nil }
+            lines.wait()
+        }
+    }
+
+    /// What is left of standard error after the last line ``waitForLog(_:)`` returned, once the
+    /// process closed it (call after it exited).
     func remainingLog() -> String {
-        String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        lines.lock()
+        defer { lines.unlock() }
+        while !ended { lines.wait() }
+        defer { cursor = received.count }
+        return received[cursor...].joined(separator: "\n")
     }
 
     /// Waits for the process to end; its exit status.
@@ -42,25 +105,6 @@ final class ChildProcess: @unchecked Sendable {
             DispatchQueue.global().async {
                 self.process.waitUntilExit()
                 continuation.resume(returning: self.process.terminationStatus)
-            }
-        }
-    }
-
-    private static func readLine(_ handle: FileHandle, _ predicate: @escaping @Sendable (String) -> Bool) async -> String? {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                var line: [UInt8] = []
-                while true {
-                    let chunk = handle.readData(ofLength: 1)
-                    guard let byte = chunk.first else { return continuation.resume(returning: nil) }
-                    if byte == UInt8(ascii: "\n") {
-                        let text = String(decoding: line, as: UTF8.self)
-                        if predicate(text) { return continuation.resume(returning: text) }
-                        line = []
-                    } else {
-                        line.append(byte)
-                    }
-                }
             }
         }
     }
