@@ -128,6 +128,8 @@ struct WorkerBench: AsyncParsableCommand {
         let measureKcat = !kcat.isEmpty && FileManager.default.isExecutableFile(atPath: kcat)
         var kcatRates: [Double] = []
         var workerRates: [Double] = []
+        /// Each worker run's CPU per notification, its own and the bench process's.
+        var workerCPU: [CPUShare?] = []
         for round in 1...max(1, rounds) {
             if measureKcat { kcatRates.append(try kcatToFile(topic: topic, count: count, bytes: bytes, bootstrap: bootstrap)) }
             let group = round == 1 ? "bench-\(topic)" : "bench-\(topic)-\(round)"
@@ -137,6 +139,12 @@ struct WorkerBench: AsyncParsableCommand {
                 "worker end to end, \(keyed ? "keyed" : "unkeyed, by-id hop included") (decode, validate, correlate, store, fsync, commit)",
                 count: count, unit: "notifications", bytes: bytes, run.elapsed))
             print(String(format: "  worker peak RSS %.0f MiB", Double(run.peakRSS) / 1_048_576))
+            let cpu = run.cpu.map { CPUShare(own: $0.worker / Double(count), broker: $0.bench / Double(count)) }
+            workerCPU.append(cpu)
+            if let cpu {
+                print(String(format: "  CPU per notification: worker %.1f µs, this bench process (the embedded broker) %.1f µs",
+                             cpu.own * 1e6, cpu.broker * 1e6))
+            }
             if !run.phases.isEmpty {
                 // From the partitions' assignment to the end of the run, as the rate is.
                 let order = ["poll", "decode", "plan", "forward", "append", "barrier", "rebalance"]
@@ -147,6 +155,14 @@ struct WorkerBench: AsyncParsableCommand {
         if let kcatRate = kcatRates.max(), let rate = workerRates.max() {
             let of = rounds > 1 ? String(format: " (best of %d each)", rounds) : ""
             print(String(format: "end-to-end ratio worker / kcat, %@%@: %.2fx (goal >= %.1fx)", keyed ? "keyed" : "unkeyed", of, rate / kcatRate, goal))
+            // The broker runs on the same cores: the CPU both take per notification bounds the
+            // rate, however well the worker's phases overlap.
+            let cores = ProcessInfo.processInfo.activeProcessorCount
+            if let cpu = workerCPU.compactMap({ $0 }).min(by: { $0.own + $0.broker < $1.own + $1.broker }), cpu.own + cpu.broker > 0 {
+                let bound = Double(cores) / (cpu.own + cpu.broker)
+                print(String(format: "  CPU bound: the worker's %.1f µs and the broker's %.1f µs per notification on %d cores allow at most %.0f notifications/s, %.2fx the best kcat",
+                             cpu.own * 1e6, cpu.broker * 1e6, cores, bound, bound / kcatRate))
+            }
         }
     }
 
@@ -227,9 +243,16 @@ struct WorkerBench: AsyncParsableCommand {
         process.arguments = ["-C", "-b", bootstrap, "-t", topic, "-e", "-q", "-o", "beginning"]
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: file))
         let start = ContinuousClock.now
+        let (children, bench) = (waitedChildrenCPUTime(), processCPUTime(getpid()))
         try process.run()
         process.waitUntilExit()
-        return reportRate("kcat -C -e > file (same topic)", count: count, unit: "notifications", bytes: bytes, start.duration(to: .now))
+        let elapsed = start.duration(to: .now)
+        let rate = reportRate("kcat -C -e > file (same topic)", count: count, unit: "notifications", bytes: bytes, elapsed)
+        if let bench, let benchNow = processCPUTime(getpid()) {
+            print(String(format: "  CPU per notification: kcat %.1f µs, this bench process (the embedded broker) %.1f µs",
+                         (waitedChildrenCPUTime() - children) / Double(count) * 1e6, (benchNow - bench) / Double(count) * 1e6))
+        }
+        return rate
     }
 
     /// Runs `executable worker` on `topic` until its log says everything is stored; the time
@@ -266,12 +289,13 @@ struct WorkerBench: AsyncParsableCommand {
                 while let newline = unread.firstIndex(of: UInt8(ascii: "\n")) {
                     let line = String(decoding: unread[..<newline], as: UTF8.self)
                     unread.removeSubrange(...newline)
-                    if line.contains("partitions assigned") { state.assigned() }
+                    if line.contains("partitions assigned") { state.assigned(cpu: Self.cpuSample(worker: pid)) }
                     if line.contains(" error ") && line.contains("] lost ") { state.lost(line) }
                     if let range = line.range(of: "audit.stored_total=") {
                         let stored = Int(line[range.upperBound...].prefix { $0.isNumber }) ?? 0
                         progress.update(stored)
-                        state.stored(stored, peak: Self.peakRSS(of: pid), done: stored >= count)
+                        let done = stored >= count
+                        state.stored(stored, peak: Self.peakRSS(of: pid), done: done, cpu: done ? Self.cpuSample(worker: pid) : nil)
                     }
                 }
             }
@@ -304,8 +328,12 @@ struct WorkerBench: AsyncParsableCommand {
             throw ValidationError(
                 "the store does not hold the run's \(count) notifications (stored \(statistics.notifications) + \(statistics.duplicates) repeats, lost \(account.lost), in flight \(account.inFlight.count)): no rate is printed")
         }
+        var cpu: CPUSample?
+        if let start = result.cpuAtAssignment, let end = result.cpuAtDone {
+            cpu = CPUSample(worker: end.worker - start.worker, bench: end.bench - start.bench)
+        }
         return WorkerRun(
-            elapsed: assigned.duration(to: done), peakRSS: result.peak, phases: phases, drain: drain,
+            elapsed: assigned.duration(to: done), peakRSS: result.peak, cpu: cpu, phases: phases, drain: drain,
             uploadedSegments: Int(counters["audit_archive_uploaded_segments_total"] ?? 0),
             uploadedBytes: Int(counters["audit_archive_uploaded_bytes_total"] ?? 0), sealedBytes: Self.sealedBytes(data))
     }
@@ -314,6 +342,8 @@ struct WorkerBench: AsyncParsableCommand {
     struct WorkerRun {
         var elapsed: Duration
         var peakRSS: Int
+        /// CPU seconds over `elapsed`, of the worker and of this process (where the broker runs).
+        var cpu: CPUSample?
         var phases: [String: Double]
         /// From SIGTERM to the exit (with an object store: sealing and uploading what was left).
         var drain: Duration
@@ -362,6 +392,13 @@ struct WorkerBench: AsyncParsableCommand {
         return phases
     }
 
+    /// The CPU seconds the worker `pid` and this process have consumed so far; `nil` when the
+    /// worker is gone.
+    private static func cpuSample(worker pid: Int32) -> CPUSample? {
+        guard let worker = processCPUTime(pid), let bench = processCPUTime(getpid()) else { return nil }
+        return CPUSample(worker: worker, bench: bench)
+    }
+
     /// The process's peak resident set (VmHWM), in bytes.
     private static func peakRSS(of pid: Int32) -> Int {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
@@ -370,11 +407,25 @@ struct WorkerBench: AsyncParsableCommand {
     }
 }
 
+/// CPU seconds of a worker process and of the bench process (the embedded broker's threads).
+struct CPUSample: Sendable {
+    var worker: Double
+    var bench: Double
+}
+
+/// CPU seconds per notification: a process's own, and the broker's over the same run.
+struct CPUShare {
+    var own: Double
+    var broker: Double
+}
+
 /// What the bench has read from a worker's log lines, shared by the reading thread and the bench.
 private final class WorkerProgress: Sendable {
     struct State {
         var assigned: ContinuousClock.Instant?
         var done: ContinuousClock.Instant?
+        var cpuAtAssignment: CPUSample?
+        var cpuAtDone: CPUSample?
         var stored = 0
         var peak = 0
         /// The worker's first log line reporting a loss (DESIGN §6.8), if any.
@@ -388,7 +439,14 @@ private final class WorkerProgress: Sendable {
     var storedCount: Int { state.withLock { $0.stored } }
     var result: State { state.withLock { $0 } }
 
-    func assigned() { state.withLock { if $0.assigned == nil { $0.assigned = .now } } }
+    func assigned(cpu: CPUSample?) {
+        state.withLock {
+            if $0.assigned == nil {
+                $0.assigned = .now
+                $0.cpuAtAssignment = cpu
+            }
+        }
+    }
 
     /// A loss ends the run: no rate is printed for it.
     func lost(_ line: String) {
@@ -398,11 +456,14 @@ private final class WorkerProgress: Sendable {
         }
     }
 
-    func stored(_ stored: Int, peak: Int, done: Bool) {
+    func stored(_ stored: Int, peak: Int, done: Bool, cpu: CPUSample? = nil) {
         state.withLock {
             $0.stored = max($0.stored, stored)
             $0.peak = max($0.peak, peak)
-            if done && $0.done == nil { $0.done = .now }
+            if done && $0.done == nil {
+                $0.done = .now
+                $0.cpuAtDone = cpu
+            }
         }
     }
 }
