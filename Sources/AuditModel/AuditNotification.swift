@@ -101,15 +101,51 @@ public struct AuditNotification: Sendable {
     /// Request-to-response latency: `reporterTime − eventTime`, in nanoseconds (responses only).
     public var latencyNanoseconds: Int64? { reporterTime.map { eventTime.nanoseconds(to: $0) } }
 
+    /// A text field of a notification, for ``withText(_:_:)``.
+    package enum TextField: Sendable {
+        case id, action, initiatorID, initiatorName, initiatorProjectID, targetID, targetTypeURI, reasonCode
+        case requestPath, publisherID, messageID, requestID, globalRequestID
+    }
+
+    /// Calls `body` with the UTF-8 of `field` as its property gives it (unescaped), or `nil` when
+    /// absent, without building a `String`: for a store that keeps the fields as bytes.
+    package func withText<R>(_ field: TextField, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+        let ref = switch field {
+        case .id: fields.id
+        case .action: fields.action
+        case .initiatorID: fields.initiatorID
+        case .initiatorName: fields.initiatorName
+        case .initiatorProjectID: fields.initiatorProjectID
+        case .targetID: fields.targetID
+        case .targetTypeURI: fields.targetTypeURI
+        case .reasonCode: fields.reasonCode
+        case .requestPath: fields.requestPath
+        case .publisherID: fields.publisherID
+        case .messageID: fields.messageID
+        case .requestID: fields.requestID
+        case .globalRequestID: fields.globalRequestID
+        }
+        guard ref.isPresent, Int(ref.start) + Int(ref.length) <= storage.count else { return body(nil) }
+        return storage.withUnsafeBytes { raw in
+            let slice = UnsafeRawBufferPointer(rebasing: raw[Int(ref.start)..<Int(ref.start + ref.length)])
+            guard ref.escaped else { return body(slice) }
+            return Self.unescaped(slice).withUnsafeBytes { body($0) }
+        }
+    }
+
+    /// The bytes of a JSON string's escaped content, unescaped.
+    private static func unescaped(_ slice: UnsafeRawBufferPointer) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: slice.count) { buffer, count in
+            count = buffer.baseAddress.map { JSONUnescaper.unescape(slice, into: UnsafeMutableRawPointer($0)) } ?? 0
+        }
+    }
+
     private func text(_ ref: TextRef) -> String? {
         guard ref.isPresent, Int(ref.start) + Int(ref.length) <= storage.count else { return nil }
         return storage.withUnsafeBytes { raw in
             let slice = UnsafeRawBufferPointer(rebasing: raw[Int(ref.start)..<Int(ref.start + ref.length)])
             guard ref.escaped else { return String(decoding: slice, as: UTF8.self) }
-            let bytes = [UInt8](unsafeUninitializedCapacity: slice.count) { buffer, count in
-                count = buffer.baseAddress.map { JSONUnescaper.unescape(slice, into: UnsafeMutableRawPointer($0)) } ?? 0
-            }
-            return String(decoding: bytes, as: UTF8.self)
+            return String(decoding: Self.unescaped(slice), as: UTF8.self)
         }
     }
 }

@@ -61,11 +61,10 @@ struct PendingFrame {
             var initiator = i
             var id = i
             if case .notification(let fields, _) = entry.record.body {
-                let idHash = StringInterner.hash(fields.id)
+                let idHash = fields.withField(0) { $0.map(StringInterner.hash) } ?? 0
                 id = firstOfID[idHash, default: i]
                 firstOfID[idHash] = id
-                if let value = fields.initiatorId {
-                    let initiatorHash = StringInterner.hash(value)
+                if let initiatorHash = fields.withField(1, { $0.map(StringInterner.hash) }) {
                     initiator = firstOfInitiator[initiatorHash, default: i]
                     firstOfInitiator[initiatorHash] = initiator
                 }

@@ -96,12 +96,7 @@ enum RecordCodec {
         writer.u8(fields.eventType.rawValue)
         writer.i64(fields.eventTime ?? .min)
         writer.u64(digest ?? 0)
-        writer.string(fields.id)
-        for i in 0..<NotificationFields.stringFieldCount { writer.optionalString(fields.stringField(i)) }
-        if fields.requestIDsRecorded {
-            writer.optionalString(fields.requestId)
-            writer.optionalString(fields.globalRequestId)
-        }
+        fields.withEncodedText(requestIDs: fields.requestIDsRecorded) { writer.raw($0) }
     }
 
     /// The length of the detached bytes of `encoded`, a record encoded with `detachBytes`:
@@ -210,16 +205,12 @@ enum RecordCodec {
         }
         let eventTime = try reader.i64()
         let digest = try reader.u64()
+        // The strings stay encoded, as the journal holds them: one copy, no `String` per field.
+        let text = try NotificationFields.Text.read(
+            &reader, fields: 1 + NotificationFields.stringFieldCount + (requestIDs ? 2 : 0))
         var fields = NotificationFields(
-            id: try reader.string(), eventType: eventType, eventTime: eventTime == .min ? nil : eventTime,
-            digest: digest)
-        for i in 0..<NotificationFields.stringFieldCount { fields.setStringField(i, try reader.optionalString()) }
-        if requestIDs {
-            fields.requestId = try reader.optionalString()
-            fields.globalRequestId = try reader.optionalString()
-        } else {
-            fields.requestIDsRecorded = false
-        }
+            eventType: eventType, eventTime: eventTime == .min ? nil : eventTime, digest: digest, text: text)
+        fields.requestIDsRecorded = requestIDs
         return fields
     }
 

@@ -155,10 +155,15 @@ struct SegmentIndexBuilder {
         addRow(record, block: block, position: position, length: length, eventTime: fields?.eventTime ?? .min)
         index.eventTypes.append(fields?.eventType.rawValue ?? 0)
         index.digests.append(fields.map { $0.digest ?? HashChain.contentDigest(record.bytes ?? []) } ?? 0)
-        index.ids.codes.append(fields.map { interners[0].code($0.id) } ?? 0)
         index.requestIDsRecorded.append(fields?.requestIDsRecorded == true ? 1 : 0)
-        for i in 0..<NotificationFields.indexedStringFieldCount {
-            index.fields[i].codes.append(fields?.stringField(i).map { interners[i + 1].code($0) } ?? 0)
+        // Interned from the encoded bytes: a value already in the table costs no `String`.
+        for number in 0..<NotificationFields.Text.fieldCount {
+            let code = fields?.withField(number) { $0.map { interners[number].code(utf8: $0) } } ?? nil
+            if number == 0 {
+                index.ids.codes.append(code ?? 0)
+            } else {
+                index.fields[number - 1].codes.append(code ?? 0)
+            }
         }
     }
 

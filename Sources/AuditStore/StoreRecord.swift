@@ -124,7 +124,12 @@ public struct Origin: Sendable, Hashable {
 
 /// The fields of a notification that the index answers queries with.
 ///
-/// Plain values, filled by the caller (the worker's decoder); absent fields are `nil`.
+/// Plain values, filled by the caller (the worker's decoder); absent fields are `nil`. The
+/// string fields are kept as one array of bytes in the journal's encoding of them (FORMAT.md
+/// §3: the CADF id as a `string`, then ``indexedStringFieldCount`` `optionalString`s in stored
+/// order): one allocation and one copy per notification on the append path instead of a
+/// `String` per field built and encoded back, and what the journal reads back it keeps the
+/// same way. A property builds its `String` when read.
 public struct NotificationFields: Sendable, Hashable {
     /// Request or response half.
     public enum EventType: UInt8, Sendable, Hashable, CaseIterable {
@@ -134,38 +139,10 @@ public struct NotificationFields: Sendable, Hashable {
         case response = 2
     }
 
-    /// The CADF event id (`payload.id`), shared by both halves.
-    public var id: String
     /// Which half this is.
     public var eventType: EventType
     /// CADF `eventTime` in microseconds since the epoch, if it parsed.
     public var eventTime: Int64?
-    /// `initiator.id`
-    public var initiatorId: String?
-    /// `initiator.name`
-    public var initiatorName: String?
-    /// `initiator.project_id`
-    public var projectId: String?
-    /// CADF `action` (e.g. `read/list`).
-    public var action: String?
-    /// CADF `outcome`.
-    public var outcome: String?
-    /// `reason.reasonCode` (the HTTP status on responses).
-    public var reasonCode: String?
-    /// `target.id`
-    public var targetId: String?
-    /// `target.typeURI`
-    public var targetTypeURI: String?
-    /// oslo `publisher_id`.
-    public var publisher: String?
-    /// CADF `requestPath`.
-    public var requestPath: String?
-    /// oslo `message_id`.
-    public var messageId: String?
-    /// `initiator.request_id` (keystonemiddleware; else the oslo context's `request_id`).
-    public var requestId: String?
-    /// `initiator.global_request_id` (else the oslo context's): one id across services.
-    public var globalRequestId: String?
     /// Whether ``requestId`` and ``globalRequestId`` were recorded: `false` for a record written
     /// before they were (a journal record without flags bit 3, a row of an index of version 1,
     /// FORMAT.md §3, §6). Its ids are then unknown, not absent: a reader that filters on them
@@ -174,6 +151,8 @@ public struct NotificationFields: Sendable, Hashable {
     /// A 64-bit content digest for duplicate detection; `nil` lets the store compute the first
     /// 8 bytes (big-endian) of the SHA-256 of the stored bytes.
     public var digest: UInt64?
+    /// The CADF id and the string fields, encoded (``Text``).
+    private(set) var text: Text
 
     /// Creates the fields of a notification.
     public init(
@@ -183,23 +162,95 @@ public struct NotificationFields: Sendable, Hashable {
         publisher: String? = nil, requestPath: String? = nil, messageId: String? = nil, requestId: String? = nil,
         globalRequestId: String? = nil, digest: UInt64? = nil
     ) {
-        self.id = id
+        var text = Text()
+        for value in [
+            id, initiatorId, initiatorName, projectId, action, outcome, reasonCode, targetId, targetTypeURI, publisher,
+            requestPath, messageId, requestId, globalRequestId,
+        ] {
+            text.append(value)
+        }
+        self.init(eventType: eventType, eventTime: eventTime, digest: digest, text: text)
+    }
+
+    /// Creates the fields of a notification from its strings already encoded
+    /// (``Text/isComplete``).
+    package init(eventType: EventType, eventTime: Int64?, digest: UInt64?, text: Text) {
+        precondition(text.isComplete, "\(text.count) of \(Text.fieldCount) fields")
         self.eventType = eventType
         self.eventTime = eventTime
-        self.initiatorId = initiatorId
-        self.initiatorName = initiatorName
-        self.projectId = projectId
-        self.action = action
-        self.outcome = outcome
-        self.reasonCode = reasonCode
-        self.targetId = targetId
-        self.targetTypeURI = targetTypeURI
-        self.publisher = publisher
-        self.requestPath = requestPath
-        self.messageId = messageId
-        self.requestId = requestId
-        self.globalRequestId = globalRequestId
         self.digest = digest
+        self.text = text
+    }
+
+    /// The CADF event id (`payload.id`), shared by both halves.
+    public var id: String {
+        get { withField(0) { $0.map { String(decoding: $0, as: UTF8.self) } } ?? "" }
+        set { setField(0, newValue) }
+    }
+    /// `initiator.id`
+    public var initiatorId: String? {
+        get { stringField(0) }
+        set { setStringField(0, newValue) }
+    }
+    /// `initiator.name`
+    public var initiatorName: String? {
+        get { stringField(1) }
+        set { setStringField(1, newValue) }
+    }
+    /// `initiator.project_id`
+    public var projectId: String? {
+        get { stringField(2) }
+        set { setStringField(2, newValue) }
+    }
+    /// CADF `action` (e.g. `read/list`).
+    public var action: String? {
+        get { stringField(3) }
+        set { setStringField(3, newValue) }
+    }
+    /// CADF `outcome`.
+    public var outcome: String? {
+        get { stringField(4) }
+        set { setStringField(4, newValue) }
+    }
+    /// `reason.reasonCode` (the HTTP status on responses).
+    public var reasonCode: String? {
+        get { stringField(5) }
+        set { setStringField(5, newValue) }
+    }
+    /// `target.id`
+    public var targetId: String? {
+        get { stringField(6) }
+        set { setStringField(6, newValue) }
+    }
+    /// `target.typeURI`
+    public var targetTypeURI: String? {
+        get { stringField(7) }
+        set { setStringField(7, newValue) }
+    }
+    /// oslo `publisher_id`.
+    public var publisher: String? {
+        get { stringField(8) }
+        set { setStringField(8, newValue) }
+    }
+    /// CADF `requestPath`.
+    public var requestPath: String? {
+        get { stringField(9) }
+        set { setStringField(9, newValue) }
+    }
+    /// oslo `message_id`.
+    public var messageId: String? {
+        get { stringField(10) }
+        set { setStringField(10, newValue) }
+    }
+    /// `initiator.request_id` (keystonemiddleware; else the oslo context's `request_id`).
+    public var requestId: String? {
+        get { stringField(11) }
+        set { setStringField(11, newValue) }
+    }
+    /// `initiator.global_request_id` (else the oslo context's): one id across services.
+    public var globalRequestId: String? {
+        get { stringField(12) }
+        set { setStringField(12, newValue) }
     }
 
     /// The digest the store records when ``digest`` is `nil`: the first 8 bytes of the SHA-256
@@ -215,42 +266,127 @@ public struct NotificationFields: Sendable, Hashable {
     /// and globalRequestId.
     static let indexedStringFieldCount = 13
 
-    /// String field `number` in the stored order (a switch: key paths cost too much per record).
+    /// String field `number` in the stored order.
     func stringField(_ number: Int) -> String? {
-        switch number {
-        case 0: initiatorId
-        case 1: initiatorName
-        case 2: projectId
-        case 3: action
-        case 4: outcome
-        case 5: reasonCode
-        case 6: targetId
-        case 7: targetTypeURI
-        case 8: publisher
-        case 9: requestPath
-        case 10: messageId
-        case 11: requestId
-        default: globalRequestId
-        }
+        withField(number + 1) { $0.map { String(decoding: $0, as: UTF8.self) } }
     }
 
     /// Sets string field `number` in the stored order.
-    mutating func setStringField(_ number: Int, _ value: String?) {
-        switch number {
-        case 0: initiatorId = value
-        case 1: initiatorName = value
-        case 2: projectId = value
-        case 3: action = value
-        case 4: outcome = value
-        case 5: reasonCode = value
-        case 6: targetId = value
-        case 7: targetTypeURI = value
-        case 8: publisher = value
-        case 9: requestPath = value
-        case 10: messageId = value
-        case 11: requestId = value
-        default: globalRequestId = value
+    mutating func setStringField(_ number: Int, _ value: String?) { setField(number + 1, value) }
+
+    /// Calls `body` with the UTF-8 of field `number`, or `nil` when it is absent: 0 the CADF id,
+    /// then string field `number - 1` (as ``FrameFields/field(_:)`` numbers them).
+    func withField<R>(_ number: Int, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+        text.bytes.withUnsafeBytes { body(Text.field(number, in: $0)) }
+    }
+
+    /// Sets field `number` (as ``withField(_:_:)`` numbers them).
+    private mutating func setField(_ number: Int, _ value: String?) {
+        var rebuilt = Text()
+        text.bytes.withUnsafeBytes { buffer in
+            for i in 0..<Text.fieldCount {
+                if i == number {
+                    rebuilt.append(value)
+                } else {
+                    rebuilt.append(Text.field(i, in: buffer))
+                }
+            }
         }
+        text = rebuilt
+    }
+
+    /// The encoded strings as the journal writes them: all of them, or without the last two
+    /// (the request ids) for a record that does not record them.
+    func withEncodedText<R>(requestIDs: Bool, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        text.bytes.withUnsafeBytes { buffer in
+            guard !requestIDs else { return body(buffer) }
+            return body(UnsafeRawBufferPointer(rebasing: buffer[..<Text.end(ofFields: Text.fieldCount - 2, in: buffer)]))
+        }
+    }
+
+    /// A notification's CADF id and string fields in the journal's encoding (FORMAT.md §3):
+    /// each a `u32` length (`0xFFFF_FFFF` when absent) and its UTF-8, in stored order.
+    package struct Text: Sendable, Hashable {
+        /// The CADF id and the ``NotificationFields/indexedStringFieldCount`` string fields.
+        package static let fieldCount = NotificationFields.indexedStringFieldCount + 1
+        /// The encoded fields.
+        private(set) var bytes: [UInt8] = []
+        /// Fields appended so far.
+        private(set) var count = 0
+
+        /// An empty text; `capacity` bytes reserved.
+        package init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
+
+        /// Whether every field was appended.
+        package var isComplete: Bool { count == Self.fieldCount }
+
+        /// Appends the next field: `value`'s UTF-8, or absent.
+        package mutating func append(_ value: UnsafeRawBufferPointer?) {
+            precondition(count < Self.fieldCount, "a field too many")
+            count += 1
+            guard let value else {
+                withUnsafeBytes(of: UInt32.max.littleEndian) { bytes.append(contentsOf: $0) }
+                return
+            }
+            withUnsafeBytes(of: UInt32(value.count).littleEndian) { bytes.append(contentsOf: $0) }
+            bytes.append(contentsOf: value)
+        }
+
+        /// Appends the next field: `value`, or absent.
+        package mutating func append(_ value: String?) {
+            guard var value else { return append(nil as UnsafeRawBufferPointer?) }
+            value.withUTF8 { append(UnsafeRawBufferPointer($0)) }
+        }
+
+        /// Reads the encoded fields from `reader`: `fields` of them (the first must be present),
+        /// the rest absent. Throws ``StoreError/Code/corrupt`` if they run past its end.
+        static func read(_ reader: inout ByteReader, fields: Int) throws(StoreError) -> Text {
+            let start = reader.position
+            for i in 0..<fields {
+                let length = try reader.u32()
+                if length == .max && i > 0 { continue }
+                _ = try reader.raw(Int(length))
+            }
+            var text = Text(capacity: reader.position - start + 4 * (fieldCount - fields))
+            text.bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: reader.buffer[start..<reader.position]))
+            text.count = fields
+            while text.count < fieldCount { text.append(nil as UnsafeRawBufferPointer?) }
+            return text
+        }
+
+        /// Field `number` (0: the CADF id) of the complete encoded fields `buffer`.
+        static func field(_ number: Int, in buffer: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+            var at = end(ofFields: number, in: buffer)
+            let length = buffer.loadUnaligned(fromByteOffset: at, as: UInt32.self).littleEndian
+            guard length != .max else { return nil }
+            at += 4
+            return UnsafeRawBufferPointer(rebasing: buffer[at..<at + Int(length)])
+        }
+
+        /// Where field `number` starts in the complete encoded fields `buffer`: the end of the
+        /// `number` before it.
+        static func end(ofFields number: Int, in buffer: UnsafeRawBufferPointer) -> Int {
+            var at = 0
+            for _ in 0..<number {
+                let length = buffer.loadUnaligned(fromByteOffset: at, as: UInt32.self).littleEndian
+                at += 4 + (length == .max ? 0 : Int(length))
+            }
+            return at
+        }
+    }
+}
+
+extension NotificationFields: CustomDebugStringConvertible {
+    /// Every field by name, as its property gives it (the encoded strings would show as bytes).
+    public var debugDescription: String {
+        let names = [
+            "initiatorId", "initiatorName", "projectId", "action", "outcome", "reasonCode", "targetId", "targetTypeURI",
+            "publisher", "requestPath", "messageId", "requestId", "globalRequestId",
+        ]
+        let strings = names.enumerated().map { i, name in "\(name): \(stringField(i).map { "\"\($0)\"" } ?? "nil")" }
+        return "NotificationFields(id: \"\(id)\", eventType: \(eventType), eventTime: \(eventTime.map(String.init) ?? "nil"), "
+            + strings.joined(separator: ", ")
+            + ", requestIDsRecorded: \(requestIDsRecorded), digest: \(digest.map(String.init) ?? "nil"))"
     }
 }
 
