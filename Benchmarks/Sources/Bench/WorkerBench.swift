@@ -128,7 +128,7 @@ struct WorkerBench: AsyncParsableCommand {
         let measureKcat = !kcat.isEmpty && FileManager.default.isExecutableFile(atPath: kcat)
         var kcatRates: [Double] = []
         var workerRates: [Double] = []
-        /// Each worker run's CPU per notification, its own and the bench process's.
+        // Each worker run's CPU per notification, its own and the bench process's.
         var workerCPU: [CPUShare?] = []
         for round in 1...max(1, rounds) {
             if measureKcat { kcatRates.append(try kcatToFile(topic: topic, count: count, bytes: bytes, bootstrap: bootstrap)) }
