@@ -4,7 +4,7 @@
 /// Appends little-endian integers, length-prefixed strings and raw bytes to a byte array.
 ///
 /// All multi-byte integers of the on-disk format are little-endian (FORMAT.md §1).
-struct ByteWriter {
+struct ByteWriter: Hashable {
     var bytes: [UInt8]
 
     init(capacity: Int = 0) {

@@ -157,12 +157,17 @@ struct SegmentIndexBuilder {
         index.digests.append(fields.map { $0.digest ?? HashChain.contentDigest(record.bytes ?? []) } ?? 0)
         index.requestIDsRecorded.append(fields?.requestIDsRecorded == true ? 1 : 0)
         // Interned from the encoded bytes: a value already in the table costs no `String`.
-        for number in 0..<NotificationFields.Text.fieldCount {
-            let code = fields?.withField(number) { $0.map { interners[number].code(utf8: $0) } } ?? nil
+        guard let fields else {
+            index.ids.codes.append(0)
+            for i in index.fields.indices { index.fields[i].codes.append(0) }
+            return
+        }
+        fields.forEachField { number, bytes in
+            let code = bytes.map { interners[number].code(utf8: $0) } ?? 0
             if number == 0 {
-                index.ids.codes.append(code ?? 0)
+                index.ids.codes.append(code)
             } else {
-                index.fields[number - 1].codes.append(code ?? 0)
+                index.fields[number - 1].codes.append(code)
             }
         }
     }

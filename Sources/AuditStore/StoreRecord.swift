@@ -280,16 +280,20 @@ public struct NotificationFields: Sendable, Hashable {
         text.bytes.withUnsafeBytes { body(Text.field(number, in: $0)) }
     }
 
+    /// Calls `body` with each field's number (as ``withField(_:_:)`` numbers them) and UTF-8, or
+    /// `nil` when absent, in one pass over the encoding.
+    func forEachField(_ body: (_ number: Int, UnsafeRawBufferPointer?) -> Void) {
+        text.bytes.withUnsafeBytes { Text.forEachField(in: $0, body) }
+    }
+
     /// Sets field `number` (as ``withField(_:_:)`` numbers them).
     private mutating func setField(_ number: Int, _ value: String?) {
         var rebuilt = Text()
-        text.bytes.withUnsafeBytes { buffer in
-            for i in 0..<Text.fieldCount {
-                if i == number {
-                    rebuilt.append(value)
-                } else {
-                    rebuilt.append(Text.field(i, in: buffer))
-                }
+        forEachField { i, bytes in
+            if i == number {
+                rebuilt.append(value)
+            } else {
+                rebuilt.append(bytes)
             }
         }
         text = rebuilt
@@ -309,33 +313,36 @@ public struct NotificationFields: Sendable, Hashable {
     package struct Text: Sendable, Hashable {
         /// The CADF id and the ``NotificationFields/indexedStringFieldCount`` string fields.
         package static let fieldCount = NotificationFields.indexedStringFieldCount + 1
-        /// The encoded fields.
-        private(set) var bytes: [UInt8] = []
+        /// The encoded fields, written as ``ByteWriter/blob(_:)`` and
+        /// ``ByteWriter/optionalString(_:)`` write them.
+        private var writer: ByteWriter
         /// Fields appended so far.
         private(set) var count = 0
 
         /// An empty text; `capacity` bytes reserved.
-        package init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
+        package init(capacity: Int = 0) { writer = ByteWriter(capacity: capacity) }
+
+        /// The encoded fields.
+        var bytes: [UInt8] { writer.bytes }
 
         /// Whether every field was appended.
         package var isComplete: Bool { count == Self.fieldCount }
 
         /// Appends the next field: `value`'s UTF-8, or absent.
         package mutating func append(_ value: UnsafeRawBufferPointer?) {
-            precondition(count < Self.fieldCount, "a field too many")
-            count += 1
-            guard let value else {
-                withUnsafeBytes(of: UInt32.max.littleEndian) { bytes.append(contentsOf: $0) }
-                return
-            }
-            withUnsafeBytes(of: UInt32(value.count).littleEndian) { bytes.append(contentsOf: $0) }
-            bytes.append(contentsOf: value)
+            countField()
+            if let value { writer.blob(value) } else { writer.u32(.max) }
         }
 
         /// Appends the next field: `value`, or absent.
         package mutating func append(_ value: String?) {
-            guard var value else { return append(nil as UnsafeRawBufferPointer?) }
-            value.withUTF8 { append(UnsafeRawBufferPointer($0)) }
+            countField()
+            writer.optionalString(value)
+        }
+
+        private mutating func countField() {
+            precondition(count < Self.fieldCount, "a field too many")
+            count += 1
         }
 
         /// Reads the encoded fields from `reader`: `fields` of them (the first must be present),
@@ -348,7 +355,7 @@ public struct NotificationFields: Sendable, Hashable {
                 _ = try reader.raw(Int(length))
             }
             var text = Text(capacity: reader.position - start + 4 * (fieldCount - fields))
-            text.bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: reader.buffer[start..<reader.position]))
+            text.writer.raw(UnsafeRawBufferPointer(rebasing: reader.buffer[start..<reader.position]))
             text.count = fields
             while text.count < fieldCount { text.append(nil as UnsafeRawBufferPointer?) }
             return text
@@ -361,6 +368,21 @@ public struct NotificationFields: Sendable, Hashable {
             guard length != .max else { return nil }
             at += 4
             return UnsafeRawBufferPointer(rebasing: buffer[at..<at + Int(length)])
+        }
+
+        /// Calls `body` with each field of the complete encoded fields `buffer`, in one pass.
+        static func forEachField(in buffer: UnsafeRawBufferPointer, _ body: (_ number: Int, UnsafeRawBufferPointer?) -> Void) {
+            var at = 0
+            for number in 0..<fieldCount {
+                let length = buffer.loadUnaligned(fromByteOffset: at, as: UInt32.self).littleEndian
+                at += 4
+                guard length != .max else {
+                    body(number, nil)
+                    continue
+                }
+                body(number, UnsafeRawBufferPointer(rebasing: buffer[at..<at + Int(length)]))
+                at += Int(length)
+            }
         }
 
         /// Where field `number` starts in the complete encoded fields `buffer`: the end of the
