@@ -63,11 +63,10 @@ struct WorkerLoop {
         store = try AuditStore(directory: configuration.dataDirectory, options: configuration.storeOptions)
         var consumerConfiguration = configuration.kafka
         consumerConfiguration.set("group.id", configuration.group)
-        // The prefetch must hold more than a second of work: librdkafka 2.0 (Debian 12's) stops
-        // fetching *every* partition for a whole second once the consumer queue reaches
-        // `queued.max.messages.kbytes` (newer releases make that `fetch.queue.backoff.ms`).
-        // With 16 MiB the worker waited in poll 60 % of the time and stored half as fast
-        // (`bench worker`); 64 MiB is librdkafka's own default.
+        // librdkafka 2.0 (Debian 12's) stops fetching once the consumer queue reaches
+        // `queued.max.messages.kbytes`, until its broker thread next wakes: the consumer wakes it
+        // when the queue has drained to half (`FetchWaker`), and the other half must cover the
+        // fetch that refills it. 64 MiB is librdkafka's own default.
         if consumerConfiguration["queued.max.messages.kbytes"] == nil {
             consumerConfiguration.set("queued.max.messages.kbytes", "65536")
         }
@@ -101,7 +100,8 @@ struct WorkerLoop {
                     ? configuration.idleTick : min(configuration.idleTick, configuration.syncInterval)
                 var phase = ContinuousClock.now
                 let batch = try await consumer.poll(maxMessages: configuration.batchSize, timeout: wait)
-                addTime("poll", since: phase)
+                addTime("wait", batch.waited)
+                addTime("poll", phase.duration(to: .now) - batch.waited)
                 for error in batch.errors { try handle(error) }
                 if !batch.messages.isEmpty { try await process(batch.messages, until: stop) }
                 // A batch's copies travel while the next batch is polled and decoded; anything
@@ -308,7 +308,10 @@ struct WorkerLoop {
 
     /// Adds the time since `start` to a phase of the loop (``WorkerMetrics/phaseNames``).
     mutating func addTime(_ phase: String, since start: ContinuousClock.Instant) {
-        let duration = start.duration(to: .now)
+        addTime(phase, start.duration(to: .now))
+    }
+
+    mutating func addTime(_ phase: String, _ duration: Duration) {
         metrics.addTime(phase, duration)
         phaseSeconds[phase, default: 0] += duration.inSeconds
     }
@@ -362,6 +365,9 @@ struct WorkerLoop {
         let phases = phaseSeconds.sorted { $0.key < $1.key }
         logger.info(
             "worker stopped cleanly",
-            metadata: ["audit.loop_seconds": "\(phases.map { "\($0.key)=\((($0.value * 100).rounded() / 100))" }.joined(separator: " "))"])
+            metadata: [
+                "audit.loop_seconds": "\(phases.map { "\($0.key)=\((($0.value * 100).rounded() / 100))" }.joined(separator: " "))",
+                "kafka.fetch_wakes": "\(consumer.fetchWakes)",
+            ])
     }
 }

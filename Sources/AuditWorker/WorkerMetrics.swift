@@ -44,8 +44,10 @@ public final class WorkerMetrics: Sendable {
     private let phases: [String: FloatingPointCounter]
     private let labelled = Mutex<[String: AnyObject]>([:])
 
-    /// The loop's phases, in the order ``WorkerLoop`` runs them (`audit_worker_seconds_total{phase}`).
-    static let phaseNames = ["poll", "decode", "plan", "forward", "append", "barrier", "rebalance"]
+    /// The loop's phases, in the order ``WorkerLoop`` runs them (`audit_worker_seconds_total{phase}`):
+    /// `wait` is the part of a poll spent waiting for librdkafka with its queue empty, `poll` the
+    /// part spent taking messages out of it.
+    static let phaseNames = ["wait", "poll", "decode", "plan", "forward", "append", "barrier", "rebalance"]
 
     /// Metrics recorded through `factory` (by default the process-wide `MetricsSystem`'s).
     public init(factory: any MetricsFactory = MetricsSystem.factory) {

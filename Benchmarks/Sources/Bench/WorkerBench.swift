@@ -147,7 +147,7 @@ struct WorkerBench: AsyncParsableCommand {
             }
             if !run.phases.isEmpty {
                 // From the partitions' assignment to the end of the run, as the rate is.
-                let order = ["poll", "decode", "plan", "forward", "append", "barrier", "rebalance"]
+                let order = ["wait", "poll", "decode", "plan", "forward", "append", "barrier", "rebalance"]
                 let shown = order.filter { run.phases[$0] != nil } + run.phases.keys.filter { !order.contains($0) }.sorted()
                 print("  worker loop, seconds by phase: " + shown.map { "\($0) " + String(format: "%.2f", run.phases[$0]!) }.joined(separator: ", "))
             }

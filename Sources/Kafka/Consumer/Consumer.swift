@@ -38,6 +38,9 @@ public final class Consumer {
     /// destroyed (see `joinedWithoutAssignment`).
     private var insideJoinWindow = false
     private var topicNames: [OpaquePointer: String] = [:]
+    private let fetchWaker: FetchWaker
+    /// The most messages the queue held since the fetchers were last woken (``FetchWaker``).
+    private var queuedPeak = 0
 
     /// Creates a consumer. It joins a group only after ``subscribe(_:)``.
     ///
@@ -56,6 +59,7 @@ public final class Consumer {
             rd_kafka_conf_set_error_cb(conf, consumerErrorCallback)
         }
         self.messageBuffer = .allocate(capacity: Self.bufferCapacity)
+        self.fetchWaker = FetchWaker(handle: handle)
         rd_kafka_poll_set_consumer(handle.pointer)
         self.queue = rd_kafka_queue_get_consumer(handle.pointer)
         rd_kafka_queue_cb_event_enable(queue, wakeupCallback, Unmanaged.passUnretained(wakeup).toOpaque())
@@ -82,6 +86,7 @@ public final class Consumer {
                 "a consumer that joined its group but was never assigned is left undestroyed: librdkafka before 2.3.0 aborts on destroying it (librdkafka #4312)"
             )
         }
+        fetchWaker.finish()
         // Stop callbacks before the signal they point to can go away, then free the queue;
         // the handle is destroyed after (KafkaHandle.deinit), closing the group session if needed.
         rd_kafka_queue_cb_event_enable(queue, nil, nil)
@@ -133,11 +138,25 @@ public final class Consumer {
             // A wake-up can be spurious (an event this drain already took): wait again until
             // something arrives or the deadline passes.
             await wakeup.wait(timeout: deadline - now)
+            batch.waited += now.duration(to: .now)
         }
     }
 
+    /// Wakes librdkafka's fetchers sent so far (``FetchWaker``).
+    public var fetchWakes: Int { fetchWaker.wakes }
+
     private func drain(into batch: inout ConsumerBatch, maxMessages: Int) {
-        defer { batch.errors += context.takeErrors() }
+        defer {
+            batch.errors += context.takeErrors()
+            // Once the queue has fallen to half of what it held, fetchers librdkafka stopped at
+            // its mark are woken, so the other half is processed while they fetch.
+            let queued = Int(rd_kafka_queue_length(queue))
+            queuedPeak = max(queuedPeak, queued)
+            if queuedPeak >= FetchWaker.worthwhilePeak && queued <= queuedPeak / 2 {
+                fetchWaker.wake()
+                queuedPeak = queued
+            }
+        }
         while batch.messages.count < maxMessages {
             let want = min(Self.bufferCapacity, maxMessages - batch.messages.count)
             let count = rd_kafka_consume_batch_queue(queue, 0, messageBuffer, want)

@@ -39,6 +39,9 @@ public struct ConsumerBatch: Sendable {
     /// Errors reported by librdkafka: client-wide ones (topic nil) and per-partition ones such
     /// as `OFFSET_OUT_OF_RANGE` or `_AUTO_OFFSET_RESET`.
     public var errors: [ConsumerError] = []
+    /// How long the poll that returned this batch waited for librdkafka with nothing to take:
+    /// the rest of its time was spent taking messages out of librdkafka's queue.
+    public var waited: Duration = .zero
 
     /// Nothing arrived before the timeout.
     public var isEmpty: Bool { messages.isEmpty && rebalance == nil && errors.isEmpty }
