@@ -27,7 +27,7 @@ struct FetchWakeTests {
             try await producer.flush()
 
             var configuration = KafkaConfiguration(bootstrapServers: bootstrap)
-            configuration.set("queued.max.messages.kbytes", "1024")  // about 1,000 of these 16 MB
+            configuration.set("queued.max.messages.kbytes", "1024")  // about 1,000 of the 16,000 messages
             let consumer = try Consumer(configuration: configuration)
             try consumer.assign(Dictionary(uniqueKeysWithValues: (0..<partitions).map { (TopicPartition(topic, $0), Offset.beginning) }))
             var next = [Int64](repeating: 0, count: Int(partitions))

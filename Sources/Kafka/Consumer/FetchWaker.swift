@@ -28,9 +28,9 @@ final class FetchWaker: Sendable {
     private let inFlight = Atomic<Bool>(false)
     private let sent = Atomic<Int>(0)
 
-    /// A queue that never held this many messages since the last wake was not stopped at a mark
-    /// (even `queued.max.messages.kbytes`' minimum, 1 MiB, holds hundreds of notifications):
-    /// waking for it would cost a request per batch and gain nothing.
+    /// A queue that never held this many messages since the last wake was most likely not stopped
+    /// at a mark (a prefetch of even 1 MiB holds hundreds of notifications): waking for it would
+    /// cost a request per batch and gain nothing.
     static let worthwhilePeak = 64
 
     init(handle: KafkaHandle) {
