@@ -82,7 +82,7 @@ struct BatchPlanning: Sendable {
 
     private func plan(_ share: inout Share, _ messages: [KafkaMessage], _ prepared: [Prepared?]) {
         let tp = share.topicPartition
-        var next = share.log.writer.nextOffset
+        var next = share.log.nextToPlan
         share.planned.reserveCapacity(share.messages.count)
         for i in share.messages {
             let message = messages[i]
@@ -100,6 +100,7 @@ struct BatchPlanning: Sendable {
                 plan(message, prepared[i], log: share.log, deadLetters: &share.deadLetters, counts: &share.counts))
             next = message.offset + 1
         }
+        share.log.nextToPlan = next
     }
 
     /// How a worker's log treats `message`'s notification: stored in a by-id log, forwarded

@@ -37,6 +37,10 @@ final class PartitionLog {
 
     let topicPartition: TopicPartition
     let writer: LogWriter
+    /// The offset after the last message planned for this log (nil before the first): ahead of
+    /// the writer's `nextOffset` while a planned share waits for its forwarded copies, so that
+    /// the next batch is planned before that share is appended (``WorkerLoop/process(_:until:)``).
+    var nextToPlan: Int64?
     private(set) var halves: [Key: Halves] = [:]
     /// Microseconds since the Unix epoch at which `lastSeen` counts from.
     private let epoch: Int64
@@ -44,6 +48,7 @@ final class PartitionLog {
     init(topicPartition: TopicPartition, writer: LogWriter, now: Int64) {
         self.topicPartition = topicPartition
         self.writer = writer
+        nextToPlan = writer.nextOffset
         epoch = now
     }
 

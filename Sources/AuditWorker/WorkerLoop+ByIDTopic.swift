@@ -71,33 +71,45 @@ extension WorkerLoop {
         return true
     }
 
-    /// Waits until the forwarded copies and dead letters queued so far are acknowledged, for as
-    /// long as the broker is away (its copies never time out: `message.timeout.ms=0`), but
-    /// returns `false` as soon as `stop` holds. A copy that fails for good throws.
+    /// Waits until the copies a batch sent (`forwarding`'s forwarded notifications and dead
+    /// letters) are acknowledged, for as long as the broker is away (its copies never time out:
+    /// `message.timeout.ms=0`), and returns each forwarded copy's position by the share's
+    /// partition and the item's index; returns nil as soon as `stop` holds. A copy that fails for
+    /// good throws. Copies sent since, by the next batch, are not waited for.
     ///
     /// A share of a batch that sends copies cannot be stored before they are acknowledged (its
     /// markers record where they went), so an outage of any length is ridden out here, warning
     /// every ``deliveryWarningInterval``; the store, not Kafka, is where the partitions resume.
-    func delivered(until stop: () -> Bool) async throws -> Bool {
-        let before = producer.summary.failed
+    func delivered(_ forwarding: Forwarding, until stop: () -> Bool) async throws -> [TopicPartition: [Int: DeliveryReport]]? {
         let start = ContinuousClock.now
         var warned = start
-        while true {
-            do {
-                let summary = try await producer.flush(timeout: .seconds(1))
-                if summary.failed > before {
-                    throw WorkerError("\(summary.failed - before) forwarded notification(s) were not delivered: \(summary.recentFailures.last.map { "\($0)" } ?? "")")
-                }
-                if warned != start { logger.notice("forwarded copies acknowledged after \(start.duration(to: .now).components.seconds) s") }
-                return true
-            } catch let error as KafkaError where error.code == .timedOut {
-                if stop() { return false }
-                if warned.duration(to: .now) >= Self.deliveryWarningInterval {
-                    warned = .now
-                    logger.warning("forwarded copies not acknowledged for \(start.duration(to: .now).components.seconds) s: waiting for the broker (\(error))")
+        while !(await producer.waitForDeliveries(forwarding.allTickets, timeout: .seconds(1))) {
+            if stop() { return nil }
+            if warned.duration(to: .now) >= Self.deliveryWarningInterval {
+                warned = .now
+                logger.warning(
+                    "forwarded copies not acknowledged for \(start.duration(to: .now).components.seconds) s: waiting for the broker (\(producer.inFlight) message(s) in flight)")
+            }
+        }
+        if warned != start { logger.notice("forwarded copies acknowledged after \(start.duration(to: .now).components.seconds) s") }
+        var reports: [TopicPartition: [Int: DeliveryReport]] = [:]
+        var failures: [KafkaError] = []
+        for (tp, byItem) in forwarding.tickets {
+            for (i, ticket) in byItem {
+                switch producer.takeDelivery(ticket) {
+                case .success(let report)?: reports[tp, default: [:]][i] = report
+                case .failure(let error)?: failures.append(error)
+                case nil: failures.append(KafkaError(.delivery, "no delivery report for a copy forwarded from \(tp)"))
                 }
             }
         }
+        for ticket in forwarding.deadLetters {
+            if case .failure(let error)? = producer.takeDelivery(ticket) { failures.append(error) }
+        }
+        if let last = failures.last {
+            throw WorkerError("\(failures.count) forwarded notification(s) or dead letter(s) were not delivered: \(last)")
+        }
+        return reports
     }
 
     /// How often a batch waiting for its forwarded copies says so.

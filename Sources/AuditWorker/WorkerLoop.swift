@@ -75,7 +75,7 @@ struct WorkerLoop {
         var producerConfiguration = Repair.producerConfiguration(configuration.kafka)
         producerConfiguration.set("linger.ms", "5")
         // A forwarded copy is retried for as long as the broker is away: its batch waits for it
-        // (``delivered(until:)``), and giving up would only make the batch fail.
+        // (``delivered(_:until:)``), and giving up would only make the batch fail.
         producerConfiguration.set("message.timeout.ms", "0")
         producer = try Producer(configuration: producerConfiguration, logger: logger)
         uploader = configuration.archive.map {
@@ -158,54 +158,65 @@ struct WorkerLoop {
         }
     }
 
-    /// Stores a batch: decodes it, appends what waited for the previous batch's copies, plans it,
-    /// sends its copies (forwarded notifications, dead letters) and appends every share that
-    /// sends none. The shares that do are appended once their copies are acknowledged, after the
-    /// next batch was polled and decoded (``completeForwarding(until:)``): waiting for the
-    /// acknowledgements was the unkeyed worker's longest phase (`bench worker`).
+    /// Stores a batch: decodes it, plans it, sends its copies (forwarded notifications, dead
+    /// letters), appends every share that sends none, and then appends what waited for the
+    /// previous batch's copies. The shares that send copies are appended once those are
+    /// acknowledged, after the next batch was polled, decoded, planned and partly appended
+    /// (``completeForwarding(until:)``): waiting for the acknowledgements was the unkeyed
+    /// worker's longest phase (`bench worker`). The planner keeps each log's next offset itself
+    /// (``PartitionLog/nextToPlan``), so planning does not wait for those appends.
     ///
     /// Nothing is durable before the barrier that follows its append, and a share that sends
     /// copies is appended only after every one of them was acknowledged, its markers recording
-    /// where they went (DESIGN §6.8: the copy is accounted for until it is stored).
+    /// where they went (DESIGN §6.8: the copy is accounted for until it is stored). A log's
+    /// shares are appended in offset order: a share that sends no copies still waits while an
+    /// earlier share of its log does.
     mutating func process(_ messages: [KafkaMessage], until stop: () -> Bool) async throws {
         var phase = ContinuousClock.now
         let prepared = prepare(messages)
         addTime("decode", since: phase)
-        // Planning reads each log's next offset: what waited must be appended first. Stopping
-        // while the broker does not acknowledge, this batch is not stored either.
-        guard try await completeForwarding(until: stop) else { return }
         phase = .now
         let shares = planning.plan(messages, prepared, logs: logs, lanes: decoders.count)
         addTime("plan", since: phase)
         phase = .now
-        var produced = false
-        var tickets: [TopicPartition: [Int: DeliveryTicket]] = [:]
-        for share in shares {
+        var sent = Forwarding(shares: shares.filter(\.waitsForCopies))
+        for share in sent.shares {
             for (i, item) in share.planned.enumerated() {
                 guard case .forward(_, let record) = item else { continue }
-                tickets[share.topicPartition, default: [:]][i] = try await producer.enqueueTracked(record)
-                produced = true
+                sent.tickets[share.topicPartition, default: [:]][i] = try await producer.enqueueTracked(record)
             }
+            for record in share.deadLetters { sent.deadLetters.append(try await producer.enqueueTracked(record)) }
         }
-        for record in shares.lazy.flatMap(\.deadLetters) {
-            try await producer.enqueue(record)
-            produced = true
-        }
-        if produced {
-            producer.sendQueued()
-            forwarding = Forwarding(shares: shares.filter(\.waitsForCopies), tickets: tickets)
-        }
+        if !sent.shares.isEmpty { producer.sendQueued() }
         addTime("forward", since: phase)
+        let waiting = Set(forwarding?.shares.map(\.topicPartition) ?? [])
         phase = .now
-        try append(shares.filter { !$0.waitsForCopies }, tickets: [:])
+        try append(shares.filter { !$0.waitsForCopies && !waiting.contains($0.topicPartition) }, reports: [:])
         addTime("append", since: phase)
+        // Stopping while the broker does not acknowledge the previous batch's copies, the shares
+        // that wait for them, or behind them, are not stored: their partitions consume them again.
+        guard try await completeForwarding(until: stop) else {
+            sent.abandon(producer)
+            return
+        }
+        phase = .now
+        try append(shares.filter { !$0.waitsForCopies && waiting.contains($0.topicPartition) }, reports: [:])
+        addTime("append", since: phase)
+        if !sent.shares.isEmpty { forwarding = sent }
     }
 
-    /// The shares of a batch that wait for their copies, and the tickets of its forwarded ones.
+    /// The shares of a batch that wait for their copies, and the tickets of those copies.
     struct Forwarding {
         var shares: [BatchPlanning.Share]
-        /// By the share's partition and the item's index in it.
-        var tickets: [TopicPartition: [Int: DeliveryTicket]]
+        /// The forwarded notifications', by the share's partition and the item's index in it.
+        var tickets: [TopicPartition: [Int: DeliveryTicket]] = [:]
+        var deadLetters: [DeliveryTicket] = []
+
+        var allTickets: [DeliveryTicket] { tickets.values.flatMap(\.values) + deadLetters }
+
+        func abandon(_ producer: Producer) {
+            for ticket in allTickets { producer.abandon(ticket) }
+        }
     }
 
     /// Waits until the last batch's copies are acknowledged, then appends the shares that waited
@@ -217,22 +228,22 @@ struct WorkerLoop {
         guard let forwarding else { return true }
         self.forwarding = nil
         var phase = ContinuousClock.now
-        guard try await delivered(until: stop) else {
-            for ticket in forwarding.tickets.values.flatMap(\.values) { producer.abandon(ticket) }
+        guard let reports = try await delivered(forwarding, until: stop) else {
+            forwarding.abandon(producer)
             logger.notice("stopping before a batch's forwarded copies were acknowledged; the partitions that forwarded them consume it again")
             return false
         }
         addTime("forward", since: phase)
         phase = .now
-        try append(forwarding.shares, tickets: forwarding.tickets)
+        try append(forwarding.shares, reports: reports)
         addTime("append", since: phase)
         return true
     }
 
     /// Appends the planned records of `shares` to their logs, on the lanes, with each forwarded
     /// copy's position (its acknowledgement, by the share's partition and the item's index, in
-    /// `tickets`) in its marker; the logs then wait for the next barrier.
-    private mutating func append(_ shares: [BatchPlanning.Share], tickets: [TopicPartition: [Int: DeliveryTicket]]) throws {
+    /// `reports`) in its marker; the logs then wait for the next barrier.
+    private mutating func append(_ shares: [BatchPlanning.Share], reports: [TopicPartition: [Int: DeliveryReport]]) throws {
         var counts = Worker.Counts()
         var appends: [LogAppend] = []
         for share in shares {
@@ -248,10 +259,8 @@ struct WorkerLoop {
                     append.records.append(record)
                     append.hashes.append(hash)
                 case .forward(var record, _):
-                    // Every copy was acknowledged (``delivered(until:)`` throws otherwise).
-                    if let ticket = tickets[tp]?[i], case .success(let report)? = producer.takeDelivery(ticket),
-                        case .forwarded(let topic, let key, _) = record.body
-                    {
+                    // Every copy was acknowledged (``delivered(_:until:)`` throws otherwise).
+                    if let report = reports[tp]?[i], case .forwarded(let topic, let key, _) = record.body {
                         let copy = CopyPosition(partition: report.topicPartition.partition, offset: report.offset)
                         record.body = .forwarded(topic: topic, key: key, copy: copy)
                     }

@@ -98,6 +98,13 @@ public final class Producer: Sendable {
         context.takeResult(ticket.id)
     }
 
+    /// Suspends until librdkafka reported each of `tickets` (delivered or failed), without
+    /// waiting for anything else in flight; false when `timeout` passed first. The reports stay
+    /// to be taken with ``takeDelivery(_:)``.
+    public func waitForDeliveries(_ tickets: [DeliveryTicket], timeout: Duration) async -> Bool {
+        await context.waitForReports(tickets.map(\.id), timeout: timeout)
+    }
+
     /// Forgets a tracked message whose report is no longer wanted.
     public func abandon(_ ticket: DeliveryTicket) {
         context.abandonWaiter(ticket.id)

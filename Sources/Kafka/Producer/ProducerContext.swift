@@ -9,9 +9,18 @@ import Synchronization
 /// All state sits behind one `Mutex`; continuations are resumed after the lock is released.
 final class ProducerContext: HandleContext, @unchecked Sendable {
     private enum Slot {
-        case registered
+        /// Not reported yet; `group` is the ``waitForReports(_:timeout:)`` call waiting for it.
+        case registered(group: UInt?)
         case waiting(CheckedContinuation<DeliveryReport, any Error>)
         case done(Result<DeliveryReport, KafkaError>)
+    }
+
+    /// A ``waitForReports(_:timeout:)`` call: how many of its messages are not reported yet.
+    private struct GroupWaiter {
+        var remaining: Int
+        var continuation: CheckedContinuation<Bool, Never>?
+        /// Set when the reports or the timeout came before the waiting task attached `continuation`.
+        var outcome: Bool?
     }
 
     private struct State {
@@ -27,6 +36,7 @@ final class ProducerContext: HandleContext, @unchecked Sendable {
         var nextSpaceWaiter: UInt = 0
         var idleWaiters: [UInt: CheckedContinuation<Bool, Never>] = [:]
         var nextIdleWaiter: UInt = 0
+        var groupWaiters: [UInt: GroupWaiter] = [:]
     }
 
     private let state = Mutex(State())
@@ -43,7 +53,7 @@ final class ProducerContext: HandleContext, @unchecked Sendable {
         state.withLock { state in
             let id = state.nextID
             state.nextID += 1
-            state.slots[id] = .registered
+            state.slots[id] = .registered(group: nil)
             return id
         }
     }
@@ -95,6 +105,7 @@ final class ProducerContext: HandleContext, @unchecked Sendable {
     /// `count` plain successes, and the `outcomes` of messages awaited or failed.
     func delivered(count: Int, _ outcomes: [(UnsafeMutableRawPointer?, Result<DeliveryReport, KafkaError>)]) {
         var resumes: [(CheckedContinuation<DeliveryReport, any Error>, Result<DeliveryReport, KafkaError>)] = []
+        var groups: [CheckedContinuation<Bool, Never>] = []
         let (space, idle) = state.withLock { state in
             state.inFlight -= count
             state.delivered += count
@@ -113,8 +124,15 @@ final class ProducerContext: HandleContext, @unchecked Sendable {
                 case .waiting(let continuation):
                     state.slots[id] = nil
                     resumes.append((continuation, result))
-                case .registered:
+                case .registered(let group):
                     state.slots[id] = .done(result)
+                    if let group, let waiter = state.groupWaiters[group], waiter.outcome == nil {
+                        if waiter.remaining > 1 {
+                            state.groupWaiters[group]?.remaining -= 1
+                        } else if let continuation = Self.resolve(group, true, in: &state) {
+                            groups.append(continuation)
+                        }
+                    }
                 case .done, nil:
                     break
                 }
@@ -124,6 +142,7 @@ final class ProducerContext: HandleContext, @unchecked Sendable {
             return (space, takeIdleWaiters(&state))
         }
         for (continuation, result) in resumes { continuation.resume(with: result.mapError { $0 as any Error }) }
+        for continuation in groups { continuation.resume(returning: true) }
         for waiter in space { waiter.resume() }
         for waiter in idle { waiter.resume(returning: true) }
     }
@@ -173,6 +192,73 @@ final class ProducerContext: HandleContext, @unchecked Sendable {
             await group.next()
             group.cancelAll()
         }
+    }
+
+    /// Suspends until each of the registered messages `ids` was reported (or its report taken or
+    /// abandoned); false when `timeout` passed first. Their reports stay to be taken.
+    func waitForReports(_ ids: [UInt], timeout: Duration) async -> Bool {
+        // The waiter is registered before anything can resolve it; whichever of the reports and
+        // the timer comes first records the outcome, and the waiting task takes it (at once if it
+        // came before the task attached its continuation).
+        let group = state.withLock { state -> UInt? in
+            var remaining = 0
+            for id in ids {
+                guard case .registered = state.slots[id] else { continue }
+                remaining += 1
+            }
+            guard remaining > 0 else { return nil }
+            state.nextIdleWaiter += 1
+            let group = state.nextIdleWaiter
+            for id in ids {
+                guard case .registered = state.slots[id] else { continue }
+                state.slots[id] = .registered(group: group)
+            }
+            state.groupWaiters[group] = GroupWaiter(remaining: remaining)
+            return group
+        }
+        guard let group else { return true }
+        return await withTaskGroup(of: Bool.self) { tasks in
+            tasks.addTask {
+                await withCheckedContinuation { continuation in
+                    let outcome = self.state.withLock { state -> Bool? in
+                        guard let waiter = state.groupWaiters[group] else { return true }
+                        if let outcome = waiter.outcome {
+                            state.groupWaiters[group] = nil
+                            return outcome
+                        }
+                        state.groupWaiters[group]?.continuation = continuation
+                        return nil
+                    }
+                    if let outcome { continuation.resume(returning: outcome) }
+                }
+            }
+            tasks.addTask {
+                try? await Task.sleep(for: timeout)
+                self.resolveGroup(group, false)
+                return false
+            }
+            let first = await tasks.next() ?? false
+            tasks.cancelAll()
+            return first
+        }
+    }
+
+    /// Records the outcome of a group waiter and resumes it if it is waiting already.
+    private func resolveGroup(_ group: UInt, _ outcome: Bool) {
+        let continuation = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+            Self.resolve(group, outcome, in: &state)
+        }
+        continuation?.resume(returning: outcome)
+    }
+
+    private static func resolve(_ group: UInt, _ outcome: Bool, in state: inout State) -> CheckedContinuation<Bool, Never>? {
+        guard let waiter = state.groupWaiters[group], waiter.outcome == nil else { return nil }
+        guard let continuation = waiter.continuation else {
+            state.groupWaiters[group]?.outcome = outcome
+            return nil
+        }
+        state.groupWaiters[group] = nil
+        return continuation
     }
 
     /// Suspends until nothing is in flight; false when `timeout` passed first.
