@@ -121,6 +121,43 @@ import Testing
         }
     }
 
+    /// The next batch is planned while the last one's shares wait for their copies, before they
+    /// are appended: each log's next offset is the planner's own, so the second batch continues
+    /// where the first ended (no gap, no redelivery), and once both are appended in order the
+    /// writer agrees with it.
+    @Test func aBatchIsPlannedBeforeThePreviousOneIsAppended() throws {
+        let directory = NSTemporaryDirectory() + "batch-planning-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let logs = try makeLogs(directory)
+        defer { for log in logs.values { try? log.writer.close() } }
+        let tp = TopicPartition(Self.topic, 0)
+        var generator = SyntheticNotifications(seed: 9)
+        let planning = BatchPlanning(metrics: WorkerMetrics(), logger: Logger(label: "test"), byIDTopic: Self.byID, deadLetterTopic: nil)
+        func batch(_ offsets: Range<Int64>) throws -> ([KafkaMessage], [Prepared?]) {
+            let messages = generator.next(offsets.count).enumerated().map { (i, n) in
+                KafkaMessage(
+                    topic: Self.topic, partition: 0, offset: offsets.lowerBound + Int64(i), key: Array(n.id.utf8), value: n.bytes,
+                    timestamp: 1_795_000_000_000)
+            }
+            return (messages, try prepare(messages))
+        }
+        let (first, firstPrepared) = try batch(5..<10)
+        let (second, secondPrepared) = try batch(10..<15)
+        let a = try #require(planning.plan(first, firstPrepared, logs: logs, lanes: 1).first)
+        #expect(logs[tp]?.writer.nextOffset == 5 && logs[tp]?.nextToPlan == 10)
+        let b = try #require(planning.plan(second, secondPrepared, logs: logs, lanes: 1).first)
+        #expect(b.planned.map { summary($0).split(separator: " ")[0] } == (10..<15).map { "\($0)" })
+        #expect(b.counts.stored == 5 && b.counts.gapOffsets == 0)
+        for share in [a, b] {
+            let records = share.planned.map { item -> StoreRecord in
+                guard case .record(let record, _) = item else { preconditionFailure("a keyed batch forwards nothing") }
+                return record
+            }
+            try logs[tp]!.writer.append(records)
+        }
+        #expect(logs[tp]?.writer.nextOffset == 15 && logs[tp]?.nextToPlan == 15)
+    }
+
     /// A share waits for the acknowledgement of its copies before it is appended when it sends
     /// any: a forwarded notification or, with a dead-letter topic, invalid input. A by-id log's
     /// share and a keyed partition's share without invalid input are appended while the copies
@@ -157,6 +194,9 @@ import Testing
         for deadLetterTopic in [nil, "audit.dead-letters"] {
             let planning = BatchPlanning(
                 metrics: WorkerMetrics(), logger: Logger(label: "test"), byIDTopic: Self.byID, deadLetterTopic: deadLetterTopic)
+            // The same batch is planned twice and never appended: planning advances each log's
+            // next offset as if it had been, so each round starts from the writer's again.
+            for log in logs.values { log.nextToPlan = log.writer.nextOffset }
             let shares = planning.plan(messages, prepared, logs: logs, lanes: 1)
             let waiting = Dictionary(uniqueKeysWithValues: shares.map { ($0.topicPartition, $0.waitsForCopies) })
             #expect(waiting == [keyedOnly: false, unkeyed: true, invalid: deadLetterTopic != nil, byID: false], "\(deadLetterTopic ?? "no dead letters")")
